@@ -1,0 +1,183 @@
+//! The fan-out family: the wire protocol spoken with the loopback server, and the pieces of
+//! client code that do not depend on a concurrency model.
+//!
+//! # The protocol
+//!
+//! A request is 16 bytes: the request id (`u64`), the delay the server waits before answering
+//! in microseconds (`u32`) and the size of the reply payload (`u32`), all little-endian. The
+//! reply is a 4-byte little-endian length followed by that many payload bytes, which are derived
+//! from the id (see [`fill_payload`]). A client checks every payload by folding its
+//! [`digest`] into a [`Tally`](crate::Tally); the reference computes the same digests without
+//! any network, so a lost, duplicated, mixed-up or corrupted reply fails the cell.
+//!
+//! The codec lives here rather than in `shootout-loopback` so that a backend depends on nothing
+//! but `suite` and its own runtime; the server crate uses the same functions.
+
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::Duration;
+
+use crate::rng::{SplitMix64, mix};
+
+/// The size of an encoded request.
+pub const REQUEST_LEN: usize = 16;
+
+/// The size of a reply's length prefix.
+pub const REPLY_HEADER_LEN: usize = 4;
+
+/// The largest reply payload the server will send.
+pub const MAX_REPLY_LEN: u32 = 1 << 20;
+
+/// One request: which id, how long the server waits, how many bytes it sends back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Request {
+    /// The request id; the payload is derived from it.
+    pub id: u64,
+    /// How long the server waits before replying, in microseconds.
+    pub delay_us: u32,
+    /// The size of the reply payload in bytes.
+    pub reply_len: u32,
+}
+
+impl Request {
+    /// The 16 bytes on the wire.
+    pub fn encode(&self) -> [u8; REQUEST_LEN] {
+        let mut out = [0; REQUEST_LEN];
+        out[..8].copy_from_slice(&self.id.to_le_bytes());
+        out[8..12].copy_from_slice(&self.delay_us.to_le_bytes());
+        out[12..].copy_from_slice(&self.reply_len.to_le_bytes());
+        out
+    }
+
+    /// Parses 16 bytes from the wire.
+    pub fn decode(bytes: &[u8; REQUEST_LEN]) -> Self {
+        let word = |r: std::ops::Range<usize>| -> [u8; 4] { bytes[r].try_into().expect("4 bytes") };
+        Self {
+            id: u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes")),
+            delay_us: u32::from_le_bytes(word(8..12)),
+            reply_len: u32::from_le_bytes(word(12..16)),
+        }
+    }
+}
+
+/// Decodes a reply's length prefix, refusing lengths the protocol never sends.
+pub fn reply_len(header: [u8; REPLY_HEADER_LEN]) -> io::Result<usize> {
+    let len = u32::from_le_bytes(header);
+    if len > MAX_REPLY_LEN {
+        return Err(io::Error::new(io::ErrorKind::InvalidData, format!("reply length {len} exceeds the protocol's maximum")));
+    }
+    Ok(len as usize)
+}
+
+/// Fills `payload` with the bytes the server sends for request `id`.
+pub fn fill_payload(id: u64, payload: &mut [u8]) {
+    let mut rng = SplitMix64::new(id);
+    for chunk in payload.chunks_mut(8) {
+        let word = rng.next_u64().to_le_bytes();
+        chunk.copy_from_slice(&word[..chunk.len()]);
+    }
+}
+
+/// The value a client adds to its tally for the reply to `id`: a hash of the id and every byte.
+pub fn digest(id: u64, payload: &[u8]) -> u64 {
+    // FNV-1a over the bytes, then mixed with the id and length.
+    let bytes = payload.iter().fold(0xCBF2_9CE4_8422_2325u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01B3));
+    mix(bytes ^ mix(id) ^ (payload.len() as u64).rotate_left(32))
+}
+
+/// The digest a correct reply to `id` with `len` payload bytes has (what the reference uses).
+pub fn expected_digest(id: u64, len: usize) -> u64 {
+    let mut payload = vec![0; len];
+    fill_payload(id, &mut payload);
+    digest(id, &payload)
+}
+
+/// One request and its reply over a blocking stream; returns the reply's digest.
+///
+/// This is the whole client for the models that do blocking IO (sequential, threads,
+/// processes). The async backends write the same three steps with their runtime's IO traits.
+pub fn call_blocking<S: Read + Write>(stream: &mut S, request: Request, payload: &mut Vec<u8>) -> io::Result<u64> {
+    stream.write_all(&request.encode())?;
+    let mut header = [0; REPLY_HEADER_LEN];
+    stream.read_exact(&mut header)?;
+    payload.resize(reply_len(header)?, 0);
+    stream.read_exact(payload)?;
+    Ok(digest(request.id, payload))
+}
+
+/// Opens a blocking connection for one client: no Nagle delay, and every read and write bounded
+/// by `timeout`, so that a server that never answers fails the request instead of hanging it.
+pub fn connect_blocking(addr: SocketAddr, timeout: Duration) -> io::Result<TcpStream> {
+    let stream = TcpStream::connect_timeout(&addr, timeout)?;
+    stream.set_nodelay(true)?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.set_write_timeout(Some(timeout))?;
+    Ok(stream)
+}
+
+/// The id of connection `conn`'s request in round `round` of a scatter with `conns` connections.
+pub fn scatter_id(round: u32, conn: usize, conns: usize) -> u64 {
+    u64::from(round) * conns as u64 + conn as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_round_trip() {
+        let request = Request { id: u64::MAX - 3, delay_us: 1000, reply_len: 77 };
+        assert_eq!(Request::decode(&request.encode()), request);
+    }
+
+    #[test]
+    fn payloads_differ_by_id_and_digest_sees_every_byte() {
+        let mut a = vec![0; 33];
+        let mut b = vec![0; 33];
+        fill_payload(1, &mut a);
+        fill_payload(2, &mut b);
+        assert_ne!(a, b);
+        let good = digest(1, &a);
+        assert_eq!(good, expected_digest(1, 33));
+        a[32] ^= 1;
+        assert_ne!(digest(1, &a), good);
+        assert_ne!(digest(2, &b), expected_digest(1, 33));
+    }
+
+    #[test]
+    fn oversized_replies_are_refused() {
+        assert!(reply_len((MAX_REPLY_LEN + 1).to_le_bytes()).is_err());
+        assert_eq!(reply_len(5u32.to_le_bytes()).unwrap(), 5);
+    }
+
+    #[test]
+    fn call_blocking_speaks_the_protocol() {
+        // A fake stream: the reply is queued up front, the request is captured.
+        struct Fake {
+            reply: io::Cursor<Vec<u8>>,
+            sent: Vec<u8>,
+        }
+        impl Read for Fake {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                self.reply.read(buf)
+            }
+        }
+        impl Write for Fake {
+            fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+                self.sent.write(buf)
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut payload = vec![0; 10];
+        fill_payload(9, &mut payload);
+        let mut reply = 10u32.to_le_bytes().to_vec();
+        reply.extend_from_slice(&payload);
+        let mut fake = Fake { reply: io::Cursor::new(reply), sent: Vec::new() };
+        let request = Request { id: 9, delay_us: 0, reply_len: 10 };
+        let got = call_blocking(&mut fake, request, &mut Vec::new()).unwrap();
+        assert_eq!(got, expected_digest(9, 10));
+        assert_eq!(fake.sent, request.encode());
+    }
+}

@@ -1,0 +1,33 @@
+//! The task suite: what every backend computes, and how the answer is checked.
+//!
+//! A benchmark across concurrency models is only fair if every model solves exactly the same
+//! problem and is checked against the same answer. This crate defines the problems and nothing
+//! else: task parameters with defaults per [`Profile`], inputs from a seeded generator
+//! ([`rng::SplitMix64`]), the sequential kernels the backends share ([`dnc`], [`pipeline`],
+//! [`fanout`]), a reference checksum per task, and the [`Backend`] trait through which the
+//! harness drives every model. It depends on no runtime.
+//!
+//! # Examples
+//!
+//! ```
+//! use shootout_suite::{Answer, Backend, Cell, Profile, Task, TaskId, sequential::Sequential};
+//!
+//! let task = Task::new(TaskId::Fib, Profile::Smoke);
+//! let cell = Cell { task, variant: "reference".into(), workers: 1, server: None };
+//! let mut run = Sequential.setup(&cell).unwrap();
+//! let outcome = run(task.input()).unwrap();
+//! assert_eq!(task.checksum(&outcome.answer), task.expected_checksum());
+//! ```
+
+pub mod backend;
+pub mod dnc;
+pub mod fanout;
+pub mod pipeline;
+pub mod rng;
+pub mod sequential;
+mod tally;
+pub mod task;
+
+pub use backend::{Answer, Backend, Cell, Failure, Input, Outcome, Runner, Support, Variant, runner};
+pub use tally::Tally;
+pub use task::{Family, Profile, Task, TaskId};

@@ -1,0 +1,128 @@
+//! The pipeline family: items, the per-item work consumers do, and who produces what.
+//!
+//! P producers push items through one bounded queue to C consumers. Producer `p` makes the
+//! items whose sequence numbers are `p, p + P, p + 2P, …` below the item count; a consumer does
+//! [`Item::work`] on each item it takes and adds the result to its own [`Tally`]. The checksum
+//! covers every item consumed exactly once, whatever the interleaving.
+
+use std::time::Instant;
+
+use crate::Tally;
+use crate::rng::mix;
+
+/// One item in every [`LATENCY_SAMPLE`] carries a timestamp, for the queueing-latency histogram.
+///
+/// Reading the clock on every item would cost as much as moving it through a fast queue, so
+/// the latency is sampled; the sample is the same for every backend.
+pub const LATENCY_SAMPLE: u64 = 64;
+
+/// What moves through the queue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Item {
+    /// The sequence number; the item's value is derived from it.
+    pub seq: u64,
+    /// Rounds of hashing a consumer spends on this item: the per-item CPU work.
+    pub work: u32,
+    /// Nanoseconds since the run's epoch when it was produced, for sampled items; 0 otherwise.
+    pub born_ns: u64,
+}
+
+impl Item {
+    /// Item `seq`, stamped against `epoch` if it is a latency sample.
+    #[inline]
+    pub fn new(seq: u64, work: u32, epoch: Instant) -> Self {
+        let born_ns = if seq % LATENCY_SAMPLE == 0 { nanos_since(epoch).max(1) } else { 0 };
+        Self { seq, work, born_ns }
+    }
+
+    /// The consumer's job: `work` rounds of mixing, starting from the item's value.
+    #[inline]
+    pub fn work(&self) -> u64 {
+        let mut x = mix(self.seq ^ 0x1234_5678_9ABC_DEF0);
+        for _ in 0..self.work {
+            x = mix(x);
+        }
+        x
+    }
+
+    /// The queueing latency in nanoseconds, if this item is a latency sample.
+    #[inline]
+    pub fn latency_ns(&self, epoch: Instant) -> Option<u64> {
+        (self.born_ns != 0).then(|| nanos_since(epoch).saturating_sub(self.born_ns))
+    }
+}
+
+fn nanos_since(epoch: Instant) -> u64 {
+    epoch.elapsed().as_nanos() as u64
+}
+
+/// The sequence numbers producer `producer` of `producers` makes, for `items` items in all.
+pub fn produced_by(producer: usize, producers: usize, items: u64) -> impl Iterator<Item = u64> {
+    (producer as u64..items).step_by(producers.max(1))
+}
+
+/// What a consumer keeps: the tally of work results and the sampled latencies.
+#[derive(Debug, Default)]
+pub struct Consumed {
+    /// The checksum accumulator.
+    pub tally: Tally,
+    /// Queueing latencies of the sampled items, in nanoseconds.
+    pub latencies_ns: Vec<u64>,
+}
+
+impl Consumed {
+    /// Does the consumer's work on one item and records it.
+    #[inline]
+    pub fn take(&mut self, item: Item, epoch: Instant) {
+        self.tally.add(item.work());
+        if let Some(ns) = item.latency_ns(epoch) {
+            self.latencies_ns.push(ns);
+        }
+    }
+
+    /// Adds what another consumer kept.
+    pub fn merge(&mut self, other: Consumed) {
+        self.tally.merge(other.tally);
+        self.latencies_ns.extend(other.latencies_ns);
+    }
+}
+
+impl FromIterator<Consumed> for Consumed {
+    fn from_iter<I: IntoIterator<Item = Consumed>>(iter: I) -> Self {
+        iter.into_iter().fold(Consumed::default(), |mut acc, c| {
+            acc.merge(c);
+            acc
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn producers_cover_every_item_once() {
+        for (producers, items) in [(1, 10), (3, 10), (4, 3), (7, 0)] {
+            let mut seen: Vec<u64> = (0..producers).flat_map(|p| produced_by(p, producers, items)).collect();
+            seen.sort_unstable();
+            assert_eq!(seen, (0..items).collect::<Vec<_>>());
+        }
+    }
+
+    #[test]
+    fn work_depends_on_rounds_and_seq() {
+        let epoch = Instant::now();
+        let a = Item::new(5, 0, epoch);
+        let b = Item { work: 3, ..a };
+        assert_ne!(a.work(), b.work());
+        assert_ne!(a.work(), Item::new(6, 0, epoch).work());
+    }
+
+    #[test]
+    fn only_sampled_items_carry_a_timestamp() {
+        let epoch = Instant::now();
+        assert!(Item::new(0, 0, epoch).latency_ns(epoch).is_some());
+        assert!(Item::new(1, 0, epoch).latency_ns(epoch).is_none());
+        assert!(Item::new(LATENCY_SAMPLE, 0, epoch).latency_ns(epoch).is_some());
+    }
+}
