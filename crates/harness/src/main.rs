@@ -1,1 +1,376 @@
-fn main(){}
+//! `shootout`: runs the same concurrency tasks on every backend, each cell in its own process,
+//! checks every answer, and records and tabulates what it cost.
+//!
+//! ```text
+//! cargo run --release -p shootout-harness -- run            # the default run (quick profile)
+//! cargo run --release -p shootout-harness -- run --task fib --workers 1,2 -p grain=15,20
+//! cargo run --release -p shootout-harness -- list           # tasks, backends, variants, n/a
+//! ```
+
+mod cell;
+mod fingerprint;
+mod metrics;
+mod plan;
+mod record;
+mod registry;
+mod run;
+mod summary;
+mod table;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use shootout_suite::{Profile, Support, Task, TaskId};
+
+/// Exit code for a request refused before any work started.
+const USAGE_ERROR: u8 = 2;
+
+#[derive(Parser)]
+#[command(
+    name = "shootout",
+    version,
+    about = "Concurrency models measured the same way, every answer verified."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Commands,
+}
+
+#[derive(Subcommand)]
+enum Commands {
+    /// Run the suite: every selected cell in a fresh process, records appended as they finish.
+    Run(RunArgs),
+    /// List tasks (with their parameters per profile), backends, variants and `n/a` cells.
+    List {
+        /// Show the parameters of this profile only.
+        #[arg(long, value_enum)]
+        profile: Option<ProfileArg>,
+    },
+    /// Run the loopback server that the fan-out tasks talk to, until killed.
+    Serve {
+        /// Address to bind; port 0 picks a free one. The bound address is printed first.
+        #[arg(long, default_value = "127.0.0.1:0")]
+        addr: SocketAddr,
+        /// Exit when the parent process does (how `shootout run` starts it).
+        #[arg(long, hide = true)]
+        die_with_parent: bool,
+    },
+    /// Run one cell in this process and print its measurement as JSON (used by `run`).
+    #[command(hide = true)]
+    Cell(CellArgs),
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ProfileArg {
+    Smoke,
+    Quick,
+    Full,
+}
+
+impl From<ProfileArg> for Profile {
+    fn from(p: ProfileArg) -> Profile {
+        match p {
+            ProfileArg::Smoke => Profile::Smoke,
+            ProfileArg::Quick => Profile::Quick,
+            ProfileArg::Full => Profile::Full,
+        }
+    }
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// Tasks to run, by name (`fib`, `dnc/fib`) or family (`dnc`); repeatable. Default: all.
+    #[arg(long = "task", short = 't', value_delimiter = ',')]
+    tasks: Vec<String>,
+    /// Backends to run; repeatable. Default: all.
+    #[arg(long = "backend", short = 'b', value_delimiter = ',')]
+    backends: Vec<String>,
+    /// Variants to run; repeatable. Default: all.
+    #[arg(long = "variant", short = 'v', value_delimiter = ',')]
+    variants: Vec<String>,
+    /// The parameter defaults to start from.
+    #[arg(long, value_enum, default_value = "quick")]
+    profile: ProfileArg,
+    /// Worker threads (or processes) per cell; a list sweeps, e.g. `1,2,4`. Default: the
+    /// available cores.
+    #[arg(long, short = 'w', value_delimiter = ',', value_parser = clap::value_parser!(u64).range(1..))]
+    workers: Vec<u64>,
+    /// Override a task parameter, `name=value` or a sweep `name=v1,v2`; repeatable. Applies to
+    /// every selected task that has the parameter.
+    #[arg(long = "param", short = 'p')]
+    params: Vec<String>,
+    /// Interleaving rounds: each round runs every cell once, in a new shuffled order.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    rounds: Option<u32>,
+    /// Measured repetitions per cell and round.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    reps: Option<u32>,
+    /// Warm-up repetitions per cell and round (verified, not recorded).
+    #[arg(long)]
+    warmup: Option<u32>,
+    /// Seconds a cell process may take before it is killed and recorded as a timeout.
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
+    timeout: u64,
+    /// The records file (JSON lines). Default: `results/local/run-<time>.jsonl`.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Continue an interrupted run: skip the cells and rounds `--out` already holds.
+    #[arg(long, requires = "out")]
+    resume: bool,
+    /// The seed that shuffles cell order (default: from the clock; recorded either way).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Use the loopback server at this address instead of starting one.
+    #[arg(long)]
+    server: Option<SocketAddr>,
+    /// Make every cell misbehave, to test the harness.
+    #[arg(long, value_enum, hide = true)]
+    fault: Option<cell::Fault>,
+}
+
+#[derive(Args)]
+struct CellArgs {
+    #[arg(long)]
+    task: String,
+    #[arg(long)]
+    backend: String,
+    #[arg(long)]
+    variant: String,
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    workers: u64,
+    #[arg(long = "param")]
+    params: Vec<String>,
+    #[arg(long, default_value_t = 1)]
+    reps: u32,
+    #[arg(long, default_value_t = 0)]
+    warmup: u32,
+    /// The reference checksum, hex.
+    #[arg(long)]
+    expect: String,
+    #[arg(long)]
+    server: Option<SocketAddr>,
+    #[arg(long, value_enum)]
+    fault: Option<cell::Fault>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Commands::Run(args) => run(args),
+        Commands::List { profile } => {
+            print!("{}", list(profile.map(Profile::from)));
+            ExitCode::SUCCESS
+        }
+        Commands::Serve {
+            addr,
+            die_with_parent,
+        } => serve(addr, die_with_parent),
+        Commands::Cell(args) => run_cell(args),
+    }
+}
+
+fn usage_error(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(USAGE_ERROR)
+}
+
+fn run(args: RunArgs) -> ExitCode {
+    let profile = Profile::from(args.profile);
+    let selection = plan::Selection {
+        tasks: args.tasks,
+        backends: args.backends,
+        variants: args.variants,
+        workers: args.workers.iter().map(|&w| w as usize).collect(),
+        params: args.params,
+    };
+    let plan = match plan::plan(&selection, profile) {
+        Ok(plan) => plan,
+        Err(e) => return usage_error(e),
+    };
+    if plan.cells.is_empty() {
+        return usage_error("the selection leaves no cell to run (see `shootout list`)");
+    }
+    let (rounds, reps, warmup) = match profile {
+        Profile::Smoke => (1, 2, 1),
+        Profile::Quick => (2, 3, 1),
+        Profile::Full => (3, 5, 1),
+    };
+    let out = args.out.unwrap_or_else(|| {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        PathBuf::from(format!("results/local/run-{}.jsonl", now.as_secs()))
+    });
+    if !args.resume && out.exists() {
+        return usage_error(format!(
+            "{} already exists: pass --resume to continue it, or choose another --out",
+            out.display()
+        ));
+    }
+    let settings = run::Settings {
+        profile,
+        rounds: args.rounds.unwrap_or(rounds),
+        reps: args.reps.unwrap_or(reps),
+        warmup: args.warmup.unwrap_or(warmup),
+        timeout: Duration::from_secs(args.timeout),
+        out: out.clone(),
+        resume: args.resume,
+        seed: args.seed,
+        server: args.server,
+        fault: args.fault,
+        command: std::env::args().collect::<Vec<_>>().join(" "),
+    };
+    eprintln!(
+        "shootout on {}: {} cells x {} rounds ({} reps + {} warm-up each), profile {}, records -> {}",
+        fingerprint::machine_slug(&fingerprint::current()),
+        plan.cells.len(),
+        settings.rounds,
+        settings.reps,
+        settings.warmup,
+        profile.name(),
+        out.display()
+    );
+    let outcome = match run::run(&plan.cells, &settings) {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let summaries = summary::summarize_cells(&outcome.records);
+    println!("{}", table::render(&summaries, &plan.not_applicable));
+    let failed = summaries.iter().filter(|s| !s.status.is_verified()).count();
+    if outcome.interrupted {
+        eprintln!(
+            "interrupted: {} records kept in {}; continue with --resume --out {}",
+            outcome.records.len(),
+            out.display(),
+            out.display()
+        );
+        return ExitCode::from(130);
+    }
+    eprintln!("records: {}", out.display());
+    if failed > 0 {
+        eprintln!("{failed} of {} cells did not verify", summaries.len());
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
+}
+
+fn run_cell(args: CellArgs) -> ExitCode {
+    cell::die_with_parent();
+    let Some(id) = TaskId::parse(&args.task) else {
+        return usage_error(format!("unknown task `{}`", args.task));
+    };
+    // Parameters come from the smoke defaults, then every one is set explicitly by the parent.
+    let mut task = Task::new(id, Profile::Smoke);
+    let params = match plan::parse_params(&args.params) {
+        Ok(params) => params,
+        Err(e) => return usage_error(e),
+    };
+    for (name, values) in params {
+        if let Err(e) = task.set(&name, values[0]) {
+            return usage_error(e);
+        }
+    }
+    if let Err(e) = task.validate() {
+        return usage_error(e);
+    }
+    let Ok(expected) = u64::from_str_radix(&args.expect, 16) else {
+        return usage_error(format!("--expect `{}` is not a hex checksum", args.expect));
+    };
+    let Some(backend) = registry::find(&args.backend) else {
+        return usage_error(format!("unknown backend `{}`", args.backend));
+    };
+    if backend.support(id).find(&args.variant).is_none() {
+        return usage_error(format!(
+            "{} has no variant `{}` for {}",
+            args.backend, args.variant, id
+        ));
+    }
+    let spec = cell::Spec {
+        task,
+        backend: args.backend,
+        variant: args.variant,
+        workers: args.workers as usize,
+        warmup: args.warmup,
+        reps: args.reps,
+        expected,
+        server: args.server,
+        fault: args.fault,
+    };
+    let measurement = cell::measure(&spec);
+    println!(
+        "{}",
+        serde_json::to_string(&measurement).expect("a measurement serializes")
+    );
+    ExitCode::SUCCESS
+}
+
+fn serve(addr: SocketAddr, die_with_parent: bool) -> ExitCode {
+    if die_with_parent {
+        cell::die_with_parent();
+    }
+    plan::open_file_limit();
+    let result = shootout_loopback::serve(
+        addr,
+        |bound| {
+            println!("listening on {bound}");
+            use std::io::Write;
+            let _ = std::io::stdout().flush();
+        },
+        std::future::pending(),
+    );
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => usage_error(format!("cannot serve on {addr}: {e}")),
+    }
+}
+
+fn list(only: Option<Profile>) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let profiles: Vec<Profile> = only.map_or(Profile::ALL.to_vec(), |p| vec![p]);
+    let _ = writeln!(
+        out,
+        "TASKS (parameters per profile: {})",
+        profiles
+            .iter()
+            .map(|p| p.name())
+            .collect::<Vec<_>>()
+            .join(" / ")
+    );
+    for id in TaskId::ALL {
+        let _ = writeln!(out, "  {:<18} {}", id.name(), id.about());
+        let tasks: Vec<Task> = profiles.iter().map(|&p| Task::new(id, p)).collect();
+        for &name in tasks[0].param_names() {
+            let values: Vec<String> = tasks
+                .iter()
+                .map(|t| t.get(name).unwrap_or(0).to_string())
+                .collect();
+            let _ = writeln!(out, "      {:<14} {}", name, values.join(" / "));
+        }
+    }
+    let _ = writeln!(out, "\nBACKENDS AND VARIANTS");
+    let mut not_applicable = Vec::new();
+    for backend in registry::backends() {
+        let _ = writeln!(out, "  {:<18} {}", backend.name(), backend.about());
+        for id in TaskId::ALL {
+            match backend.support(id) {
+                Support::Variants(variants) => {
+                    for v in variants {
+                        let _ = writeln!(out, "      {:<16} {:<22} {}", id.name(), v.name, v.about);
+                    }
+                }
+                Support::NotApplicable(reason) => {
+                    not_applicable.push(format!("  {} on {}: {reason}", id.name(), backend.name()))
+                }
+            }
+        }
+    }
+    let _ = writeln!(out, "\nNOT APPLICABLE\n{}", not_applicable.join("\n"));
+    out
+}

@@ -53,20 +53,30 @@ impl Server {
     pub fn start(addr: SocketAddr) -> io::Result<Server> {
         let (bound_tx, bound_rx) = std::sync::mpsc::channel();
         let (stop, stopped) = oneshot::channel();
-        let thread = thread::Builder::new().name("loopback-server".into()).spawn(move || {
-            let on_bound = |addr| {
-                let _ = bound_tx.send(addr);
-            };
-            serve(addr, on_bound, async {
-                let _ = stopped.await;
-            })
-        })?;
+        let thread = thread::Builder::new()
+            .name("loopback-server".into())
+            .spawn(move || {
+                let on_bound = |addr| {
+                    let _ = bound_tx.send(addr);
+                };
+                serve(addr, on_bound, async {
+                    let _ = stopped.await;
+                })
+            })?;
         match bound_rx.recv() {
-            Ok(addr) => Ok(Server { addr, stop: Some(stop), thread: Some(thread) }),
+            Ok(addr) => Ok(Server {
+                addr,
+                stop: Some(stop),
+                thread: Some(thread),
+            }),
             // The thread ended without binding: its result says why.
-            Err(_) => Err(thread.join().map_or_else(|_| io::Error::other("the server thread panicked"), |r| {
-                r.err().unwrap_or_else(|| io::Error::other("the server stopped before binding"))
-            })),
+            Err(_) => Err(thread.join().map_or_else(
+                |_| io::Error::other("the server thread panicked"),
+                |r| {
+                    r.err()
+                        .unwrap_or_else(|| io::Error::other("the server stopped before binding"))
+                },
+            )),
         }
     }
 
@@ -94,7 +104,9 @@ pub fn serve(
     on_bound: impl FnOnce(SocketAddr),
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async {
         let listener = bind(addr)?;
         on_bound(listener.local_addr()?);
@@ -108,7 +120,11 @@ pub fn serve(
 
 /// Binds a listening socket with a backlog large enough for a burst of thousands of connects.
 fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
-    let socket = if addr.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
     socket.set_reuseaddr(true)?;
     socket.bind(addr)?;
     // The kernel caps this at net.core.somaxconn; asking for more is harmless.
@@ -143,7 +159,10 @@ async fn connection(mut stream: TcpStream) -> io::Result<()> {
         }
         let request = Request::decode(&request);
         if request.reply_len > MAX_REPLY_LEN {
-            return Err(io::Error::new(io::ErrorKind::InvalidData, "reply length beyond the protocol's maximum"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "reply length beyond the protocol's maximum",
+            ));
         }
         if request.delay_us > 0 {
             tokio::time::sleep(Duration::from_micros(u64::from(request.delay_us))).await;
@@ -175,7 +194,11 @@ mod tests {
         let mut stream = fanout::connect_blocking(server.addr(), Duration::from_secs(10)).unwrap();
         let mut payload = Vec::new();
         for id in 0..50 {
-            let request = Request { id, delay_us: 0, reply_len: id as u32 * 3 };
+            let request = Request {
+                id,
+                delay_us: 0,
+                reply_len: id as u32 * 3,
+            };
             let digest = fanout::call_blocking(&mut stream, request, &mut payload).unwrap();
             assert_eq!(digest, fanout::expected_digest(id, id as usize * 3));
         }
@@ -186,7 +209,11 @@ mod tests {
         let server = start();
         let mut stream = fanout::connect_blocking(server.addr(), Duration::from_secs(10)).unwrap();
         let started = Instant::now();
-        let request = Request { id: 1, delay_us: 20_000, reply_len: 8 };
+        let request = Request {
+            id: 1,
+            delay_us: 20_000,
+            reply_len: 8,
+        };
         fanout::call_blocking(&mut stream, request, &mut Vec::new()).unwrap();
         assert!(started.elapsed() >= Duration::from_millis(20));
     }
@@ -194,18 +221,31 @@ mod tests {
     #[test]
     fn holds_a_thousand_concurrent_connections() {
         let server = start();
-        let mut streams: Vec<_> =
-            (0..1000).map(|_| fanout::connect_blocking(server.addr(), Duration::from_secs(30)).unwrap()).collect();
+        let mut streams: Vec<_> = (0..1000)
+            .map(|_| fanout::connect_blocking(server.addr(), Duration::from_secs(30)).unwrap())
+            .collect();
         // Send every request before reading any reply: all are in flight at once.
         for (id, stream) in streams.iter_mut().enumerate() {
-            stream.write_all(&Request { id: id as u64, delay_us: 1000, reply_len: 16 }.encode()).unwrap();
+            stream
+                .write_all(
+                    &Request {
+                        id: id as u64,
+                        delay_us: 1000,
+                        reply_len: 16,
+                    }
+                    .encode(),
+                )
+                .unwrap();
         }
         for (id, stream) in streams.iter_mut().enumerate() {
             let mut header = [0; 4];
             std::io::Read::read_exact(stream, &mut header).unwrap();
             let mut payload = vec![0; fanout::reply_len(header).unwrap()];
             std::io::Read::read_exact(stream, &mut payload).unwrap();
-            assert_eq!(fanout::digest(id as u64, &payload), fanout::expected_digest(id as u64, 16));
+            assert_eq!(
+                fanout::digest(id as u64, &payload),
+                fanout::expected_digest(id as u64, 16)
+            );
         }
     }
 
@@ -213,12 +253,31 @@ mod tests {
     fn a_bad_request_closes_only_its_connection() {
         let server = start();
         let mut bad = fanout::connect_blocking(server.addr(), Duration::from_secs(10)).unwrap();
-        bad.write_all(&Request { id: 0, delay_us: 0, reply_len: u32::MAX }.encode()).unwrap();
+        bad.write_all(
+            &Request {
+                id: 0,
+                delay_us: 0,
+                reply_len: u32::MAX,
+            }
+            .encode(),
+        )
+        .unwrap();
         let mut byte = [0; 1];
-        assert_eq!(std::io::Read::read(&mut bad, &mut byte).unwrap_or(0), 0, "the server hangs up");
+        assert_eq!(
+            std::io::Read::read(&mut bad, &mut byte).unwrap_or(0),
+            0,
+            "the server hangs up"
+        );
         let mut good = fanout::connect_blocking(server.addr(), Duration::from_secs(10)).unwrap();
-        let request = Request { id: 3, delay_us: 0, reply_len: 4 };
-        assert_eq!(fanout::call_blocking(&mut good, request, &mut Vec::new()).unwrap(), fanout::expected_digest(3, 4));
+        let request = Request {
+            id: 3,
+            delay_us: 0,
+            reply_len: 4,
+        };
+        assert_eq!(
+            fanout::call_blocking(&mut good, request, &mut Vec::new()).unwrap(),
+            fanout::expected_digest(3, 4)
+        );
     }
 
     #[test]
@@ -232,7 +291,11 @@ mod tests {
         let server = start();
         let mut stream = fanout::connect_blocking(server.addr(), Duration::from_secs(10)).unwrap();
         drop(server);
-        let request = Request { id: 1, delay_us: 0, reply_len: 4 };
+        let request = Request {
+            id: 1,
+            delay_us: 0,
+            reply_len: 4,
+        };
         assert!(fanout::call_blocking(&mut stream, request, &mut Vec::new()).is_err());
     }
 }

@@ -32,7 +32,9 @@ pub trait Backend: Sync {
 pub type Runner = Box<dyn FnMut(Input) -> Result<Outcome, Failure>>;
 
 /// Wraps a closure as a [`Runner`].
-pub fn runner(f: impl FnMut(Input) -> Result<Outcome, Failure> + 'static) -> Result<Runner, Failure> {
+pub fn runner(
+    f: impl FnMut(Input) -> Result<Outcome, Failure> + 'static,
+) -> Result<Runner, Failure> {
     Ok(Box::new(f))
 }
 
@@ -85,17 +87,27 @@ pub struct Cell {
 impl Cell {
     /// The server address, or a failure naming the missing piece.
     pub fn server(&self) -> Result<SocketAddr, Failure> {
-        self.server.ok_or_else(|| Failure::new(format!("{} needs a loopback server address", self.task.id())))
+        self.server.ok_or_else(|| {
+            Failure::new(format!(
+                "{} needs a loopback server address",
+                self.task.id()
+            ))
+        })
     }
 
     /// The failure for a `(task, variant)` pair the backend did not expect.
     pub fn unsupported(&self, backend: &dyn Backend) -> Failure {
-        Failure::new(format!("{} has no variant `{}` for {}", backend.name(), self.variant, self.task.id()))
+        Failure::new(format!(
+            "{} has no variant `{}` for {}",
+            backend.name(),
+            self.variant,
+            self.task.id()
+        ))
     }
 }
 
 /// The input of one repetition, made by [`Task::input`] outside the timed region.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub enum Input {
     /// The task needs no data (it is derived from its parameters).
     Nothing,
@@ -125,12 +137,18 @@ pub struct Outcome {
 impl Outcome {
     /// An outcome with no latency samples.
     pub fn new(answer: Answer) -> Self {
-        Self { answer, latencies_ns: Vec::new() }
+        Self {
+            answer,
+            latencies_ns: Vec::new(),
+        }
     }
 
     /// An outcome with latency samples.
     pub fn with_latencies(answer: Answer, latencies_ns: Vec<u64>) -> Self {
-        Self { answer, latencies_ns }
+        Self {
+            answer,
+            latencies_ns,
+        }
     }
 }
 

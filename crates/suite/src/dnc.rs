@@ -38,7 +38,11 @@ pub mod mergesort {
 
     /// Merges two sorted runs into `out`, which must be exactly as long as both together.
     pub fn merge(left: &[u64], right: &[u64], out: &mut [u64]) {
-        assert_eq!(left.len() + right.len(), out.len(), "merge output has the wrong length");
+        assert_eq!(
+            left.len() + right.len(),
+            out.len(),
+            "merge output has the wrong length"
+        );
         let (mut i, mut j) = (0, 0);
         for slot in out.iter_mut() {
             // Take from the left run unless it is exhausted or the right head is smaller:
@@ -58,7 +62,9 @@ pub mod mergesort {
     ///
     /// Returns `(i, j)` such that every key in `left[..i]` and `right[..j]` is `<=` every key in
     /// `left[i..]` and `right[j..]`; the first `i + j` outputs are the merge of the two prefixes.
-    /// The longer run is cut at its middle, the shorter one by binary search.
+    /// The longer run is cut at its middle, the shorter one by binary search. Both halves are
+    /// non-empty whenever the longer run has at least two keys, so a parallel merge must merge
+    /// sequentially below two keys (any grain of at least 2 guarantees progress).
     pub fn merge_split(left: &[u64], right: &[u64]) -> (usize, usize) {
         if left.len() >= right.len() {
             let i = left.len() / 2;
@@ -115,7 +121,11 @@ pub mod mergesort {
 pub mod fib {
     /// `fib(n)` by naive recursion – deliberately exponential, it is the unit of work.
     pub fn sequential(n: u32) -> u64 {
-        if n < 2 { u64::from(n) } else { sequential(n - 1) + sequential(n - 2) }
+        if n < 2 {
+            u64::from(n)
+        } else {
+            sequential(n - 1) + sequential(n - 2)
+        }
     }
 
     /// `fib(n)` by iteration, for the reference checksum (instant for any `n` that fits `u64`).
@@ -145,7 +155,13 @@ pub mod nqueens {
         /// The empty `n`×`n` board.
         pub fn empty(n: u32) -> Self {
             assert!(n <= 32, "a board is at most 32 wide");
-            Self { n, row: 0, cols: 0, diag: 0, anti: 0 }
+            Self {
+                n,
+                row: 0,
+                cols: 0,
+                diag: 0,
+                anti: 0,
+            }
         }
 
         /// How many rows are already filled.
@@ -155,8 +171,16 @@ pub mod nqueens {
 
         /// The boards with one more queen placed safely on the next row.
         pub fn children(self) -> impl Iterator<Item = Board> {
-            let full = if self.n == 32 { u32::MAX } else { (1u32 << self.n) - 1 };
-            let mut free = if self.row == self.n { 0 } else { full & !(self.cols | self.diag | self.anti) };
+            let full = if self.n == 32 {
+                u32::MAX
+            } else {
+                (1u32 << self.n) - 1
+            };
+            let mut free = if self.row == self.n {
+                0
+            } else {
+                full & !(self.cols | self.diag | self.anti)
+            };
             std::iter::from_fn(move || {
                 if free == 0 {
                     return None;
@@ -182,9 +206,10 @@ pub mod nqueens {
         }
     }
 
-    /// The number of solutions for an `n`×`n` board (0 for `n` = 0, by convention of this suite).
+    /// The number of solutions for an `n`×`n` board (1 for `n` = 0: the empty board, as in
+    /// OEIS A000170).
     pub fn sequential(n: u32) -> u64 {
-        if n == 0 { 0 } else { Board::empty(n).count() }
+        Board::empty(n).count()
     }
 }
 
@@ -215,7 +240,12 @@ mod tests {
         let mut b: Vec<u64> = mergesort::keys(57).iter().map(|k| k / 3).collect();
         a.sort_unstable();
         b.sort_unstable();
-        for (l, r) in [(&a[..], &b[..]), (&b[..], &a[..]), (&a[..1], &b[..0]), (&a[..0], &b[..3])] {
+        for (l, r) in [
+            (&a[..], &b[..]),
+            (&b[..], &a[..]),
+            (&a[..1], &b[..0]),
+            (&a[..0], &b[..3]),
+        ] {
             if l.is_empty() && r.is_empty() {
                 continue;
             }
@@ -231,8 +261,14 @@ mod tests {
     #[test]
     fn checksum_sees_order_and_content() {
         let sorted = [1, 2, 3];
-        assert_ne!(mergesort::checksum(&sorted), mergesort::checksum(&[2, 1, 3]));
-        assert_ne!(mergesort::checksum(&sorted), mergesort::checksum(&[1, 2, 4]));
+        assert_ne!(
+            mergesort::checksum(&sorted),
+            mergesort::checksum(&[2, 1, 3])
+        );
+        assert_ne!(
+            mergesort::checksum(&sorted),
+            mergesort::checksum(&[1, 2, 4])
+        );
         assert_ne!(mergesort::checksum(&[]), mergesort::checksum(&[0]));
     }
 
@@ -251,6 +287,6 @@ mod tests {
         for (i, &count) in known.iter().enumerate() {
             assert_eq!(nqueens::sequential(i as u32 + 1), count, "n = {}", i + 1);
         }
-        assert_eq!(nqueens::sequential(0), 0);
+        assert_eq!(nqueens::sequential(0), 1);
     }
 }

@@ -64,7 +64,10 @@ impl Request {
 pub fn reply_len(header: [u8; REPLY_HEADER_LEN]) -> io::Result<usize> {
     let len = u32::from_le_bytes(header);
     if len > MAX_REPLY_LEN {
-        return Err(io::Error::new(io::ErrorKind::InvalidData, format!("reply length {len} exceeds the protocol's maximum")));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("reply length {len} exceeds the protocol's maximum"),
+        ));
     }
     Ok(len as usize)
 }
@@ -81,7 +84,9 @@ pub fn fill_payload(id: u64, payload: &mut [u8]) {
 /// The value a client adds to its tally for the reply to `id`: a hash of the id and every byte.
 pub fn digest(id: u64, payload: &[u8]) -> u64 {
     // FNV-1a over the bytes, then mixed with the id and length.
-    let bytes = payload.iter().fold(0xCBF2_9CE4_8422_2325u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01B3));
+    let bytes = payload.iter().fold(0xCBF2_9CE4_8422_2325u64, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01B3)
+    });
     mix(bytes ^ mix(id) ^ (payload.len() as u64).rotate_left(32))
 }
 
@@ -96,7 +101,11 @@ pub fn expected_digest(id: u64, len: usize) -> u64 {
 ///
 /// This is the whole client for the models that do blocking IO (sequential, threads,
 /// processes). The async backends write the same three steps with their runtime's IO traits.
-pub fn call_blocking<S: Read + Write>(stream: &mut S, request: Request, payload: &mut Vec<u8>) -> io::Result<u64> {
+pub fn call_blocking<S: Read + Write>(
+    stream: &mut S,
+    request: Request,
+    payload: &mut Vec<u8>,
+) -> io::Result<u64> {
     stream.write_all(&request.encode())?;
     let mut header = [0; REPLY_HEADER_LEN];
     stream.read_exact(&mut header)?;
@@ -126,7 +135,11 @@ mod tests {
 
     #[test]
     fn requests_round_trip() {
-        let request = Request { id: u64::MAX - 3, delay_us: 1000, reply_len: 77 };
+        let request = Request {
+            id: u64::MAX - 3,
+            delay_us: 1000,
+            reply_len: 77,
+        };
         assert_eq!(Request::decode(&request.encode()), request);
     }
 
@@ -174,8 +187,15 @@ mod tests {
         fill_payload(9, &mut payload);
         let mut reply = 10u32.to_le_bytes().to_vec();
         reply.extend_from_slice(&payload);
-        let mut fake = Fake { reply: io::Cursor::new(reply), sent: Vec::new() };
-        let request = Request { id: 9, delay_us: 0, reply_len: 10 };
+        let mut fake = Fake {
+            reply: io::Cursor::new(reply),
+            sent: Vec::new(),
+        };
+        let request = Request {
+            id: 9,
+            delay_us: 0,
+            reply_len: 10,
+        };
         let got = call_blocking(&mut fake, request, &mut Vec::new()).unwrap();
         assert_eq!(got, expected_digest(9, 10));
         assert_eq!(fake.sent, request.encode());

@@ -28,6 +28,8 @@ pub mod sequential;
 mod tally;
 pub mod task;
 
-pub use backend::{Answer, Backend, Cell, Failure, Input, Outcome, Runner, Support, Variant, runner};
+pub use backend::{
+    Answer, Backend, Cell, Failure, Input, Outcome, Runner, Support, Variant, runner,
+};
 pub use tally::Tally;
 pub use task::{Family, Profile, Task, TaskId};

@@ -31,7 +31,11 @@ impl Item {
     /// Item `seq`, stamped against `epoch` if it is a latency sample.
     #[inline]
     pub fn new(seq: u64, work: u32, epoch: Instant) -> Self {
-        let born_ns = if seq % LATENCY_SAMPLE == 0 { nanos_since(epoch).max(1) } else { 0 };
+        let born_ns = if seq % LATENCY_SAMPLE == 0 {
+            nanos_since(epoch).max(1)
+        } else {
+            0
+        };
         Self { seq, work, born_ns }
     }
 
@@ -103,7 +107,9 @@ mod tests {
     #[test]
     fn producers_cover_every_item_once() {
         for (producers, items) in [(1, 10), (3, 10), (4, 3), (7, 0)] {
-            let mut seen: Vec<u64> = (0..producers).flat_map(|p| produced_by(p, producers, items)).collect();
+            let mut seen: Vec<u64> = (0..producers)
+                .flat_map(|p| produced_by(p, producers, items))
+                .collect();
             seen.sort_unstable();
             assert_eq!(seen, (0..items).collect::<Vec<_>>());
         }
@@ -123,6 +129,10 @@ mod tests {
         let epoch = Instant::now();
         assert!(Item::new(0, 0, epoch).latency_ns(epoch).is_some());
         assert!(Item::new(1, 0, epoch).latency_ns(epoch).is_none());
-        assert!(Item::new(LATENCY_SAMPLE, 0, epoch).latency_ns(epoch).is_some());
+        assert!(
+            Item::new(LATENCY_SAMPLE, 0, epoch)
+                .latency_ns(epoch)
+                .is_some()
+        );
     }
 }

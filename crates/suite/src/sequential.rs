@@ -13,8 +13,10 @@ use crate::task::{Task, TaskId};
 /// The one-thread baseline.
 pub struct Sequential;
 
-const REFERENCE: &[Variant] =
-    &[Variant { name: "reference", about: "the suite's sequential kernel on one thread: the baseline for speedups" }];
+const REFERENCE: &[Variant] = &[Variant {
+    name: "reference",
+    about: "the suite's sequential kernel on one thread: the baseline for speedups",
+}];
 
 const INLINE: &[Variant] = &[Variant {
     name: "inline",
@@ -48,7 +50,9 @@ impl Backend for Sequential {
                 Ok(Outcome::new(Answer::Sorted(keys)))
             }),
             Task::Fib(p) => runner(move |_| Ok(Outcome::new(Answer::Value(fib::sequential(p.n))))),
-            Task::Nqueens(p) => runner(move |_| Ok(Outcome::new(Answer::Value(nqueens::sequential(p.n))))),
+            Task::Nqueens(p) => {
+                runner(move |_| Ok(Outcome::new(Answer::Value(nqueens::sequential(p.n)))))
+            }
             Task::Bounded(p) => runner(move |_| {
                 let epoch = Instant::now();
                 let mut consumed = Consumed::default();

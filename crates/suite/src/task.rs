@@ -2,11 +2,11 @@
 
 use std::fmt;
 
+use crate::Tally;
 use crate::backend::{Answer, Input};
 use crate::dnc::{fib, mergesort, nqueens};
 use crate::fanout::{self, MAX_REPLY_LEN};
 use crate::pipeline::Item;
-use crate::Tally;
 
 /// How big the tasks are: one set of defaults per purpose.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -80,8 +80,14 @@ pub enum TaskId {
 
 impl TaskId {
     /// Every task, in the order tables list them.
-    pub const ALL: [TaskId; 6] =
-        [TaskId::Mergesort, TaskId::Fib, TaskId::Nqueens, TaskId::Scatter, TaskId::Crawl, TaskId::Bounded];
+    pub const ALL: [TaskId; 6] = [
+        TaskId::Mergesort,
+        TaskId::Fib,
+        TaskId::Nqueens,
+        TaskId::Scatter,
+        TaskId::Crawl,
+        TaskId::Bounded,
+    ];
 
     /// The short name, unique across families.
     pub fn short(self) -> &'static str {
@@ -111,7 +117,9 @@ impl TaskId {
 
     /// The task named `name`, as `family/task` or just `task`.
     pub fn parse(name: &str) -> Option<TaskId> {
-        TaskId::ALL.into_iter().find(|t| name == t.short() || name == t.name())
+        TaskId::ALL
+            .into_iter()
+            .find(|t| name == t.short() || name == t.name())
     }
 
     /// What the task models, in one line.
@@ -120,9 +128,13 @@ impl TaskId {
             TaskId::Mergesort => "parallel merge sort of n seeded u64 keys",
             TaskId::Fib => "recursive fib(n), sequential below the grain: task-spawn overhead",
             TaskId::Nqueens => "count n-queens solutions, split up to a depth: an irregular tree",
-            TaskId::Scatter => "rounds of K concurrent requests on K open connections, waiting for all",
+            TaskId::Scatter => {
+                "rounds of K concurrent requests on K open connections, waiting for all"
+            }
             TaskId::Crawl => "N requests, each on a fresh connection, at most C in flight",
-            TaskId::Bounded => "P producers -> bounded queue(capacity) -> C consumers, work rounds per item",
+            TaskId::Bounded => {
+                "P producers -> bounded queue(capacity) -> C consumers, work rounds per item"
+            }
         }
     }
 }
@@ -279,12 +291,20 @@ impl Scatter {
 impl Crawl {
     /// Request number `i`.
     pub fn request(&self, i: u64) -> fanout::Request {
-        fanout::Request { id: i, delay_us: self.delay_us, reply_len: self.reply_bytes }
+        fanout::Request {
+            id: i,
+            delay_us: self.delay_us,
+            reply_len: self.reply_bytes,
+        }
     }
 
     /// In open-loop mode, when request `i` is due, counted from the start of the run.
     pub fn scheduled_start(&self, i: u64) -> Option<std::time::Duration> {
-        (self.rate > 0).then(|| std::time::Duration::from_nanos((u128::from(i) * 1_000_000_000 / u128::from(self.rate)) as u64))
+        (self.rate > 0).then(|| {
+            std::time::Duration::from_nanos(
+                (u128::from(i) * 1_000_000_000 / u128::from(self.rate)) as u64,
+            )
+        })
     }
 }
 
@@ -358,7 +378,10 @@ impl Task {
 
     /// The parameters as `(name, value)` pairs, in declaration order.
     pub fn params(&self) -> Vec<(&'static str, u64)> {
-        self.param_names().iter().map(|&name| (name, self.get(name).expect("a declared name"))).collect()
+        self.param_names()
+            .iter()
+            .map(|&name| (name, self.get(name).expect("a declared name")))
+            .collect()
     }
 
     /// One parameter by name.
@@ -379,16 +402,30 @@ impl Task {
         let fail = |msg: String| Err(format!("{}: {msg}", self.id()));
         match self {
             Task::Mergesort(p) if p.grain == 0 => fail("grain must be at least 1".into()),
-            Task::Fib(p) if p.n > 50 => fail(format!("n = {} is too large: naive fib(n) past 50 runs for hours", p.n)),
-            Task::Nqueens(p) if p.n > 18 => fail(format!("n = {} is too large: past 18 a sequential count runs for hours", p.n)),
-            Task::Nqueens(p) if p.split > p.n => fail(format!("split = {} exceeds n = {}", p.split, p.n)),
-            Task::Scatter(p) if p.conns == 0 || p.rounds == 0 => fail("conns and rounds must be at least 1".into()),
+            Task::Fib(p) if p.n > 50 => fail(format!(
+                "n = {} is too large: naive fib(n) past 50 runs for hours",
+                p.n
+            )),
+            Task::Nqueens(p) if p.n > 18 => fail(format!(
+                "n = {} is too large: past 18 a sequential count runs for hours",
+                p.n
+            )),
+            Task::Nqueens(p) if p.split > p.n => {
+                fail(format!("split = {} exceeds n = {}", p.split, p.n))
+            }
+            Task::Scatter(p) if p.conns == 0 || p.rounds == 0 => {
+                fail("conns and rounds must be at least 1".into())
+            }
             Task::Scatter(Scatter { reply_bytes, .. }) | Task::Crawl(Crawl { reply_bytes, .. })
                 if *reply_bytes > MAX_REPLY_LEN =>
             {
-                fail(format!("reply_bytes = {reply_bytes} exceeds the protocol's maximum of {MAX_REPLY_LEN}"))
+                fail(format!(
+                    "reply_bytes = {reply_bytes} exceeds the protocol's maximum of {MAX_REPLY_LEN}"
+                ))
             }
-            Task::Scatter(Scatter { timeout_ms, .. }) | Task::Crawl(Crawl { timeout_ms, .. }) if *timeout_ms == 0 => {
+            Task::Scatter(Scatter { timeout_ms, .. }) | Task::Crawl(Crawl { timeout_ms, .. })
+                if *timeout_ms == 0 =>
+            {
                 fail("timeout_ms must be at least 1".into())
             }
             Task::Crawl(p) if p.concurrency == 0 => fail("concurrency must be at least 1".into()),
@@ -526,8 +563,16 @@ mod tests {
         let mut task = Task::new(TaskId::Fib, Profile::Smoke);
         task.set("n", 10).unwrap();
         assert_eq!(task.get("n"), Some(10));
-        assert!(task.set("depth", 1).unwrap_err().contains("no parameter named `depth`"));
-        assert!(task.set("n", u64::MAX).unwrap_err().contains("out of range"));
+        assert!(
+            task.set("depth", 1)
+                .unwrap_err()
+                .contains("no parameter named `depth`")
+        );
+        assert!(
+            task.set("n", u64::MAX)
+                .unwrap_err()
+                .contains("out of range")
+        );
         task.set("n", 60).unwrap();
         assert!(task.validate().unwrap_err().contains("too large"));
         assert_eq!(task.to_string(), "dnc/fib n=60 grain=12");
@@ -535,7 +580,12 @@ mod tests {
 
     #[test]
     fn zero_sizes_are_refused_where_they_make_no_sense() {
-        for (id, name) in [(TaskId::Bounded, "capacity"), (TaskId::Bounded, "producers"), (TaskId::Crawl, "concurrency"), (TaskId::Scatter, "conns")] {
+        for (id, name) in [
+            (TaskId::Bounded, "capacity"),
+            (TaskId::Bounded, "producers"),
+            (TaskId::Crawl, "concurrency"),
+            (TaskId::Scatter, "conns"),
+        ] {
             let mut task = Task::new(id, Profile::Smoke);
             task.set(name, 0).unwrap();
             assert!(task.validate().is_err(), "{id} {name} = 0");
@@ -547,6 +597,9 @@ mod tests {
         let mut crawl = Crawl::profile(Profile::Smoke);
         assert_eq!(crawl.scheduled_start(3), None);
         crawl.rate = 1000;
-        assert_eq!(crawl.scheduled_start(3), Some(std::time::Duration::from_millis(3)));
+        assert_eq!(
+            crawl.scheduled_start(3),
+            Some(std::time::Duration::from_millis(3))
+        );
     }
 }

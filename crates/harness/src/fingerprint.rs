@@ -1,0 +1,86 @@
+//! Where a record came from: the machine and the build.
+
+use crate::record::Fingerprint;
+
+/// The fingerprint of this machine and this build of the harness.
+pub fn current() -> Fingerprint {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let cpu = cpuinfo
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("model name")
+                .and_then(|rest| rest.split_once(':'))
+                .map(|(_, v)| v.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".into());
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    Fingerprint {
+        cpu,
+        cores: available_cores(),
+        memory_mib: meminfo_kib(&meminfo, "MemTotal").unwrap_or(0) / 1024,
+        kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease")
+            .unwrap_or_default()
+            .trim()
+            .to_string(),
+        rustc: env!("SHOOTOUT_RUSTC").to_string(),
+        crates: env!("SHOOTOUT_CRATES").to_string(),
+        git: env!("SHOOTOUT_GIT").to_string(),
+    }
+}
+
+/// How many CPUs this process may run on: the default worker count.
+pub fn available_cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Memory the kernel says can be had without swapping, in bytes.
+pub fn available_memory_bytes() -> Option<u64> {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
+    meminfo_kib(&meminfo, "MemAvailable").map(|kib| kib * 1024)
+}
+
+fn meminfo_kib(meminfo: &str, field: &str) -> Option<u64> {
+    meminfo.lines().find_map(|l| {
+        let rest = l.strip_prefix(field)?.strip_prefix(':')?;
+        rest.trim().trim_end_matches("kB").trim().parse().ok()
+    })
+}
+
+/// A stable, file-name-safe name for this machine: CPU model and core count.
+pub fn machine_slug(fingerprint: &Fingerprint) -> String {
+    let model: String = fingerprint
+        .cpu
+        .to_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    let model = model
+        .split('-')
+        .filter(|w| !w.is_empty() && *w != "processor")
+        .collect::<Vec<_>>()
+        .join("-");
+    format!("{model}-{}c", fingerprint.cores)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_meminfo_fields() {
+        let sample = "MemTotal:       24567890 kB\nMemAvailable:   1000 kB\n";
+        assert_eq!(meminfo_kib(sample, "MemTotal"), Some(24_567_890));
+        assert_eq!(meminfo_kib(sample, "MemAvailable"), Some(1000));
+        assert_eq!(meminfo_kib(sample, "Nope"), None);
+    }
+
+    #[test]
+    fn slugs_are_file_name_safe() {
+        let f = Fingerprint {
+            cpu: "AMD EPYC 9R14 96-Core Processor".into(),
+            cores: 2,
+            ..Default::default()
+        };
+        assert_eq!(machine_slug(&f), "amd-epyc-9r14-96-core-2c");
+    }
+}

@@ -1,0 +1,20 @@
+//! The one place the harness names backends. Adding a backend is adding a line here.
+
+use shootout_suite::Backend;
+
+/// Every backend, in the order tables list them. `sequential` comes first: it is the baseline.
+pub fn backends() -> &'static [&'static dyn Backend] {
+    &[
+        &shootout_suite::sequential::Sequential,
+        // THREADS-PENDING &shootout_threads::Threads,
+        &shootout_rayon::Rayon,
+    ]
+}
+
+/// The backend called `name`.
+pub fn find(name: &str) -> Option<&'static dyn Backend> {
+    backends().iter().copied().find(|b| b.name() == name)
+}
+
+/// The name of the baseline backend that speedups divide by.
+pub const BASELINE: &str = "sequential";

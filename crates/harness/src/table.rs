@@ -1,0 +1,164 @@
+//! The terminal table at the end of a run: one section per task, one row per cell.
+
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::{CellAlignment, ContentArrangement, Table};
+
+use crate::plan::NotApplicable;
+use crate::registry::BASELINE;
+use crate::summary::CellSummary;
+
+/// Renders the summaries, grouped by task heading in first-seen order, with `n/a` rows last.
+pub fn render(cells: &[CellSummary], not_applicable: &[NotApplicable]) -> String {
+    let mut headings: Vec<String> = Vec::new();
+    for cell in cells {
+        let heading = cell.task_heading();
+        if !headings.contains(&heading) {
+            headings.push(heading);
+        }
+    }
+    let mut out = String::new();
+    for heading in headings {
+        let rows: Vec<&CellSummary> = cells
+            .iter()
+            .filter(|c| c.task_heading() == heading)
+            .collect();
+        let baseline = rows
+            .iter()
+            .find(|c| c.backend == BASELINE && c.status.is_verified())
+            .map(|c| c.wall_s);
+        let mut table = Table::new();
+        table
+            .load_preset(UTF8_FULL_CONDENSED)
+            .set_content_arrangement(ContentArrangement::Dynamic);
+        table.set_header([
+            "backend/variant",
+            "workers",
+            "reps",
+            "setup",
+            "median",
+            "±",
+            "speedup",
+            "CPU s",
+            "RSS MiB",
+            "threads",
+            "switches",
+            "p99",
+            "throughput",
+            "verdict",
+        ]);
+        for c in rows {
+            let ok = c.status.is_verified();
+            let dash = || "-".to_string();
+            table.add_row([
+                format!("{}/{}", c.backend, c.variant),
+                c.workers.to_string(),
+                c.reps.to_string(),
+                seconds(c.setup_s),
+                if ok { seconds(c.wall_s) } else { dash() },
+                if ok {
+                    format!("{:.0}%", c.spread * 100.0)
+                } else {
+                    dash()
+                },
+                match baseline {
+                    Some(base) if ok && c.wall_s > 0.0 => format!("{:.2}x", base / c.wall_s),
+                    _ => dash(),
+                },
+                if ok {
+                    format!("{:.3}", c.cpu_s)
+                } else {
+                    dash()
+                },
+                format!("{:.1}", c.peak_rss_kib as f64 / 1024.0),
+                c.peak_threads.to_string(),
+                if ok {
+                    format!("{:.0}", c.switches)
+                } else {
+                    dash()
+                },
+                c.latency
+                    .as_ref()
+                    .filter(|_| ok)
+                    .map_or_else(dash, |l| seconds(l.p99_ns as f64 / 1e9)),
+                c.throughput.filter(|_| ok).map_or_else(dash, rate),
+                verdict(c),
+            ]);
+        }
+        for i in 1..=12 {
+            if let Some(column) = table.column_mut(i) {
+                column.set_cell_alignment(CellAlignment::Right);
+            }
+        }
+        out.push_str(&format!("\n{heading}\n{table}\n"));
+    }
+    if !not_applicable.is_empty() {
+        out.push_str("\nnot applicable:\n");
+        for na in not_applicable {
+            out.push_str(&format!("  {} on {}: {}\n", na.task, na.backend, na.reason));
+        }
+    }
+    out
+}
+
+/// The verdict column: `ok`, `noisy`, or what went wrong.
+pub fn verdict(c: &CellSummary) -> String {
+    if !c.status.is_verified() {
+        let status = serde_json::to_value(c.status)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        return match &c.error {
+            Some(e) => format!("{status}: {}", truncate(e, 60)),
+            None => status,
+        };
+    }
+    if c.is_noisy() {
+        "ok, noisy".into()
+    } else {
+        "ok".into()
+    }
+}
+
+fn truncate(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_string()
+    } else {
+        format!("{}…", text.chars().take(max).collect::<String>())
+    }
+}
+
+/// Seconds with a unit that keeps three significant digits.
+pub fn seconds(s: f64) -> String {
+    if s >= 1.0 {
+        format!("{s:.2} s")
+    } else if s >= 1e-3 {
+        format!("{:.1} ms", s * 1e3)
+    } else {
+        format!("{:.1} µs", s * 1e6)
+    }
+}
+
+/// Units per second, scaled.
+pub fn rate(per_s: f64) -> String {
+    if per_s >= 1e6 {
+        format!("{:.2} M/s", per_s / 1e6)
+    } else if per_s >= 1e3 {
+        format!("{:.1} k/s", per_s / 1e3)
+    } else {
+        format!("{per_s:.0}/s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn units_scale() {
+        assert_eq!(seconds(2.5), "2.50 s");
+        assert_eq!(seconds(0.0123), "12.3 ms");
+        assert_eq!(seconds(0.000_004_5), "4.5 µs");
+        assert_eq!(rate(17_500_000.0), "17.50 M/s");
+        assert_eq!(rate(999.0), "999/s");
+    }
+}
