@@ -13,7 +13,7 @@ use hdrhistogram::Histogram;
 use shootout_suite::{Cell, Task};
 
 use crate::metrics::{ThreadSampler, peak_rss_kib};
-use crate::record::{Latency, Measurement, Rep, Status};
+use crate::record::{CellReport, Latency, Measurement, Rep, Status};
 use crate::registry;
 
 /// A deliberate misbehaviour, for testing the harness's handling of bad cells.
@@ -51,7 +51,7 @@ pub struct Spec {
 }
 
 /// Runs the cell described by `spec` in this process and returns what it measured.
-pub fn measure(spec: &Spec) -> Measurement {
+pub fn measure(spec: &Spec) -> CellReport {
     let sampler = ThreadSampler::start();
     let mut measurement = Measurement::default();
     let result = catch_unwind(AssertUnwindSafe(|| run(spec, &sampler, &mut measurement)));
@@ -63,11 +63,13 @@ pub fn measure(spec: &Spec) -> Measurement {
             Some(format!("panicked: {}", panic_message(&panic))),
         ),
     };
-    measurement.status = Some(status);
     measurement.error = error;
     measurement.peak_threads = sampler.peak();
     (measurement.peak_rss_kib, measurement.children_peak_rss_kib) = peak_rss_kib();
-    measurement
+    CellReport {
+        status,
+        measurement,
+    }
 }
 
 fn run(

@@ -96,8 +96,8 @@ struct RunArgs {
     profile: ProfileArg,
     /// Worker threads (or processes) per cell; a list sweeps, e.g. `1,2,4`. Default: the
     /// available cores.
-    #[arg(long, short = 'w', value_delimiter = ',', value_parser = clap::value_parser!(u64).range(1..))]
-    workers: Vec<u64>,
+    #[arg(long, short = 'w', value_delimiter = ',')]
+    workers: Vec<usize>,
     /// Override a task parameter, `name=value` or a sweep `name=v1,v2`; repeatable. Applies to
     /// every selected task that has the parameter.
     #[arg(long = "param", short = 'p')]
@@ -157,7 +157,21 @@ struct CellArgs {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // Help and version go to stdout as clap prints them; a usage error is one line, exit 2.
+        Err(e) if !e.use_stderr() => e.exit(),
+        Err(e) => {
+            let rendered = e.render().to_string();
+            return usage_error(
+                rendered
+                    .lines()
+                    .next()
+                    .unwrap_or("bad arguments")
+                    .trim_start_matches("error: "),
+            );
+        }
+    };
     match cli.command {
         Commands::Run(args) => run(args),
         Commands::List { profile } => {
@@ -183,7 +197,7 @@ fn run(args: RunArgs) -> ExitCode {
         tasks: args.tasks,
         backends: args.backends,
         variants: args.variants,
-        workers: args.workers.iter().map(|&w| w as usize).collect(),
+        workers: args.workers,
         params: args.params,
     };
     let plan = match plan::plan(&selection, profile) {

@@ -144,7 +144,8 @@ impl ThreadSampler {
     /// Takes a sample now, from the calling thread (between repetitions, so that a cell
     /// shorter than the sampling period is still counted).
     pub fn sample_now(&self) {
-        self.peak.fetch_max(thread_count().saturating_sub(1), Ordering::Relaxed);
+        self.peak
+            .fetch_max(thread_count().saturating_sub(1), Ordering::Relaxed);
     }
 
     /// The most threads seen so far (excluding the sampler).

@@ -86,8 +86,16 @@ pub struct Measurement {
     pub checksum: Option<String>,
     /// Why the cell did not verify, if it did not.
     pub error: Option<String>,
+}
+
+/// What a `shootout cell` process prints on stdout: how it ended, and what it measured.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CellReport {
     /// How the cell ended, as the cell saw it.
-    pub status: Option<Status>,
+    pub status: Status,
+    /// Its measurements.
+    #[serde(flatten)]
+    pub measurement: Measurement,
 }
 
 /// The machine and build a record came from.

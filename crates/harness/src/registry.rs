@@ -6,7 +6,7 @@ use shootout_suite::Backend;
 pub fn backends() -> &'static [&'static dyn Backend] {
     &[
         &shootout_suite::sequential::Sequential,
-        // THREADS-PENDING &shootout_threads::Threads,
+        &shootout_threads::Threads,
         &shootout_rayon::Rayon,
     ]
 }

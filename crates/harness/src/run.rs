@@ -25,7 +25,7 @@ use shootout_suite::{Profile, Task};
 use crate::cell::Fault;
 use crate::fingerprint;
 use crate::plan::PlannedCell;
-use crate::record::{self, Appender, Measurement, Record, SCHEMA, Status};
+use crate::record::{self, Appender, CellReport, Measurement, Record, SCHEMA, Status};
 
 /// How the cells of a run are measured.
 #[derive(Clone, Debug)]
@@ -115,10 +115,10 @@ pub fn run(cells: &[PlannedCell], settings: &Settings) -> Result<Outcome> {
     // The references, once per distinct task, before anything is timed.
     let mut expected: HashMap<Task, u64> = HashMap::new();
     for (_, cell) in &todo {
-        if !expected.contains_key(&cell.task) {
+        expected.entry(cell.task).or_insert_with(|| {
             progress.set_message(format!("reference for {}", cell.task));
-            expected.insert(cell.task, cell.task.expected_checksum());
-        }
+            cell.task.expected_checksum()
+        });
     }
 
     let mut server = None;
@@ -317,11 +317,8 @@ fn run_child(
 /// Reads a finished cell's result, or explains why there is none.
 fn parse_child(output: &std::process::Output) -> (Measurement, Status) {
     let stdout = String::from_utf8_lossy(&output.stdout);
-    match serde_json::from_str::<Measurement>(stdout.trim()) {
-        Ok(m) => {
-            let status = m.status.unwrap_or(Status::Crashed);
-            (m, status)
-        }
+    match serde_json::from_str::<CellReport>(stdout.trim()) {
+        Ok(report) => (report.measurement, report.status),
         Err(_) => {
             let stderr = String::from_utf8_lossy(&output.stderr);
             let last = stderr

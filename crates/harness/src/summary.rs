@@ -120,9 +120,16 @@ pub fn summarize_cells(records: &[Record]) -> Vec<CellSummary> {
 fn table_order(c: &CellSummary) -> (usize, Vec<u64>, usize, usize, usize) {
     let task = TaskId::parse(&c.task);
     let backends = registry::backends();
-    let backend = backends.iter().position(|b| b.name() == c.backend).unwrap_or(backends.len());
+    let backend = backends
+        .iter()
+        .position(|b| b.name() == c.backend)
+        .unwrap_or(backends.len());
     let variant = match (task, registry::find(&c.backend)) {
-        (Some(task), Some(b)) => b.support(task).variants().iter().position(|v| v.name == c.variant),
+        (Some(task), Some(b)) => b
+            .support(task)
+            .variants()
+            .iter()
+            .position(|v| v.name == c.variant),
         _ => None,
     };
     (

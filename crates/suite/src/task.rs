@@ -255,7 +255,8 @@ params! {
         /// Requests per second in open-loop mode; 0 means closed loop (start as soon as a
         /// permit frees). In open loop, latency counts from each request's scheduled start.
         rate: u64 = [0, 0, 0],
-        /// Per-request timeout in milliseconds (connect, send and receive together).
+        /// Per-request timeout in milliseconds: connecting, sending and receiving are each
+        /// bounded by it.
         timeout_ms: u32 = [10_000, 10_000, 30_000],
     }
 }

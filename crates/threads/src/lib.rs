@@ -1,1 +1,192 @@
-//! placeholder
+//! The suite on OS threads: `std::thread` and `std::sync`, with crossbeam where it is the better tool.
+//!
+//! Threads are the model every other one is measured against. The kernel schedules them
+//! preemptively on every core, each has its own stack, and they share memory under the borrow
+//! checker's rules, so CPU-bound work needs no ceremony: split it, hand the pieces to threads,
+//! join. What they cost is the other side of the same coin: a spawn is a system call and a
+//! stack (tens of microseconds), a blocking hand-off wakes a sleeping thread (tens of
+//! microseconds on the other core), and a thread parked in a blocking read is a whole thread.
+//! This crate writes each task the way an expert in `std` and crossbeam would, so that the
+//! tables show what threads really cost, not what a careless version costs.
+//!
+//! # Variants
+//!
+//! | task | variant | what it shows |
+//! |---|---|---|
+//! | mergesort, fib, nqueens | `scope` | [`std::thread::scope`], split in two down to depth log2(workers): static, cannot balance an irregular tree |
+//! | mergesort, fib, nqueens | `task-queue` | many small tasks cut up front, claimed by N threads from an atomic counter: dynamic balancing by hand |
+//! | scatter | `thread-per-conn` | one long-lived thread per connection, woken each round: blocking IO's natural fan-out |
+//! | scatter | `pool` | N threads share the K calls of a round: only N in flight, the price of a small blocking pool |
+//! | crawl | `thread-per-conn` | a new thread per request (and connection), at most C at once through a Mutex+Condvar semaphore |
+//! | crawl | `pool` | C long-lived threads claim request ids: the pool's size is the in-flight limit |
+//! | bounded | `std-mpsc` | [`std::sync::mpsc::sync_channel`], consumers share the one receiver behind a `Mutex` |
+//! | bounded | `crossbeam` | [`crossbeam_channel::bounded`]: a multi-consumer queue, receivers cloned |
+//! | bounded | `mutex-condvar` | the textbook monitor: a `VecDeque` under a `Mutex`, `not_empty` and `not_full` Condvars |
+//!
+//! `cell.workers` = N means N OS threads do the work, the calling thread counted as one of them.
+//! Where the idiom itself fixes the count it is said in the variant's docs: `scope` rounds N up
+//! to a power of two, `thread-per-conn` uses K (scatter) or up to C (crawl) threads, the crawl
+//! `pool` has C threads, and a pipeline runs P + C threads.
+//!
+//! # Examples
+//!
+//! ```
+//! use shootout_suite::{Backend, Cell, Profile, Task, TaskId};
+//! use shootout_threads::Threads;
+//!
+//! let task = Task::new(TaskId::Fib, Profile::Smoke);
+//! let cell = Cell { task, variant: "task-queue".into(), workers: 2, server: None };
+//! let mut run = Threads.setup(&cell).unwrap();
+//! let outcome = run(task.input()).unwrap();
+//! assert_eq!(task.checksum(&outcome.answer), task.expected_checksum());
+//! ```
+//!
+//! # Implementation
+//!
+//! Each family lives in its own file ([`dnc`], [`fanout`], [`pipeline`]), named as in every
+//! other backend crate, so that two backends diff cleanly. The sequential kernels (leaf sort,
+//! merge, `fib`, the queens search, the wire codec, per-item work) come from `shootout-suite`;
+//! these files hold only the concurrency structure.
+
+pub mod dnc;
+pub mod fanout;
+pub mod pipeline;
+
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use shootout_suite::{
+    Answer, Backend, Cell, Failure, Input, Outcome, Runner, Support, Task, TaskId, Variant, runner,
+};
+
+/// The threads backend: `std::thread`, `std::sync` and crossbeam.
+pub struct Threads;
+
+/// The variants of `dnc/mergesort`, `dnc/fib` and `dnc/nqueens`.
+pub const DNC: &[Variant] = &[
+    Variant {
+        name: "scope",
+        about: "std::thread::scope, split in two down to depth log2(workers): static, no balancing",
+    },
+    Variant {
+        name: "task-queue",
+        about: "many small tasks cut up front, claimed by N threads from an atomic counter: balancing by hand",
+    },
+];
+
+/// The variants of `fanout/scatter`.
+pub const SCATTER: &[Variant] = &[
+    Variant {
+        name: "thread-per-conn",
+        about: "one long-lived thread per connection, woken each round: blocking IO's natural fan-out",
+    },
+    Variant {
+        name: "pool",
+        about: "N threads share each round's K blocking calls: only N in flight, like a ThreadPoolExecutor",
+    },
+];
+
+/// The variants of `fanout/crawl`.
+pub const CRAWL: &[Variant] = &[
+    Variant {
+        name: "thread-per-conn",
+        about: "a new thread per request, at most C at once through a Mutex+Condvar semaphore",
+    },
+    Variant {
+        name: "pool",
+        about: "C long-lived threads claim request ids: the pool's size is the in-flight limit",
+    },
+];
+
+/// The variants of `pipeline/bounded`.
+pub const BOUNDED: &[Variant] = &[
+    Variant {
+        name: "std-mpsc",
+        about: "std's sync_channel; consumers take turns at the one Receiver behind a Mutex",
+    },
+    Variant {
+        name: "crossbeam",
+        about: "crossbeam_channel::bounded: a real multi-consumer queue, receivers cloned",
+    },
+    Variant {
+        name: "mutex-condvar",
+        about: "the textbook monitor: VecDeque under a Mutex with not_empty / not_full Condvars",
+    },
+];
+
+impl Backend for Threads {
+    fn name(&self) -> &'static str {
+        "threads"
+    }
+
+    fn about(&self) -> &'static str {
+        "OS threads: std::thread::scope, std::sync and crossbeam channels, blocking std::net"
+    }
+
+    fn support(&self, task: TaskId) -> Support {
+        match task {
+            TaskId::Mergesort | TaskId::Fib | TaskId::Nqueens => Support::Variants(DNC),
+            TaskId::Scatter => Support::Variants(SCATTER),
+            TaskId::Crawl => Support::Variants(CRAWL),
+            TaskId::Bounded => Support::Variants(BOUNDED),
+        }
+    }
+
+    fn setup(&self, cell: &Cell) -> Result<Runner, Failure> {
+        let workers = cell.workers;
+        if workers == 0 {
+            return Err(Failure::new("workers must be at least 1"));
+        }
+        match (cell.task, cell.variant.as_str()) {
+            (Task::Mergesort(p), "scope") => runner(move |input| {
+                Ok(sorted(input, |keys| {
+                    dnc::mergesort_scope(keys, p.grain, workers)
+                }))
+            }),
+            (Task::Mergesort(p), "task-queue") => runner(move |input| {
+                Ok(sorted(input, |keys| {
+                    dnc::mergesort_task_queue(keys, p.grain, workers)
+                }))
+            }),
+            (Task::Fib(p), "scope") => {
+                runner(move |_| Ok(value(dnc::fib_scope(p.n, p.grain, workers))))
+            }
+            (Task::Fib(p), "task-queue") => {
+                runner(move |_| Ok(value(dnc::fib_task_queue(p.n, p.grain, workers))))
+            }
+            (Task::Nqueens(p), "scope") => {
+                runner(move |_| Ok(value(dnc::nqueens_scope(p.n, p.split, workers))))
+            }
+            (Task::Nqueens(p), "task-queue") => {
+                runner(move |_| Ok(value(dnc::nqueens_task_queue(p.n, p.split, workers))))
+            }
+            (Task::Scatter(p), "thread-per-conn") => {
+                fanout::scatter_thread_per_conn(p, cell.server()?)
+            }
+            (Task::Scatter(p), "pool") => fanout::scatter_pool(p, cell.server()?, workers),
+            (Task::Crawl(p), "thread-per-conn") => fanout::crawl_thread_per_conn(p, cell.server()?),
+            (Task::Crawl(p), "pool") => fanout::crawl_pool(p, cell.server()?),
+            (Task::Bounded(p), "std-mpsc") => runner(move |_| Ok(pipeline::std_mpsc(p))),
+            (Task::Bounded(p), "crossbeam") => runner(move |_| Ok(pipeline::crossbeam(p))),
+            (Task::Bounded(p), "mutex-condvar") => runner(move |_| Ok(pipeline::mutex_condvar(p))),
+            _ => Err(cell.unsupported(self)),
+        }
+    }
+}
+
+/// Sorts the repetition's keys with `sort` and wraps them as the answer.
+fn sorted(input: Input, sort: impl FnOnce(&mut [u64])) -> Outcome {
+    let mut keys = input.into_keys();
+    sort(&mut keys);
+    Outcome::new(Answer::Sorted(keys))
+}
+
+/// Wraps a single number as the answer.
+fn value(v: u64) -> Outcome {
+    Outcome::new(Answer::Value(v))
+}
+
+/// Locks `mutex`, ignoring poisoning: a panic elsewhere is reported by the thread that panicked,
+/// and the data behind every lock in this crate stays consistent at every unlock.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}

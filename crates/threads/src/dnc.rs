@@ -1,0 +1,445 @@
+//! Divide and conquer on OS threads: a static split with `std::thread::scope`, and a task queue
+//! that balances the load dynamically.
+//!
+//! Since Rust 1.63 the way to share borrowed data with threads is [`std::thread::scope`]: every
+//! thread spawned in a scope is joined before the scope returns, so a thread may borrow the
+//! caller's slice, and disjoint `&mut` halves from `split_at_mut` go to different threads with
+//! no `Arc`, no copying and no `unsafe`.
+//!
+//! # `scope`: static splitting
+//!
+//! The classic recursive fork: at each level one half runs on a new scoped thread and the other
+//! half inline, down to depth `d`, the smallest with `2^d >= workers` (so `workers` is rounded up
+//! to a power of two; 1 worker spawns nothing). Below that depth – and wherever the problem is
+//! already under the task's grain – the suite's sequential kernels take over. A spawn costs tens
+//! of microseconds, so nobody splits further than there are cores.
+//!
+//! The split is decided before anything runs, and that is its weakness: it cannot balance an
+//! irregular tree. `fib(n - 1)` is 1.618 times `fib(n - 2)`, so with two threads one finishes
+//! early and idles while the other works on 62% of the total; n-queens subtrees differ even
+//! more. Merge sort splits evenly and is the case static splitting suits.
+//!
+//! # `task-queue`: dynamic balancing by hand
+//!
+//! The expert's answer to that imbalance, without a work-stealing library: cut the problem into
+//! many more tasks than threads before starting, then let N scoped threads claim them one at a
+//! time from a shared [`AtomicUsize`] index. A thread that drew small tasks simply claims more.
+//! One `fetch_add` per task is the whole scheduler.
+//!
+//! - fib: the tasks are the leaves of the recursion tree at the cutoff, `fib(k)` for `k <= grain`.
+//! - nqueens: the tasks are all the boards with `split` queens placed.
+//! - mergesort: the leaves (runs of at most `grain` keys) are sorted as tasks; then the tree is
+//!   merged level by level, each level's merges being the tasks of one more round. Near the top,
+//!   where a level has fewer merges than threads, merges are cut in two with `merge_split` until
+//!   every thread has one (a merge of at most `grain` keys is never cut).
+//!
+//! Unlike a work-stealing pool (see the `rayon` backend), the cut is made up front and
+//! sequentially, and each merge level is a fork-join round of its own.
+
+use std::iter::Sum;
+use std::panic;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::thread;
+
+use shootout_suite::dnc::nqueens::Board;
+use shootout_suite::dnc::{fib, mergesort};
+
+use crate::lock;
+
+// ---------------------------------------------------------------------------------------------
+// `scope`: split in two on scoped threads, down to a fixed depth.
+// ---------------------------------------------------------------------------------------------
+
+/// Runs `a` and `b` and returns both results: `a` on a new scoped thread and `b` on this one
+/// while `depth > 0`, both inline once the depth is spent.
+///
+/// This is `rayon::join` built from `std::thread::scope`, with a real thread per call.
+fn fork<A: Send, B>(depth: u32, a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B) -> (A, B) {
+    if depth == 0 {
+        return (a(), b());
+    }
+    thread::scope(|s| {
+        let a = s.spawn(a);
+        let b = b();
+        (a.join().unwrap_or_else(|p| panic::resume_unwind(p)), b)
+    })
+}
+
+/// Sorts `keys` by splitting in two on scoped threads down to depth log2(workers); runs of at
+/// most `grain` keys are sorted sequentially, and the top merges are split in parallel too.
+pub fn mergesort_scope(keys: &mut [u64], grain: usize, workers: usize) {
+    let mut buf = vec![0; keys.len()];
+    sort_to(keys, &mut buf, false, grain.max(1), split_depth(workers));
+}
+
+/// The suite's ping-pong merge sort with a fork at each of the top `depth` levels: the sorted
+/// keys end in `buf` if `into_buf`, in `keys` otherwise.
+fn sort_to(keys: &mut [u64], buf: &mut [u64], into_buf: bool, grain: usize, depth: u32) {
+    if keys.len() <= grain {
+        return mergesort::leaf(keys, buf, into_buf);
+    }
+    let mid = keys.len() / 2;
+    let (keys_lo, keys_hi) = keys.split_at_mut(mid);
+    let (buf_lo, buf_hi) = buf.split_at_mut(mid);
+    let below = depth.saturating_sub(1);
+    fork(
+        depth,
+        || sort_to(keys_lo, buf_lo, !into_buf, grain, below),
+        || sort_to(keys_hi, buf_hi, !into_buf, grain, below),
+    );
+    let (src, dst) = mergesort::merge_ends(keys, buf, into_buf);
+    merge_to(&src[..mid], &src[mid..], dst, grain, depth);
+}
+
+/// Merges two sorted runs into `out`, cutting the merge in two independent halves with
+/// `merge_split` (one per thread) for `depth` levels, as long as it is longer than `grain`.
+fn merge_to(left: &[u64], right: &[u64], out: &mut [u64], grain: usize, depth: u32) {
+    if depth == 0 || !can_cut(left, right, grain) {
+        return mergesort::merge(left, right, out);
+    }
+    let (i, j) = mergesort::merge_split(left, right);
+    let (out_lo, out_hi) = out.split_at_mut(i + j);
+    fork(
+        depth,
+        || merge_to(&left[..i], &right[..j], out_lo, grain, depth - 1),
+        || merge_to(&left[i..], &right[j..], out_hi, grain, depth - 1),
+    );
+}
+
+/// `fib(n)`, forking `fib(n - 1)` onto a new thread for the top log2(workers) levels; sequential
+/// below that depth and for every `fib(k)` with `k <= grain`.
+pub fn fib_scope(n: u32, grain: u32, workers: usize) -> u64 {
+    fib_to(n, grain, split_depth(workers))
+}
+
+fn fib_to(n: u32, grain: u32, depth: u32) -> u64 {
+    if depth == 0 || n < 2 || n <= grain {
+        return fib::sequential(n);
+    }
+    let (a, b) = fork(
+        depth,
+        || fib_to(n - 1, grain, depth - 1),
+        || fib_to(n - 2, grain, depth - 1),
+    );
+    a + b
+}
+
+/// Counts the n-queens solutions, splitting the candidate boards of the first `split` rows in
+/// two halves per fork for the top log2(workers) levels; sequential below.
+pub fn nqueens_scope(n: u32, split: u32, workers: usize) -> u64 {
+    queens_below(Board::empty(n), split, split_depth(workers))
+}
+
+/// The solutions below `board`: its children are shared out between threads while the board is
+/// shallower than `split` and forks remain.
+fn queens_below(board: Board, split: u32, depth: u32) -> u64 {
+    if depth == 0 || board.depth() >= split {
+        return board.count();
+    }
+    let children: Vec<Board> = board.children().collect();
+    queens_among(&children, split, depth)
+}
+
+/// The solutions below all of `boards`: one half on a new thread, the other inline.
+fn queens_among(boards: &[Board], split: u32, depth: u32) -> u64 {
+    match boards {
+        [] => 0,
+        [board] => queens_below(*board, split, depth),
+        _ if depth == 0 => boards.iter().map(|board| board.count()).sum(),
+        _ => {
+            let (lo, hi) = boards.split_at(boards.len() / 2);
+            let (a, b) = fork(
+                depth,
+                || queens_among(lo, split, depth - 1),
+                || queens_among(hi, split, depth - 1),
+            );
+            a + b
+        }
+    }
+}
+
+/// Whether a merge of `left` and `right` is worth cutting in two: it is longer than the grain,
+/// and its longer run has two keys, so that `merge_split` leaves both halves non-empty.
+fn can_cut(left: &[u64], right: &[u64], grain: usize) -> bool {
+    left.len() + right.len() > grain && left.len().max(right.len()) >= 2
+}
+
+/// The smallest depth `d` with `2^d >= workers`: how many times to split in two.
+fn split_depth(workers: usize) -> u32 {
+    workers.max(1).next_power_of_two().trailing_zeros()
+}
+
+// ---------------------------------------------------------------------------------------------
+// `task-queue`: many tasks up front, claimed from an atomic counter.
+// ---------------------------------------------------------------------------------------------
+
+/// Runs every task of `tasks` on `workers` scoped threads (this one included), each claiming
+/// the next unclaimed task from one shared atomic index, and returns the sum of the results.
+///
+/// This is the whole scheduler: a thread that drew short tasks just claims more. Each thread
+/// sums its own results, so the only shared write is the `fetch_add`. `Relaxed` is enough:
+/// the counter only hands out indices; the tasks are published by the spawn and the results by
+/// the join.
+fn work_through<T: Sync, R: Send + Sum>(
+    tasks: &[T],
+    workers: usize,
+    run: impl Fn(&T) -> R + Sync,
+) -> R {
+    let next = AtomicUsize::new(0);
+    let claim = || tasks.get(next.fetch_add(1, Ordering::Relaxed));
+    let worker = || std::iter::from_fn(claim).map(&run).sum::<R>();
+    thread::scope(|s| {
+        let others: Vec<_> = (1..workers).map(|_| s.spawn(worker)).collect();
+        let mine = worker();
+        others
+            .into_iter()
+            .map(|other| other.join().unwrap_or_else(|p| panic::resume_unwind(p)))
+            .chain([mine])
+            .sum()
+    })
+}
+
+/// `fib(n)` as a task queue: every leaf `fib(k)` of the recursion tree at the cutoff is a task.
+pub fn fib_task_queue(n: u32, grain: u32, workers: usize) -> u64 {
+    let mut leaves = Vec::new();
+    fib_leaves(n, fib_cut(n, grain), &mut leaves);
+    work_through(&leaves, workers, |&k| fib::sequential(u32::from(k)))
+}
+
+/// Appends the leaves of `fib(n)`'s recursion tree cut at `cut`, in order.
+fn fib_leaves(n: u32, cut: u32, leaves: &mut Vec<u8>) {
+    if n < 2 || n <= cut {
+        leaves.push(u8::try_from(n).expect("fib(n) fits u64 only for n < 94"));
+    } else {
+        fib_leaves(n - 1, cut, leaves);
+        fib_leaves(n - 2, cut, leaves);
+    }
+}
+
+/// The cutoff for `fib(n)`'s leaves: `grain`, unless that makes more than [`MAX_TASK_BYTES`]
+/// of tasks, in which case the smallest cutoff above it that fits.
+fn fib_cut(n: u32, grain: u32) -> u32 {
+    let most = (MAX_TASK_BYTES / size_of::<u8>()) as u64;
+    (grain..)
+        .find(|&cut| fib_leaf_count(n, cut) <= most)
+        .expect("a cutoff of n has one leaf")
+}
+
+/// How many leaves `fib(n)`'s recursion tree has when cut at `cut` (saturating).
+fn fib_leaf_count(n: u32, cut: u32) -> u64 {
+    let floor = cut.max(1); // fib(0) and fib(1) are leaves whatever the cutoff
+    if n <= floor {
+        return 1;
+    }
+    // leaves(k) = leaves(k - 1) + leaves(k - 2) above the floor, 1 at and just below it.
+    let (mut below, mut at) = (1u64, 1u64);
+    for _ in floor..n {
+        (below, at) = (at, at.saturating_add(below));
+    }
+    at
+}
+
+/// The n-queens count as a task queue: every board with `split` queens placed is a task.
+pub fn nqueens_task_queue(n: u32, split: u32, workers: usize) -> u64 {
+    let most = MAX_TASK_BYTES / size_of::<Board>();
+    let mut boards = vec![Board::empty(n)];
+    // Expand one row at a time; a level is at most n times the one before it.
+    while boards.first().is_some_and(|b| b.depth() < split) && boards.len() * n as usize <= most {
+        boards = boards.into_iter().flat_map(Board::children).collect();
+    }
+    work_through(&boards, workers, |board| board.count())
+}
+
+/// Sorts `keys` as rounds of tasks: the leaves, then each level of merges, claimed by `workers`
+/// threads from an atomic index.
+///
+/// The tree is the balanced one of the sequential sort (node `i` of level `d` holds keys
+/// `i·n/2^d .. (i+1)·n/2^d`), cut at the first level whose runs all have at most `grain` keys.
+/// Each task owns a disjoint `&mut` piece of the output; the pieces sit in `Mutex`es because
+/// that is how safe Rust hands a `&mut` to whichever thread claims the index. Each lock is
+/// taken exactly once, uncontended, per task of thousands of keys: noise.
+pub fn mergesort_task_queue(keys: &mut [u64], grain: usize, workers: usize) {
+    let n = keys.len();
+    let leaf_level = leaf_level(n, grain.max(1));
+    let mut buf = vec![0; n];
+
+    // Round 1: sort every leaf, into whichever array the ping-pong of the levels above needs.
+    let into_buf = leaf_level % 2 == 1;
+    let leaves: Vec<_> = carve(keys, leaf_level)
+        .into_iter()
+        .zip(carve(&mut buf, leaf_level))
+        .map(Mutex::new)
+        .collect();
+    let sorted = work_through(&leaves, workers, |leaf| {
+        let mut leaf = lock(leaf);
+        let (keys, buf) = &mut *leaf;
+        mergesort::leaf(keys, buf, into_buf);
+        keys.len()
+    });
+    debug_assert_eq!(sorted, n);
+
+    // Then one round per level, bottom-up: merge the two children of every node.
+    for level in (0..leaf_level).rev() {
+        let (src, dst) = mergesort::merge_ends(keys, &mut buf, level % 2 == 1);
+        let mut merges: Vec<(&[u64], &[u64], &mut [u64])> = carve(dst, level)
+            .into_iter()
+            .enumerate()
+            .map(|(node, out)| {
+                let (start, mid, end) = (
+                    bound(node, level, n),
+                    bound(2 * node + 1, level + 1, n),
+                    bound(node + 1, level, n),
+                );
+                (&src[start..mid], &src[mid..end], out)
+            })
+            .collect();
+        split_merges(&mut merges, workers, grain.max(1));
+        let merges: Vec<_> = merges.into_iter().map(Mutex::new).collect();
+        let merged = work_through(&merges, workers, |merge| {
+            let mut merge = lock(merge);
+            let (left, right, out) = &mut *merge;
+            mergesort::merge(left, right, out);
+            out.len()
+        });
+        debug_assert_eq!(merged, n);
+    }
+}
+
+/// Cuts the biggest merges in two with `merge_split` until there is one per thread, so that
+/// the top levels (one merge, two merges, …) still keep every thread busy.
+fn split_merges<'a>(
+    merges: &mut Vec<(&'a [u64], &'a [u64], &'a mut [u64])>,
+    workers: usize,
+    grain: usize,
+) {
+    while merges.len() < workers {
+        let biggest = merges
+            .iter()
+            .enumerate()
+            .filter(|(_, (left, right, _))| can_cut(left, right, grain))
+            .max_by_key(|(_, (_, _, out))| out.len());
+        let Some((biggest, _)) = biggest else { break };
+        let (left, right, out) = merges.swap_remove(biggest);
+        let (i, j) = mergesort::merge_split(left, right);
+        let (out_lo, out_hi) = out.split_at_mut(i + j);
+        merges.push((&left[..i], &right[..j], out_lo));
+        merges.push((&left[i..], &right[j..], out_hi));
+    }
+}
+
+/// The level at which every run of the balanced tree over `n` keys has at most `grain` keys,
+/// limited so that the leaf tasks fit in [`MAX_TASK_BYTES`].
+fn leaf_level(n: usize, grain: usize) -> u32 {
+    let most = MAX_TASK_BYTES / size_of::<Mutex<(&mut [u64], &mut [u64])>>();
+    (0..usize::BITS - 1)
+        .find(|&level| n.div_ceil(1 << level) <= grain || 1 << (level + 1) > most)
+        .unwrap_or(usize::BITS - 1)
+}
+
+/// Where node `node` of level `level` starts in a balanced tree over `n` keys.
+fn bound(node: usize, level: u32, n: usize) -> usize {
+    ((node as u128 * n as u128) >> level) as usize
+}
+
+/// Cuts `keys` into the `2^level` consecutive runs of the balanced tree's level `level`.
+fn carve(mut keys: &mut [u64], level: u32) -> Vec<&mut [u64]> {
+    let n = keys.len();
+    (0..1usize << level)
+        .map(|node| {
+            let (run, rest) = std::mem::take(&mut keys)
+                .split_at_mut(bound(node + 1, level, n) - bound(node, level, n));
+            keys = rest;
+            run
+        })
+        .collect()
+}
+
+/// The most memory a task list may take. A grain so small that more tasks are needed is all
+/// overhead anyway; there the cut rises until the list fits (mergesort: larger leaves; fib: a
+/// higher cutoff; nqueens: fewer rows split). No profile comes near it.
+pub const MAX_TASK_BYTES: usize = 64 << 20;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fib_leaf_count_matches_the_leaves() {
+        for n in 0..=20 {
+            for cut in 0..=22 {
+                let mut leaves = Vec::new();
+                fib_leaves(n, cut, &mut leaves);
+                assert_eq!(
+                    fib_leaf_count(n, cut),
+                    leaves.len() as u64,
+                    "n = {n}, cut = {cut}"
+                );
+                let sum: u64 = leaves.iter().map(|&k| fib::sequential(u32::from(k))).sum();
+                assert_eq!(sum, fib::closed(n), "n = {n}, cut = {cut}");
+            }
+        }
+    }
+
+    #[test]
+    fn fib_cut_is_the_grain_unless_the_tasks_would_not_fit() {
+        assert_eq!(fib_cut(38, 20), 20);
+        assert_eq!(fib_cut(30, 1), 1);
+        let cut = fib_cut(50, 1);
+        assert!(cut > 1 && fib_leaf_count(50, cut) <= MAX_TASK_BYTES as u64);
+        assert!(fib_leaf_count(50, cut - 1) > MAX_TASK_BYTES as u64);
+    }
+
+    #[test]
+    fn leaf_level_respects_the_grain_and_the_cap() {
+        for (n, grain, level) in [
+            (0, 1, 0),
+            (1, 1, 0),
+            (2, 1, 1),
+            (3, 1, 2),
+            (1000, 1000, 0),
+            (1001, 1000, 1),
+            (4000, 1000, 2),
+        ] {
+            assert_eq!(leaf_level(n, grain), level, "n = {n}, grain = {grain}");
+        }
+        let capped = leaf_level(1 << 40, 1);
+        assert!(capped < 40 && (1usize << capped) <= MAX_TASK_BYTES);
+    }
+
+    #[test]
+    fn carve_cuts_the_balanced_tree_in_order() {
+        for n in [0, 1, 5, 97] {
+            for level in 0..5 {
+                let mut keys: Vec<u64> = (0..n as u64).collect();
+                let runs = carve(&mut keys, level);
+                assert_eq!(runs.len(), 1 << level);
+                let lens: Vec<usize> = runs.iter().map(|run| run.len()).collect();
+                assert_eq!(lens.iter().sum::<usize>(), n);
+                assert!(
+                    lens.iter().max().unwrap() - lens.iter().min().unwrap() <= 1,
+                    "{lens:?}"
+                );
+                let joined: Vec<u64> = runs.into_iter().flat_map(|run| run.to_vec()).collect();
+                assert_eq!(joined, (0..n as u64).collect::<Vec<_>>());
+            }
+        }
+    }
+
+    #[test]
+    fn split_merges_gives_every_thread_a_merge() {
+        let mut left = mergesort::keys(500);
+        let mut right = mergesort::keys(501);
+        left.sort_unstable();
+        right.sort_unstable();
+        let mut out = vec![0; 1001];
+        let mut merges = vec![(&left[..], &right[..], &mut out[..])];
+        split_merges(&mut merges, 7, 10);
+        assert_eq!(merges.len(), 7);
+        // A merge of single keys cannot be cut, however many threads there are.
+        let mut out = [0; 2];
+        let mut merges = vec![(&left[..1], &right[..1], &mut out[..])];
+        split_merges(&mut merges, 4, 1);
+        assert_eq!(merges.len(), 1);
+    }
+}

@@ -1,0 +1,551 @@
+//! Fan-out on OS threads with blocking `std::net`: a thread per connection, or a bounded pool.
+//!
+//! Sometimes the simplest client is the right one: a blocking socket in a thread, reading as if
+//! nothing else existed, with the kernel doing the multiplexing. Every call here is the suite's
+//! [`call_blocking`] on a stream from [`connect_blocking`], which bounds every connect, read and
+//! write by the task's `timeout_ms`, so a silent server fails a request instead of hanging it.
+//! The price is a whole thread per request in flight: a stack, a spawn, and a wake-up per reply.
+//!
+//! # The variants
+//!
+//! - `thread-per-conn`, scatter: setup opens K connections and K long-lived threads (64 KiB
+//!   stacks), one per connection, parked between rounds. Each round wakes all K, each sends its
+//!   request and blocks on its reply. K threads, whatever `workers` says.
+//! - `thread-per-conn`, crawl: a new thread per request, each with its own connection; a
+//!   counting semaphore keeps at most C in flight. std has no semaphore, so here is the one
+//!   everybody writes: a count under a `Mutex` and a `Condvar` to wait for a permit.
+//! - `pool`, scatter: N = `workers` threads share each round's K calls, so only N requests are
+//!   ever in flight and a round takes about K / N server delays. That is the honest cost of a
+//!   small blocking pool used for IO (Python's `ThreadPoolExecutor` makes the same trade), and
+//!   why a blocking pool is sized for the IO, not for the cores.
+//! - `pool`, crawl: C long-lived threads, the pool's size being the in-flight limit; each claims
+//!   the next request id from an atomic counter until none are left.
+//!
+//! The long-lived threads are a `Crew`: a generation counter under a `Mutex`, a `Condvar` to
+//! start a round and one to report its end. Every thread reports every round, success or
+//! failure, so the caller never waits for a thread that gave up, and a failure stops the others
+//! from claiming more work. A `Barrier` would also start and end rounds, but a party that never
+//! arrives holds everyone forever; this is the version that cannot deadlock.
+//!
+//! # Measurements
+//!
+//! Scatter records one latency per round, from the round's start to the last reply. Crawl
+//! records one per request; with `rate > 0` (open loop) request `i` is due at
+//! `Crawl::scheduled_start(i)` after the run's start and its latency counts from then, so a
+//! client that falls behind its schedule is charged for it (no coordinated omission).
+
+use std::io;
+use std::mem;
+use std::net::{SocketAddr, TcpStream};
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use shootout_suite::fanout::{Request, call_blocking, connect_blocking};
+use shootout_suite::task::{Crawl, Scatter};
+use shootout_suite::{Answer, Failure, Outcome, Runner, Tally, runner};
+
+use crate::lock;
+
+/// The stack of every IO thread: it holds a socket, a reply buffer on the heap and a few frames.
+///
+/// The default 2 MiB is only address space until touched, but 10 000 of them still cost page
+/// tables and mapping time; a small stack is what a thread-per-connection server sets.
+pub const IO_STACK: usize = 64 * 1024;
+
+// ---------------------------------------------------------------------------------------------
+// scatter: K requests per round on K open connections.
+// ---------------------------------------------------------------------------------------------
+
+/// `thread-per-conn` scatter: K connections and K long-lived threads, one per connection.
+pub fn scatter_thread_per_conn(p: Scatter, addr: SocketAddr) -> Result<Runner, Failure> {
+    let timeout = timeout(p.timeout_ms);
+    let streams = connect_all(addr, p.conns, timeout)?;
+    let threads = streams.into_iter().enumerate().map(|(conn, mut stream)| {
+        let mut payload = Vec::new();
+        // This thread's whole job, once per round: one request, one blocking read.
+        move |round: Round<'_>| {
+            let digest = call_blocking(&mut stream, p.request(round.index, conn), &mut payload)
+                .map_err(|e| {
+                    let what = format!(
+                        "scatter round {} on connection {conn} to {addr}",
+                        round.index
+                    );
+                    io_failure(what, e, timeout)
+                })?;
+            let mut report = Report::default();
+            report.record(digest, None);
+            Ok(report)
+        }
+    });
+    let crew = Crew::spawn("scatter-conn", threads)?;
+    scatter_runner(p, crew)
+}
+
+/// `pool` scatter: K connections shared by N threads, each claiming the next connection to call.
+pub fn scatter_pool(p: Scatter, addr: SocketAddr, workers: usize) -> Result<Runner, Failure> {
+    // A connection is claimed by one thread per round; the Mutex is how safe Rust lends it.
+    let timeout = timeout(p.timeout_ms);
+    let conns: Arc<[Mutex<TcpStream>]> = connect_all(addr, p.conns, timeout)?
+        .into_iter()
+        .map(Mutex::new)
+        .collect();
+    let threads = (0..workers).map(|_| {
+        let conns = Arc::clone(&conns);
+        let mut payload = Vec::new();
+        move |round: Round<'_>| {
+            let mut report = Report::default();
+            while let Some(conn) = round.claim(conns.len() as u64) {
+                let conn = conn as usize;
+                let mut stream = lock(&conns[conn]);
+                match call_blocking(&mut *stream, p.request(round.index, conn), &mut payload) {
+                    Ok(digest) => report.record(digest, None),
+                    Err(e) => {
+                        round.abandon();
+                        let what = format!(
+                            "scatter round {} on connection {conn} to {addr}",
+                            round.index
+                        );
+                        return Err(io_failure(what, e, timeout));
+                    }
+                }
+            }
+            Ok(report)
+        }
+    });
+    let crew = Crew::spawn("scatter-pool", threads)?;
+    scatter_runner(p, crew)
+}
+
+// ---------------------------------------------------------------------------------------------
+// crawl: N requests on fresh connections, at most C in flight.
+// ---------------------------------------------------------------------------------------------
+
+/// `thread-per-conn` crawl: a new scoped thread per request, at most C alive, held to that by a
+/// counting semaphore; up to C threads plus the one that spawns them.
+pub fn crawl_thread_per_conn(p: Crawl, addr: SocketAddr) -> Result<Runner, Failure> {
+    runner(move |_| crawl_spawning(p, addr))
+}
+
+/// One repetition of `thread-per-conn` crawl: this thread paces the requests (the schedule in
+/// open loop, a free permit in closed loop) and spawns one scoped thread for each.
+fn crawl_spawning(p: Crawl, addr: SocketAddr) -> Result<Outcome, Failure> {
+    let permits = Semaphore::new(p.concurrency);
+    let results = Mutex::new((Report::default(), None::<Failure>));
+    let failed = AtomicBool::new(false);
+    let start = Instant::now();
+    thread::scope(|s| {
+        for i in 0..p.requests {
+            let due = wait_until_due(&p, i, start);
+            let permit = permits.acquire();
+            if failed.load(Ordering::Relaxed) {
+                break; // Start nothing new once a request has failed.
+            }
+            let began = due.unwrap_or_else(Instant::now);
+            let (results, failed) = (&results, &failed);
+            let spawned = thread::Builder::new()
+                .stack_size(IO_STACK)
+                .spawn_scoped(s, move || {
+                    // This thread's own report, merged into the run's once it is complete.
+                    let result = fetch(addr, p.request(i), timeout(p.timeout_ms), &mut Vec::new())
+                        .map(|digest| {
+                            let mut mine = Report::default();
+                            mine.record(digest, Some(began));
+                            mine
+                        });
+                    let mut results = lock(results);
+                    match result {
+                        Ok(mine) => results.0.merge(mine),
+                        Err(failure) => {
+                            failed.store(true, Ordering::Relaxed);
+                            results.1.get_or_insert(failure);
+                        }
+                    }
+                    drop(results);
+                    drop(permit); // Only now may the next request start.
+                });
+            if let Err(e) = spawned {
+                failed.store(true, Ordering::Relaxed);
+                lock(results).1.get_or_insert(Failure::context(
+                    &format!("spawning the thread of crawl request {i}"),
+                    e,
+                ));
+                break;
+            }
+        }
+    });
+    let (report, failure) = results.into_inner().unwrap_or_else(|e| e.into_inner());
+    match failure {
+        Some(failure) => Err(failure),
+        None => Ok(report.into_outcome()),
+    }
+}
+
+/// `pool` crawl: C long-lived threads, each claiming the next request id until none are left.
+pub fn crawl_pool(p: Crawl, addr: SocketAddr) -> Result<Runner, Failure> {
+    let threads = (0..p.concurrency).map(|_| {
+        let mut payload = Vec::new();
+        move |round: Round<'_>| {
+            let mut report = Report::default();
+            while let Some(i) = round.claim(p.requests) {
+                let began = wait_until_due(&p, i, round.start).unwrap_or_else(Instant::now);
+                match fetch(addr, p.request(i), timeout(p.timeout_ms), &mut payload) {
+                    Ok(digest) => report.record(digest, Some(began)),
+                    Err(failure) => {
+                        round.abandon();
+                        return Err(failure);
+                    }
+                }
+            }
+            Ok(report)
+        }
+    });
+    let mut crew = Crew::spawn("crawl-pool", threads)?;
+    runner(move |_| Ok(crew.round(0)?.0.into_outcome()))
+}
+
+/// One crawl request: a fresh connection, one call, closed on return.
+fn fetch(
+    addr: SocketAddr,
+    request: Request,
+    timeout: Duration,
+    payload: &mut Vec<u8>,
+) -> Result<u64, Failure> {
+    let mut stream = connect_blocking(addr, timeout).map_err(|e| {
+        io_failure(
+            format!("crawl request {}: connecting to {addr}", request.id),
+            e,
+            timeout,
+        )
+    })?;
+    call_blocking(&mut stream, request, payload).map_err(|e| {
+        io_failure(
+            format!("crawl request {} to {addr}", request.id),
+            e,
+            timeout,
+        )
+    })
+}
+
+/// In open loop, sleeps until request `i` is due and returns when that was; in closed loop
+/// returns `None` at once.
+fn wait_until_due(p: &Crawl, i: u64, start: Instant) -> Option<Instant> {
+    let due = start + p.scheduled_start(i)?;
+    thread::sleep(due.saturating_duration_since(Instant::now()));
+    Some(due)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The semaphore std does not have.
+// ---------------------------------------------------------------------------------------------
+
+/// A counting semaphore: the number of free permits under a `Mutex`, and a `Condvar` on which
+/// to wait for one to come back. Python's `threading.Semaphore` is exactly this.
+struct Semaphore {
+    free: Mutex<usize>,
+    returned: Condvar,
+}
+
+/// A permit of a [`Semaphore`], given back when dropped.
+struct Permit<'a>(&'a Semaphore);
+
+impl Semaphore {
+    fn new(permits: usize) -> Self {
+        Self {
+            free: Mutex::new(permits),
+            returned: Condvar::new(),
+        }
+    }
+
+    /// Waits for a free permit and takes it.
+    fn acquire(&self) -> Permit<'_> {
+        let mut free = self
+            .returned
+            .wait_while(lock(&self.free), |free| *free == 0)
+            .unwrap_or_else(|e| e.into_inner());
+        *free -= 1;
+        Permit(self)
+    }
+}
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        *lock(&self.0.free) += 1;
+        self.0.returned.notify_one();
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The crew: long-lived threads that run one round of work whenever the owner asks.
+// ---------------------------------------------------------------------------------------------
+
+/// Long-lived threads, each running its own job once per round and reporting back; the threads
+/// are stopped and joined on drop.
+///
+/// What Python's `ThreadPoolExecutor` gives and std leaves to you. The threads park on a
+/// `Condvar` until the generation counter moves; the last one to report stamps the time and
+/// wakes the owner on a second `Condvar`. A job that fails still reports, so a round always
+/// ends; the round's claim counter lets pool threads share its work and stop claiming after a
+/// failure.
+struct Crew {
+    shared: Arc<Shared>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+/// What one round gives a job: its number, when it started, and the shared claim counter.
+#[derive(Clone, Copy)]
+struct Round<'a> {
+    index: u32,
+    start: Instant,
+    next: &'a AtomicU64,
+}
+
+impl Round<'_> {
+    /// The next unclaimed item of this round, if any of `0..count` is left.
+    fn claim(&self, count: u64) -> Option<u64> {
+        let i = self.next.fetch_add(1, Ordering::Relaxed);
+        (i < count).then_some(i)
+    }
+
+    /// Stops every thread of the round from claiming more (after a failure).
+    fn abandon(&self) {
+        self.next.store(u64::MAX / 2, Ordering::Relaxed);
+    }
+}
+
+/// What a job hands back for a round: its share of the tally and the latencies it measured.
+#[derive(Debug, Default)]
+struct Report {
+    tally: Tally,
+    latencies_ns: Vec<u64>,
+}
+
+struct Shared {
+    state: Mutex<State>,
+    /// Signalled when a round starts or the crew stops.
+    go: Condvar,
+    /// Signalled when the last thread has reported.
+    done: Condvar,
+    /// The round's claim counter, reset before each round.
+    next: AtomicU64,
+}
+
+struct State {
+    generation: u64,
+    index: u32,
+    start: Instant,
+    stop: bool,
+    running: usize,
+    report: Report,
+    failure: Option<Failure>,
+    last_report: Instant,
+}
+
+impl Crew {
+    /// Starts one named thread per job.
+    fn spawn<J>(name: &str, jobs: impl IntoIterator<Item = J>) -> Result<Crew, Failure>
+    where
+        J: FnMut(Round<'_>) -> Result<Report, Failure> + Send + 'static,
+    {
+        let now = Instant::now();
+        let state = State {
+            generation: 0,
+            index: 0,
+            start: now,
+            stop: false,
+            running: 0,
+            report: Report::default(),
+            failure: None,
+            last_report: now,
+        };
+        let shared = Shared {
+            state: Mutex::new(state),
+            go: Condvar::new(),
+            done: Condvar::new(),
+            next: AtomicU64::new(0),
+        };
+        // Built up one thread at a time, so that a failed spawn drops (stops and joins) the rest.
+        let mut crew = Crew {
+            shared: Arc::new(shared),
+            threads: Vec::new(),
+        };
+        for (i, job) in jobs.into_iter().enumerate() {
+            let shared = Arc::clone(&crew.shared);
+            let thread = thread::Builder::new()
+                .name(format!("{name}-{i}"))
+                .stack_size(IO_STACK)
+                .spawn(move || serve(&shared, job))
+                .map_err(|e| Failure::context(&format!("spawning thread {i} of {name}"), e))?;
+            crew.threads.push(thread);
+        }
+        Ok(crew)
+    }
+
+    /// Runs round `index` on every thread; returns the merged reports and the time from the
+    /// round's start to the last report, or the first failure.
+    fn round(&mut self, index: u32) -> Result<(Report, Duration), Failure> {
+        let mut state = lock(&self.shared.state);
+        self.shared.next.store(0, Ordering::Relaxed); // published to the threads by the mutex
+        state.generation += 1;
+        state.index = index;
+        state.running = self.threads.len();
+        state.report = Report::default();
+        state.failure = None;
+        let start = Instant::now();
+        state.start = start;
+        state.last_report = start;
+        drop(state);
+        self.shared.go.notify_all();
+        let state = lock(&self.shared.state);
+        let mut state = self
+            .shared
+            .done
+            .wait_while(state, |s| s.running > 0)
+            .unwrap_or_else(|e| e.into_inner());
+        match state.failure.take() {
+            Some(failure) => Err(failure),
+            None => Ok((mem::take(&mut state.report), state.last_report - start)),
+        }
+    }
+}
+
+/// A crew thread's life: wait for a round, run the job, report, until told to stop.
+fn serve(shared: &Shared, mut job: impl FnMut(Round<'_>) -> Result<Report, Failure>) {
+    let mut seen = 0;
+    loop {
+        let round = {
+            let state = lock(&shared.state);
+            let state = shared
+                .go
+                .wait_while(state, |s| s.generation == seen && !s.stop)
+                .unwrap_or_else(|e| e.into_inner());
+            if state.stop {
+                return;
+            }
+            seen = state.generation;
+            Round {
+                index: state.index,
+                start: state.start,
+                next: &shared.next,
+            }
+        };
+        // A panicking job must still report, or the owner would wait for it forever.
+        let result = panic::catch_unwind(AssertUnwindSafe(|| job(round)))
+            .unwrap_or_else(|_| Err(Failure::new("a fan-out thread panicked")));
+        let mut state = lock(&shared.state);
+        match result {
+            Ok(report) => state.report.merge(report),
+            Err(failure) => {
+                state.failure.get_or_insert(failure);
+            }
+        }
+        state.running -= 1;
+        if state.running == 0 {
+            state.last_report = Instant::now();
+            shared.done.notify_one();
+        }
+    }
+}
+
+impl Drop for Crew {
+    fn drop(&mut self) {
+        lock(&self.shared.state).stop = true;
+        self.shared.go.notify_all();
+        for thread in self.threads.drain(..) {
+            // A thread finishes its current call (bounded by the timeout) and exits.
+            let _ = thread.join();
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Plumbing.
+// ---------------------------------------------------------------------------------------------
+
+/// The scatter runner: `rounds` rounds on the crew, one latency per round.
+///
+/// After a failure the connections are in an unknown state (a late reply may still arrive), so
+/// every later repetition fails with the same error rather than reading a stale reply.
+fn scatter_runner(p: Scatter, mut crew: Crew) -> Result<Runner, Failure> {
+    let mut broken: Option<Failure> = None;
+    runner(move |_| {
+        if let Some(failure) = &broken {
+            return Err(Failure::context("an earlier repetition failed", failure));
+        }
+        let mut tally = Tally::new();
+        let mut latencies_ns = Vec::with_capacity(p.rounds as usize);
+        for index in 0..p.rounds {
+            match crew.round(index) {
+                Ok((report, took)) => {
+                    tally.merge(report.tally);
+                    latencies_ns.push(nanos(took));
+                }
+                Err(failure) => {
+                    broken = Some(failure.clone());
+                    return Err(failure);
+                }
+            }
+        }
+        Ok(Outcome::with_latencies(Answer::Tally(tally), latencies_ns))
+    })
+}
+
+/// Opens `count` connections to `addr`, one after the other (setup time is not measured).
+fn connect_all(
+    addr: SocketAddr,
+    count: usize,
+    timeout: Duration,
+) -> Result<Vec<TcpStream>, Failure> {
+    (0..count)
+        .map(|i| {
+            connect_blocking(addr, timeout).map_err(|e| {
+                io_failure(
+                    format!("opening connection {i} of {count} to {addr}"),
+                    e,
+                    timeout,
+                )
+            })
+        })
+        .collect()
+}
+
+impl Report {
+    /// Records one reply, and its latency if `began` says when its request started.
+    fn record(&mut self, digest: u64, began: Option<Instant>) {
+        self.tally.add(digest);
+        if let Some(began) = began {
+            self.latencies_ns.push(nanos(began.elapsed()));
+        }
+    }
+
+    fn merge(&mut self, other: Report) {
+        self.tally.merge(other.tally);
+        self.latencies_ns.extend(other.latencies_ns);
+    }
+
+    fn into_outcome(self) -> Outcome {
+        Outcome::with_latencies(Answer::Tally(self.tally), self.latencies_ns)
+    }
+}
+
+/// The failure for an IO error while doing `what`. A socket timeout is said as such: Unix
+/// reports an expired `SO_RCVTIMEO` as `WouldBlock` ("Resource temporarily unavailable").
+fn io_failure(what: String, err: io::Error, timeout: Duration) -> Failure {
+    match err.kind() {
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => Failure::new(format!(
+            "{what}: timed out after {} ms",
+            timeout.as_millis()
+        )),
+        _ => Failure::context(&what, err),
+    }
+}
+
+fn timeout(ms: u32) -> Duration {
+    Duration::from_millis(u64::from(ms.max(1)))
+}
+
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
