@@ -94,7 +94,7 @@ fn run(
     sampler.sample_now();
 
     let pristine = spec.task.input();
-    let mut latencies = Histogram::<u64>::new(3).expect("3 significant figures is valid");
+    let mut latencies = new_histogram();
     for rep in 0..spec.warmup + spec.reps {
         let input = pristine.clone();
         match spec.fault {
@@ -145,6 +145,11 @@ fn run(
         out.latency = Some(summarize(&latencies));
     }
     Ok(())
+}
+
+/// A latency histogram: 1 ns to one hour, three significant digits; longer samples saturate.
+pub fn new_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 3_600_000_000_000, 3).expect("valid bounds and precision")
 }
 
 /// Percentiles and buckets of a latency histogram.

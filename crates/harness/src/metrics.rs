@@ -76,9 +76,19 @@ fn timeval_ns(tv: nix::sys::time::TimeVal) -> u64 {
 }
 
 /// Peak resident set size in KiB: of this process, and of the largest reaped child.
+///
+/// The process's own peak is `VmHWM` from `/proc/self/status`, not `ru_maxrss`: Linux carries
+/// `ru_maxrss` across `execve`, so a cell would inherit the high-water mark of the harness
+/// that spawned it.
 pub fn peak_rss_kib() -> (u64, u64) {
-    let get = |who| getrusage(who).map_or(0, |u| u.max_rss() as u64);
-    (get(UsageWho::RUSAGE_SELF), get(UsageWho::RUSAGE_CHILDREN))
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let own = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0);
+    let children = getrusage(UsageWho::RUSAGE_CHILDREN).map_or(0, |u| u.max_rss() as u64);
+    (own, children)
 }
 
 /// The number of threads in this process, from `/proc/self/stat`.

@@ -208,7 +208,7 @@ params! {
     /// `dnc/fib`: naive recursive `fib(n)`, sequential below `fib(grain)`.
     Fib {
         /// Which Fibonacci number.
-        n: u32 = [22, 36, 38],
+        n: u32 = [22, 38, 40],
         /// Subproblems `fib(k)` with `k <= grain` are computed sequentially.
         grain: u32 = [12, 20, 20],
     }
