@@ -42,7 +42,7 @@ pub fn render(cells: &[CellSummary], not_applicable: &[NotApplicable]) -> String
             "RSS MiB",
             "threads",
             "switches",
-            "p99",
+            "p50 / p99",
             "throughput",
             "verdict",
         ]);
