@@ -1,0 +1,1 @@
+//! The suite on OS processes: worker pools, pipes, Unix sockets, shared memory.
