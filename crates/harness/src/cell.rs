@@ -12,7 +12,7 @@ use std::time::Instant;
 use hdrhistogram::Histogram;
 use shootout_suite::{Cell, Task};
 
-use crate::metrics::{ThreadSampler, peak_rss_kib};
+use crate::metrics::{ChildPeaks, ThreadSampler, peak_rss_kib};
 use crate::record::{CellReport, Latency, Measurement, Rep, Status};
 use crate::registry;
 
@@ -65,7 +65,7 @@ pub fn measure(spec: &Spec) -> CellReport {
     };
     measurement.error = error;
     measurement.peak_threads = sampler.peak();
-    (measurement.peak_rss_kib, measurement.children_peak_rss_kib) = peak_rss_kib();
+    measurement.peak_rss_kib = peak_rss_kib();
     CellReport {
         status,
         measurement,
@@ -91,7 +91,13 @@ fn run(
         .setup(&cell)
         .map_err(|e| (Status::Failed, format!("setup: {e}")))?;
     out.setup_ns = started.elapsed().as_nanos() as u64;
-    sampler.sample_now();
+    let mut children = ChildPeaks::default();
+    let mut observe = |out: &mut Measurement| {
+        sampler.sample_now();
+        children.observe();
+        out.children_peak_rss_kib = children.sum_kib();
+    };
+    observe(out);
 
     let pristine = spec.task.input();
     let mut latencies = new_histogram();
@@ -110,7 +116,7 @@ fn run(
         let outcome = runner(input);
         let wall = started.elapsed();
         let used = sampler.usage().since(&before);
-        sampler.sample_now();
+        observe(out);
 
         let outcome = outcome.map_err(|e| (Status::Failed, format!("repetition {rep}: {e}")))?;
         let mut checksum = spec.task.checksum(&outcome.answer);

@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use nix::sys::resource::{UsageWho, getrusage};
 
-/// A snapshot of the process's resource counters (its own threads plus reaped children).
+/// A snapshot of the resource counters of the cell: its own threads, its live child processes
+/// (read from `/proc`, so a pool of worker processes counts while it runs), and its reaped
+/// children (`RUSAGE_CHILDREN`).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Usage {
     /// User CPU time in nanoseconds.
@@ -24,7 +26,11 @@ pub struct Usage {
 }
 
 impl Usage {
-    /// The counters of this process and its reaped children, now.
+    /// The counters of this process, its live descendants and its reaped children, now.
+    ///
+    /// Walking `/proc` for descendants costs CPU time of its own (milliseconds, with a thousand
+    /// threads to look through); that cost is kept out of the figures: the process's own
+    /// counters are read first, and every earlier walk's cost is subtracted from them.
     pub fn now() -> Usage {
         let mut total = Usage::default();
         for who in [UsageWho::RUSAGE_SELF, UsageWho::RUSAGE_CHILDREN] {
@@ -37,6 +43,17 @@ impl Usage {
                 });
             }
         }
+        total.user_ns = total.user_ns.saturating_sub(WALK_USER_NS.load(Ordering::Relaxed));
+        total.sys_ns = total.sys_ns.saturating_sub(WALK_SYS_NS.load(Ordering::Relaxed));
+        let walk_started = Usage::this_thread();
+        for pid in descendants() {
+            if let Some(live) = ProcessStats::read(pid) {
+                total.add(&live.usage);
+            }
+        }
+        let walk = Usage::this_thread().since(&walk_started);
+        WALK_USER_NS.fetch_add(walk.user_ns, Ordering::Relaxed);
+        WALK_SYS_NS.fetch_add(walk.sys_ns, Ordering::Relaxed);
         total
     }
 
@@ -71,24 +88,105 @@ impl Usage {
     }
 }
 
+/// CPU time spent walking `/proc` in [`Usage::now`], so far.
+static WALK_USER_NS: AtomicU64 = AtomicU64::new(0);
+static WALK_SYS_NS: AtomicU64 = AtomicU64::new(0);
+
 fn timeval_ns(tv: nix::sys::time::TimeVal) -> u64 {
     tv.tv_sec() as u64 * 1_000_000_000 + tv.tv_usec() as u64 * 1_000
 }
 
-/// Peak resident set size in KiB: of this process, and of the largest reaped child.
+/// Peak resident set size of this process in KiB.
 ///
-/// The process's own peak is `VmHWM` from `/proc/self/status`, not `ru_maxrss`: Linux carries
-/// `ru_maxrss` across `execve`, so a cell would inherit the high-water mark of the harness
-/// that spawned it.
-pub fn peak_rss_kib() -> (u64, u64) {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let own = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0);
-    let children = getrusage(UsageWho::RUSAGE_CHILDREN).map_or(0, |u| u.max_rss() as u64);
-    (own, children)
+/// It is `VmHWM` from `/proc/self/status`, not `ru_maxrss`: Linux carries `ru_maxrss` across
+/// `execve`, so a cell would inherit the high-water mark of the harness that spawned it.
+pub fn peak_rss_kib() -> u64 {
+    status_field(&std::fs::read_to_string("/proc/self/status").unwrap_or_default(), "VmHWM").unwrap_or(0)
+}
+
+fn status_field(status: &str, field: &str) -> Option<u64> {
+    status.lines().find_map(|l| l.strip_prefix(field)?.strip_prefix(':')?.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+/// Every live process descended from this one (children, their children, …).
+///
+/// Read from `/proc/<pid>/task/<tid>/children`, which lists the children each thread started.
+pub fn descendants() -> Vec<i32> {
+    let mut found = Vec::new();
+    let mut frontier = vec![std::process::id() as i32];
+    while let Some(pid) = frontier.pop() {
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { continue };
+        for task in tasks.flatten() {
+            let children = std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
+            for child in children.split_whitespace().filter_map(|c| c.parse().ok()) {
+                found.push(child);
+                frontier.push(child);
+            }
+        }
+    }
+    found
+}
+
+/// What `/proc` says about one live process.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ProcessStats {
+    /// Its CPU time and context switches, summed over its threads.
+    pub usage: Usage,
+    /// Its peak resident set (`VmHWM`), KiB.
+    pub peak_rss_kib: u64,
+}
+
+impl ProcessStats {
+    /// Reads the counters of process `pid`, if it still exists.
+    ///
+    /// CPU time is the scheduler's nanosecond count (`schedstat`), split into user and system
+    /// time in the proportion of the coarser tick counts in `stat`.
+    pub fn read(pid: i32) -> Option<ProcessStats> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+        // utime and stime are fields 14 and 15 of stat; index 0 here is field 3.
+        let (user_ticks, sys_ticks): (u64, u64) = (fields.get(11)?.parse().ok()?, fields.get(12)?.parse().ok()?);
+        let mut cpu_ns = 0u64;
+        let mut usage = Usage::default();
+        for task in std::fs::read_dir(format!("/proc/{pid}/task")).ok()?.flatten() {
+            let schedstat = std::fs::read_to_string(task.path().join("schedstat")).unwrap_or_default();
+            cpu_ns += schedstat.split_whitespace().next().and_then(|n| n.parse::<u64>().ok()).unwrap_or(0);
+            let task_status = std::fs::read_to_string(task.path().join("status")).unwrap_or_default();
+            usage.voluntary += status_field(&task_status, "voluntary_ctxt_switches").unwrap_or(0);
+            usage.involuntary += status_field(&task_status, "nonvoluntary_ctxt_switches").unwrap_or(0);
+        }
+        let ticks = user_ticks + sys_ticks;
+        usage.sys_ns = if ticks == 0 { 0 } else { (u128::from(cpu_ns) * u128::from(sys_ticks) / u128::from(ticks)) as u64 };
+        usage.user_ns = cpu_ns - usage.sys_ns;
+        Some(ProcessStats { usage, peak_rss_kib: status_field(&status, "VmHWM").unwrap_or(0) })
+    }
+}
+
+/// The peak resident set of every child process seen, to report their sum.
+///
+/// `VmHWM` is the kernel's own high-water mark, so reading it while a child lives gives its
+/// true peak; a child that starts and exits between two readings is missed.
+#[derive(Debug, Default)]
+pub struct ChildPeaks {
+    peaks: std::collections::HashMap<i32, u64>,
+}
+
+impl ChildPeaks {
+    /// Reads every live descendant's peak now.
+    pub fn observe(&mut self) {
+        for pid in descendants() {
+            if let Some(stats) = ProcessStats::read(pid) {
+                let peak = self.peaks.entry(pid).or_default();
+                *peak = (*peak).max(stats.peak_rss_kib);
+            }
+        }
+    }
+
+    /// The sum of the peaks, KiB.
+    pub fn sum_kib(&self) -> u64 {
+        self.peaks.values().sum()
+    }
 }
 
 /// The number of threads in this process, from `/proc/self/stat`.
@@ -195,6 +293,32 @@ mod tests {
     use super::*;
 
     #[test]
+    fn live_children_are_counted() {
+        // A child that burns CPU until told to stop; its time must show up in our usage.
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", "while :; do :; done"])
+            .spawn()
+            .unwrap();
+        let before = Usage::now();
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        let mut peaks = ChildPeaks::default();
+        loop {
+            peaks.observe();
+            let used = Usage::now().since(&before);
+            if used.user_ns + used.sys_ns >= 50_000_000 || std::time::Instant::now() > deadline {
+                break;
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+        let used = Usage::now().since(&before);
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(used.user_ns + used.sys_ns >= 50_000_000, "{used:?}");
+        assert!(peaks.sum_kib() > 0);
+        assert!(!descendants().contains(&(child.id() as i32)));
+    }
+
+    #[test]
     fn counts_threads_and_cpu() {
         let before = thread_count();
         assert!(before >= 1);
@@ -227,6 +351,6 @@ mod tests {
             sampler.peak()
         );
         assert!(used.user_ns + used.sys_ns >= 20_000_000, "{used:?}");
-        assert!(peak_rss_kib().0 > 0);
+        assert!(peak_rss_kib() > 0);
     }
 }

@@ -76,7 +76,7 @@ pub struct Measurement {
     pub reps: Vec<Rep>,
     /// Peak resident set of the cell process, KiB.
     pub peak_rss_kib: u64,
-    /// Peak resident set of its largest child process, KiB (0 without children).
+    /// The sum of the peak resident sets of its child processes (worker processes), KiB.
     pub children_peak_rss_kib: u64,
     /// The most threads the cell process had at once (sampled).
     pub peak_threads: u64,
