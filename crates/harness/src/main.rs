@@ -7,15 +7,7 @@
 //! cargo run --release -p shootout-harness -- list           # tasks, backends, variants, n/a
 //! ```
 
-mod cell;
-mod fingerprint;
-mod metrics;
-mod plan;
-mod record;
-mod registry;
-mod run;
-mod summary;
-mod table;
+use shootout_harness::{cell, fingerprint, plan, registry, run, summary, table};
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -66,6 +58,7 @@ enum Commands {
 #[derive(Clone, Copy, ValueEnum)]
 enum ProfileArg {
     Smoke,
+    Bench,
     Quick,
     Full,
 }
@@ -74,6 +67,7 @@ impl From<ProfileArg> for Profile {
     fn from(p: ProfileArg) -> Profile {
         match p {
             ProfileArg::Smoke => Profile::Smoke,
+            ProfileArg::Bench => Profile::Bench,
             ProfileArg::Quick => Profile::Quick,
             ProfileArg::Full => Profile::Full,
         }
@@ -209,6 +203,7 @@ fn run(args: RunArgs) -> ExitCode {
     }
     let (rounds, reps, warmup) = match profile {
         Profile::Smoke => (1, 2, 1),
+        Profile::Bench => (2, 5, 1),
         Profile::Quick => (2, 3, 1),
         Profile::Full => (3, 5, 1),
     };

@@ -43,8 +43,12 @@ impl Usage {
                 });
             }
         }
-        total.user_ns = total.user_ns.saturating_sub(WALK_USER_NS.load(Ordering::Relaxed));
-        total.sys_ns = total.sys_ns.saturating_sub(WALK_SYS_NS.load(Ordering::Relaxed));
+        total.user_ns = total
+            .user_ns
+            .saturating_sub(WALK_USER_NS.load(Ordering::Relaxed));
+        total.sys_ns = total
+            .sys_ns
+            .saturating_sub(WALK_SYS_NS.load(Ordering::Relaxed));
         let walk_started = Usage::this_thread();
         for pid in descendants() {
             if let Some(live) = ProcessStats::read(pid) {
@@ -101,11 +105,23 @@ fn timeval_ns(tv: nix::sys::time::TimeVal) -> u64 {
 /// It is `VmHWM` from `/proc/self/status`, not `ru_maxrss`: Linux carries `ru_maxrss` across
 /// `execve`, so a cell would inherit the high-water mark of the harness that spawned it.
 pub fn peak_rss_kib() -> u64 {
-    status_field(&std::fs::read_to_string("/proc/self/status").unwrap_or_default(), "VmHWM").unwrap_or(0)
+    status_field(
+        &std::fs::read_to_string("/proc/self/status").unwrap_or_default(),
+        "VmHWM",
+    )
+    .unwrap_or(0)
 }
 
 fn status_field(status: &str, field: &str) -> Option<u64> {
-    status.lines().find_map(|l| l.strip_prefix(field)?.strip_prefix(':')?.trim().trim_end_matches("kB").trim().parse().ok())
+    status.lines().find_map(|l| {
+        l.strip_prefix(field)?
+            .strip_prefix(':')?
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()
+            .ok()
+    })
 }
 
 /// Every live process descended from this one (children, their children, …).
@@ -115,9 +131,12 @@ pub fn descendants() -> Vec<i32> {
     let mut found = Vec::new();
     let mut frontier = vec![std::process::id() as i32];
     while let Some(pid) = frontier.pop() {
-        let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { continue };
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+            continue;
+        };
         for task in tasks.flatten() {
-            let children = std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
+            let children =
+                std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
             for child in children.split_whitespace().filter_map(|c| c.parse().ok()) {
                 found.push(child);
                 frontier.push(child);
@@ -146,20 +165,38 @@ impl ProcessStats {
         let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
         let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
         // utime and stime are fields 14 and 15 of stat; index 0 here is field 3.
-        let (user_ticks, sys_ticks): (u64, u64) = (fields.get(11)?.parse().ok()?, fields.get(12)?.parse().ok()?);
+        let (user_ticks, sys_ticks): (u64, u64) =
+            (fields.get(11)?.parse().ok()?, fields.get(12)?.parse().ok()?);
         let mut cpu_ns = 0u64;
         let mut usage = Usage::default();
-        for task in std::fs::read_dir(format!("/proc/{pid}/task")).ok()?.flatten() {
-            let schedstat = std::fs::read_to_string(task.path().join("schedstat")).unwrap_or_default();
-            cpu_ns += schedstat.split_whitespace().next().and_then(|n| n.parse::<u64>().ok()).unwrap_or(0);
-            let task_status = std::fs::read_to_string(task.path().join("status")).unwrap_or_default();
+        for task in std::fs::read_dir(format!("/proc/{pid}/task"))
+            .ok()?
+            .flatten()
+        {
+            let schedstat =
+                std::fs::read_to_string(task.path().join("schedstat")).unwrap_or_default();
+            cpu_ns += schedstat
+                .split_whitespace()
+                .next()
+                .and_then(|n| n.parse::<u64>().ok())
+                .unwrap_or(0);
+            let task_status =
+                std::fs::read_to_string(task.path().join("status")).unwrap_or_default();
             usage.voluntary += status_field(&task_status, "voluntary_ctxt_switches").unwrap_or(0);
-            usage.involuntary += status_field(&task_status, "nonvoluntary_ctxt_switches").unwrap_or(0);
+            usage.involuntary +=
+                status_field(&task_status, "nonvoluntary_ctxt_switches").unwrap_or(0);
         }
         let ticks = user_ticks + sys_ticks;
-        usage.sys_ns = if ticks == 0 { 0 } else { (u128::from(cpu_ns) * u128::from(sys_ticks) / u128::from(ticks)) as u64 };
+        usage.sys_ns = if ticks == 0 {
+            0
+        } else {
+            (u128::from(cpu_ns) * u128::from(sys_ticks) / u128::from(ticks)) as u64
+        };
         usage.user_ns = cpu_ns - usage.sys_ns;
-        Some(ProcessStats { usage, peak_rss_kib: status_field(&status, "VmHWM").unwrap_or(0) })
+        Some(ProcessStats {
+            usage,
+            peak_rss_kib: status_field(&status, "VmHWM").unwrap_or(0),
+        })
     }
 }
 

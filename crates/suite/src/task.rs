@@ -13,6 +13,9 @@ use crate::pipeline::Item;
 pub enum Profile {
     /// For tests: every cell well under a second.
     Smoke,
+    /// For criterion (`cargo bench`): one iteration takes milliseconds to a few hundred, so
+    /// criterion can take its samples and the whole `cargo bench` stays in minutes.
+    Bench,
     /// The default run: the whole suite in a few minutes on two cores.
     Quick,
     /// For publishing: cells long enough that timer and start-up noise vanish.
@@ -21,12 +24,18 @@ pub enum Profile {
 
 impl Profile {
     /// Every profile, smallest first.
-    pub const ALL: [Profile; 3] = [Profile::Smoke, Profile::Quick, Profile::Full];
+    pub const ALL: [Profile; 4] = [
+        Profile::Smoke,
+        Profile::Bench,
+        Profile::Quick,
+        Profile::Full,
+    ];
 
     /// The profile's name on the command line.
     pub fn name(self) -> &'static str {
         match self {
             Profile::Smoke => "smoke",
+            Profile::Bench => "bench",
             Profile::Quick => "quick",
             Profile::Full => "full",
         }
@@ -145,13 +154,14 @@ impl fmt::Display for TaskId {
     }
 }
 
-/// Declares a parameter struct: named integer fields with defaults for each profile, plus
+/// Declares a parameter struct: named integer fields with defaults for each profile (in the
+/// order smoke, bench, quick, full), plus
 /// access by name so that the CLI, the records and the sweeps can treat them generically.
 macro_rules! params {
     (
         $(#[$meta:meta])*
         $name:ident {
-            $( $(#[$fmeta:meta])* $field:ident : $ty:ty = [$smoke:expr, $quick:expr, $full:expr] ),* $(,)?
+            $( $(#[$fmeta:meta])* $field:ident : $ty:ty = [$smoke:expr, $bench:expr, $quick:expr, $full:expr] ),* $(,)?
         }
     ) => {
         $(#[$meta])*
@@ -168,6 +178,7 @@ macro_rules! params {
             pub fn profile(profile: Profile) -> Self {
                 match profile {
                     Profile::Smoke => Self { $($field: $smoke),* },
+                    Profile::Bench => Self { $($field: $bench),* },
                     Profile::Quick => Self { $($field: $quick),* },
                     Profile::Full => Self { $($field: $full),* },
                 }
@@ -198,9 +209,9 @@ params! {
     /// `dnc/mergesort`: sort `n` keys, sequentially below `grain` keys.
     Mergesort {
         /// How many keys.
-        n: usize = [20_000, 4_000_000, 10_000_000],
+        n: usize = [20_000, 1_000_000, 4_000_000, 10_000_000],
         /// Runs of at most this many keys are sorted (and merged) sequentially.
-        grain: usize = [1_000, 32_768, 32_768],
+        grain: usize = [1_000, 32_768, 32_768, 32_768],
     }
 }
 
@@ -208,9 +219,9 @@ params! {
     /// `dnc/fib`: naive recursive `fib(n)`, sequential below `fib(grain)`.
     Fib {
         /// Which Fibonacci number.
-        n: u32 = [22, 38, 40],
+        n: u32 = [22, 34, 38, 40],
         /// Subproblems `fib(k)` with `k <= grain` are computed sequentially.
-        grain: u32 = [12, 20, 20],
+        grain: u32 = [12, 20, 20, 20],
     }
 }
 
@@ -218,9 +229,9 @@ params! {
     /// `dnc/nqueens`: count the solutions on an `n`×`n` board, splitting the first `split` rows.
     Nqueens {
         /// The board size.
-        n: u32 = [7, 12, 13],
+        n: u32 = [7, 12, 12, 13],
         /// Boards with fewer than this many queens placed are split into parallel tasks.
-        split: u32 = [2, 3, 3],
+        split: u32 = [2, 3, 3, 3],
     }
 }
 
@@ -228,15 +239,15 @@ params! {
     /// `fanout/scatter`: `rounds` times, one request on each of `conns` open connections at once.
     Scatter {
         /// K: how many connections, each with one request per round.
-        conns: usize = [16, 1_000, 1_000],
+        conns: usize = [16, 100, 1_000, 1_000],
         /// How many rounds; each round waits for all its replies.
-        rounds: u32 = [3, 5, 20],
+        rounds: u32 = [3, 2, 5, 20],
         /// The server's delay before each reply, in microseconds.
-        delay_us: u32 = [200, 1_000, 1_000],
+        delay_us: u32 = [200, 1_000, 1_000, 1_000],
         /// The payload size of each reply, in bytes.
-        reply_bytes: u32 = [64, 64, 64],
+        reply_bytes: u32 = [64, 64, 64, 64],
         /// Per-request timeout in milliseconds: a reply slower than this fails the cell.
-        timeout_ms: u32 = [10_000, 10_000, 30_000],
+        timeout_ms: u32 = [10_000, 10_000, 10_000, 30_000],
     }
 }
 
@@ -245,19 +256,19 @@ params! {
     /// in flight; with `rate` > 0 requests start on a fixed schedule (open loop).
     Crawl {
         /// N: how many requests.
-        requests: u64 = [40, 2_000, 10_000],
+        requests: u64 = [40, 500, 2_000, 10_000],
         /// C: the most requests in flight at once (a semaphore's permits).
-        concurrency: usize = [4, 64, 256],
+        concurrency: usize = [4, 32, 64, 256],
         /// The server's delay before each reply, in microseconds.
-        delay_us: u32 = [200, 1_000, 1_000],
+        delay_us: u32 = [200, 1_000, 1_000, 1_000],
         /// The payload size of each reply, in bytes.
-        reply_bytes: u32 = [64, 64, 64],
+        reply_bytes: u32 = [64, 64, 64, 64],
         /// Requests per second in open-loop mode; 0 means closed loop (start as soon as a
         /// permit frees). In open loop, latency counts from each request's scheduled start.
-        rate: u64 = [0, 0, 0],
+        rate: u64 = [0, 0, 0, 0],
         /// Per-request timeout in milliseconds: connecting, sending and receiving are each
         /// bounded by it.
-        timeout_ms: u32 = [10_000, 10_000, 30_000],
+        timeout_ms: u32 = [10_000, 10_000, 10_000, 30_000],
     }
 }
 
@@ -266,15 +277,15 @@ params! {
     /// `work` hash rounds per item in the consumer.
     Bounded {
         /// P: producer count.
-        producers: usize = [2, 2, 2],
+        producers: usize = [2, 2, 2, 2],
         /// C: consumer count.
-        consumers: usize = [2, 2, 2],
+        consumers: usize = [2, 2, 2, 2],
         /// The queue's capacity in items.
-        capacity: usize = [4, 1_024, 1_024],
+        capacity: usize = [4, 1_024, 1_024, 1_024],
         /// How many items in all.
-        items: u64 = [5_000, 1_000_000, 4_000_000],
+        items: u64 = [5_000, 200_000, 1_000_000, 4_000_000],
         /// Hash rounds per item done by the consumer (0 = measure the queue alone).
-        work: u32 = [10, 100, 100],
+        work: u32 = [10, 100, 100, 100],
     }
 }
 

@@ -1,0 +1,11 @@
+//! Criterion benchmarks of the `dnc` family on every backend: `cargo bench --bench dnc`.
+
+use criterion::Criterion;
+use shootout_suite::Family;
+
+fn main() {
+    shootout_benches::init();
+    let mut criterion = Criterion::default().configure_from_args();
+    shootout_benches::bench_family(&mut criterion, Family::Dnc);
+    criterion.final_summary();
+}

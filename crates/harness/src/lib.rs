@@ -1,0 +1,13 @@
+//! The measuring half of shootout: plans cells, runs each in a process of its own, verifies,
+//! records and summarises. The `shootout` binary (`main.rs`) is a thin CLI over this library;
+//! the criterion benches use its [`registry`] so that they run exactly the backends the CLI runs.
+
+pub mod cell;
+pub mod fingerprint;
+pub mod metrics;
+pub mod plan;
+pub mod record;
+pub mod registry;
+pub mod run;
+pub mod summary;
+pub mod table;
