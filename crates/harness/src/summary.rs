@@ -165,7 +165,7 @@ fn reduce(rounds: &[&Record]) -> CellSummary {
 
     let mut merged: Option<Histogram<u64>> = None;
     for latency in rounds.iter().filter_map(|r| r.measurement.latency.as_ref()) {
-        let h = merged.get_or_insert_with(|| crate::cell::new_histogram());
+        let h = merged.get_or_insert_with(crate::cell::new_histogram);
         for &(value, count) in &latency.buckets {
             h.saturating_record_n(value, count);
         }
