@@ -3,11 +3,15 @@
 //! the criterion benches use its [`registry`] so that they run exactly the backends the CLI runs.
 
 pub mod cell;
+pub mod compare;
 pub mod fingerprint;
 pub mod metrics;
 pub mod plan;
 pub mod record;
+pub mod plots;
+pub mod publish;
 pub mod registry;
+pub mod report;
 pub mod run;
 pub mod summary;
 pub mod table;

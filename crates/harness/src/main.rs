@@ -7,7 +7,7 @@
 //! cargo run --release -p shootout-harness -- list           # tasks, backends, variants, n/a
 //! ```
 
-use shootout_harness::{cell, fingerprint, plan, registry, run, summary, table};
+use shootout_harness::{cell, compare, fingerprint, plan, publish, record, registry, run, summary, table};
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -41,6 +41,36 @@ enum Commands {
         #[arg(long, value_enum)]
         profile: Option<ProfileArg>,
     },
+    /// Write `summary.md` and `plots/*.svg` from a records file (read-only: measures nothing).
+    Report {
+        /// The records file (`runs.jsonl`).
+        runs: PathBuf,
+        /// Where to write; default: the records file's folder.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Compare two records files cell by cell: ratio of medians and a noise-aware verdict.
+    Compare {
+        /// The baseline records.
+        a: PathBuf,
+        /// The records to judge against it.
+        b: PathBuf,
+    },
+    /// Write `results/README.md` over every machine folder, and splice the headline tables into
+    /// a README between its markers.
+    Index {
+        /// The results folder (one sub-folder per machine, each with `runs.jsonl`).
+        #[arg(default_value = "results")]
+        results: PathBuf,
+        /// A README to splice the headline into.
+        #[arg(long)]
+        readme: Option<PathBuf>,
+        /// The machine folder whose results make the headline (default: the first).
+        #[arg(long)]
+        headline: Option<String>,
+    },
+    /// Print this machine's results folder name (CPU model and core count), as the scripts use it.
+    Machine,
     /// Run the loopback server that the fan-out tasks talk to, until killed.
     Serve {
         /// Address to bind; port 0 picks a free one. The bound address is printed first.
@@ -112,8 +142,11 @@ struct RunArgs {
     #[arg(long)]
     out: Option<PathBuf>,
     /// Continue an interrupted run: skip the cells and rounds `--out` already holds.
-    #[arg(long, requires = "out")]
+    #[arg(long, requires = "out", conflicts_with = "append")]
     resume: bool,
+    /// Add a new run to an existing records file (records are never overwritten).
+    #[arg(long, requires = "out")]
+    append: bool,
     /// The seed that shuffles cell order (default: from the clock; recorded either way).
     #[arg(long)]
     seed: Option<u64>,
@@ -177,6 +210,27 @@ fn main() -> ExitCode {
             die_with_parent,
         } => serve(addr, die_with_parent),
         Commands::Cell(args) => run_cell(args),
+        Commands::Machine => {
+            println!("{}", fingerprint::machine_slug(&fingerprint::current()));
+            ExitCode::SUCCESS
+        }
+        Commands::Report { runs, out } => {
+            let out = out.unwrap_or_else(|| runs.parent().map(PathBuf::from).unwrap_or_default());
+            match publish::report(&runs, &out) {
+                Ok(files) => {
+                    files.iter().for_each(|f| println!("{}", f.display()));
+                    ExitCode::SUCCESS
+                }
+                Err(e) => usage_error(format!("{e:#}")),
+            }
+        }
+        Commands::Compare { a, b } => compare_runs(&a, &b),
+        Commands::Index { results, readme, headline } => {
+            match publish::index(&results, readme.as_deref(), headline.as_deref()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => usage_error(format!("{e:#}")),
+            }
+        }
     }
 }
 
@@ -213,9 +267,9 @@ fn run(args: RunArgs) -> ExitCode {
             .unwrap_or_default();
         PathBuf::from(format!("results/local/run-{}.jsonl", now.as_secs()))
     });
-    if !args.resume && out.exists() {
+    if !args.resume && !args.append && out.exists() {
         return usage_error(format!(
-            "{} already exists: pass --resume to continue it, or choose another --out",
+            "{} already exists: pass --resume to continue its run, --append to add a new run, or choose another --out",
             out.display()
         ));
     }
@@ -227,6 +281,7 @@ fn run(args: RunArgs) -> ExitCode {
         timeout: Duration::from_secs(args.timeout),
         out: out.clone(),
         resume: args.resume,
+        append: args.append,
         seed: args.seed,
         server: args.server,
         fault: args.fault,
@@ -266,6 +321,37 @@ fn run(args: RunArgs) -> ExitCode {
         eprintln!("{failed} of {} cells did not verify", summaries.len());
         return ExitCode::FAILURE;
     }
+    ExitCode::SUCCESS
+}
+
+fn compare_runs(a: &std::path::Path, b: &std::path::Path) -> ExitCode {
+    let read = |p: &std::path::Path| record::read(p).map_err(|e| format!("{}: {e}", p.display()));
+    let (ra, rb) = match (read(a), read(b)) {
+        (Ok(ra), Ok(rb)) => (ra, rb),
+        (Err(e), _) | (_, Err(e)) => return usage_error(e),
+    };
+    let comparisons = compare::compare(&ra, &rb);
+    if comparisons.is_empty() {
+        return usage_error("the two files have no cell in common");
+    }
+    let mut table = comfy_table::Table::new();
+    table.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
+    table.set_header(["cell", "A median", "B median", "B / A", "verdict"]);
+    let mut counts = std::collections::BTreeMap::new();
+    for c in &comparisons {
+        let verdict = match c.verdict {
+            compare::Verdict::Faster => "faster",
+            compare::Verdict::Slower => "SLOWER",
+            compare::Verdict::Same => "within noise",
+            compare::Verdict::Unverified => "not verified",
+        };
+        *counts.entry(verdict).or_insert(0) += 1;
+        let fmt = |s: f64| if s.is_finite() { table::seconds(s) } else { "-".into() };
+        table.add_row([c.key.clone(), fmt(c.median_a), fmt(c.median_b), format!("{:.3}", c.ratio), verdict.to_string()]);
+    }
+    println!("{table}");
+    let summary: Vec<String> = counts.iter().map(|(k, n)| format!("{n} {k}")).collect();
+    println!("{} cells compared: {}", comparisons.len(), summary.join(", "));
     ExitCode::SUCCESS
 }
 

@@ -18,3 +18,12 @@ pub fn find(name: &str) -> Option<&'static dyn Backend> {
 
 /// The name of the baseline backend that speedups divide by.
 pub const BASELINE: &str = "sequential";
+
+/// The source file holding `backend`'s implementation of `family`, relative to the workspace.
+pub fn source_file(backend: &str, family: shootout_suite::Family) -> String {
+    if backend == BASELINE {
+        "crates/suite/src/sequential.rs".to_string()
+    } else {
+        format!("crates/{backend}/src/{}.rs", family.name())
+    }
+}

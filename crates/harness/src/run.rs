@@ -44,6 +44,8 @@ pub struct Settings {
     pub out: PathBuf,
     /// Skip cells and rounds the records file already holds.
     pub resume: bool,
+    /// Add a new run to an existing records file.
+    pub append: bool,
     /// The shuffling seed (a fresh one unless given or resumed).
     pub seed: Option<u64>,
     /// An existing server to use instead of starting one.
@@ -76,7 +78,8 @@ pub fn run(cells: &[PlannedCell], settings: &Settings) -> Result<Outcome> {
         Vec::new()
     };
     let done: HashSet<(String, u32)> = previous.iter().map(|r| (r.key.clone(), r.round)).collect();
-    let (run_id, seed) = match previous.first() {
+    // A resumed run continues the last run in the file, with its id and seed.
+    let (run_id, seed) = match previous.last() {
         Some(r) => (r.run_id.clone(), settings.seed.unwrap_or(r.seed)),
         None => {
             let now = SystemTime::now()

@@ -46,6 +46,10 @@ pub struct CellSummary {
     pub setup_s: f64,
     /// Largest peak RSS of the cell process over the rounds, KiB.
     pub peak_rss_kib: u64,
+    /// Largest sum of the child processes' peak RSS over the rounds, KiB.
+    pub children_peak_rss_kib: u64,
+    /// The profile the parameters started from.
+    pub profile: String,
     /// Largest peak thread count over the rounds.
     pub peak_threads: u64,
     /// Latencies merged over every round.
@@ -190,6 +194,8 @@ fn reduce(rounds: &[&Record]) -> CellSummary {
             .map(|r| r.measurement.peak_rss_kib)
             .max()
             .unwrap_or(0),
+        children_peak_rss_kib: rounds.iter().map(|r| r.measurement.children_peak_rss_kib).max().unwrap_or(0),
+        profile: first.profile.clone(),
         peak_threads: rounds
             .iter()
             .map(|r| r.measurement.peak_threads)

@@ -1,0 +1,396 @@
+//! Fan-out on tokio: ten thousand connections as tasks on N workers, as futures in one task, or
+//! as tasks on one thread.
+//!
+//! This is the work async was made for. A blocking client needs a thread per request in
+//! flight: a stack, a spawn, and a wake-up per reply. A tokio task waiting for a socket is a
+//! small state machine parked in the runtime's reactor. Epoll reports which sockets are ready,
+//! and only their tasks are polled, so ten thousand idle connections cost memory and nothing
+//! else.
+//!
+//! Every request is [`call`]: write the 16-byte request, read the 4-byte header, read the
+//! payload, digest it. It is the suite's `call_blocking` with tokio's `AsyncWriteExt` and
+//! `AsyncReadExt`, each step an `.await`. Every connection has `TCP_NODELAY` set. Connecting
+//! and each call are bounded by the task's `timeout_ms` with [`tokio::time::timeout`], so a
+//! silent server fails the request instead of hanging it. Every error becomes a `Failure` that
+//! names the request and the server; nothing panics and nothing waits forever.
+//!
+//! # The variants
+//!
+//! - `spawn`, scatter: setup opens the K connections concurrently, at most
+//!   [`CONNECTS_IN_FLIGHT`] connects at once. Each round spawns one task per connection into a
+//!   [`JoinSet`]. The task takes its connection with it (a spawned task is `'static` and cannot
+//!   borrow it) and gives it back with the reply's digest. Why not long-lived tasks, one per
+//!   connection, woken each round, like the threads backend's crew? Because a task is cheap: a
+//!   spawn costs less than the `write` system call the task then makes. Waking a parked task
+//!   costs about as much as spawning one, and the long-lived form would add a channel to start
+//!   each round and one to report. The per-round form also gets cancellation for free: on the
+//!   first failure the `JoinSet` is dropped, which aborts every call still in flight.
+//! - `join-all`, scatter: the K calls of a round are futures in one task, driven together by
+//!   [`futures::future::try_join_all`]. Past 30 futures it keeps them in a `FuturesOrdered`
+//!   (a `FuturesUnordered` that hands results back in order), which polls only the futures
+//!   whose sockets woke. The futures borrow
+//!   their connections (`&mut`), so nothing is `'static`, nothing is spawned and nothing
+//!   moves. This is concurrency without parallelism: all K requests are in flight at once, but
+//!   one worker at a time polls them all. It is the cheapest form when each reply needs little
+//!   CPU, and a bottleneck when it needs more. The first failure drops the other futures,
+//!   which cancels them.
+//! - `current-thread`, scatter: the `spawn` form on a current-thread runtime. The calling
+//!   thread is the only thread, and 10 000 connections live on it, as in the loopback server.
+//!   No wake-up ever crosses cores (tens of microseconds each on the reference machine), and no
+//!   work is ever done in parallel.
+//! - `spawn`, crawl: a [`Semaphore`] of C permits. The loop acquires an owned permit, waiting
+//!   while C requests are in flight, then spawns a task for the request. The task connects,
+//!   calls, and drops the permit when it is done. The permit is `acquire_owned` because it must
+//!   move into a `'static` task. A request that fails closes the semaphore, so the loop starts
+//!   nothing more.
+//! - `current-thread`, crawl: the same on a current-thread runtime.
+//!
+//! # Measurements
+//!
+//! Scatter records one latency per round, from the round's start to its last reply. Crawl
+//! records one per request. With `rate > 0` (open loop), request `i` waits with
+//! [`tokio::time::sleep_until`] until `Crawl::scheduled_start(i)` after the run's start, and its
+//! latency counts from then. A client that falls behind its schedule is charged for it (no
+//! coordinated omission). Tokio's timer ticks in milliseconds: a request due between two ticks
+//! starts at the next one, and its latency includes that wait, as it would in a real program.
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::future::try_join_all;
+use futures::stream::{self, StreamExt, TryStreamExt};
+use shootout_suite::fanout::{REPLY_HEADER_LEN, Request, digest, reply_len};
+use shootout_suite::task::{Crawl, Scatter};
+use shootout_suite::{Answer, Failure, Outcome, Runner, Tally, runner};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::runtime::Runtime;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio::time;
+
+use crate::{current_thread_runtime, joined, run_task, runtime};
+
+/// How many connects a scatter's setup keeps in flight at once.
+///
+/// Setup is not timed, but ten thousand connects at once would overflow the server's accept
+/// backlog (the kernel caps it at `net.core.somaxconn`), and a dropped SYN is retried only
+/// after a second. A few hundred at a time keep the backlog short and the setup fast.
+pub const CONNECTS_IN_FLIGHT: usize = 256;
+
+// ---------------------------------------------------------------------------------------------
+// The client: one request and its reply, as async IO.
+// ---------------------------------------------------------------------------------------------
+
+/// One request and its reply on an async stream; returns the reply's digest.
+pub async fn call<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
+    request: Request,
+    payload: &mut Vec<u8>,
+) -> io::Result<u64> {
+    stream.write_all(&request.encode()).await?;
+    let mut header = [0; REPLY_HEADER_LEN];
+    stream.read_exact(&mut header).await?;
+    payload.resize(reply_len(header)?, 0);
+    stream.read_exact(payload).await?;
+    Ok(digest(request.id, payload))
+}
+
+/// Opens a connection with no Nagle delay, giving up after `timeout`.
+pub async fn connect(addr: SocketAddr, timeout: Duration) -> io::Result<TcpStream> {
+    let stream = within(timeout, TcpStream::connect(addr)).await?;
+    stream.set_nodelay(true)?;
+    Ok(stream)
+}
+
+/// `io`, bounded by `timeout`: when it expires, `io` is dropped (cancelled) and the result is
+/// an error of kind `TimedOut`.
+async fn within<T>(timeout: Duration, io: impl Future<Output = io::Result<T>>) -> io::Result<T> {
+    time::timeout(timeout, io)
+        .await
+        .unwrap_or_else(|_elapsed| Err(io::ErrorKind::TimedOut.into()))
+}
+
+/// One open connection of a scatter: its index, which fixes its requests' ids, the stream, and
+/// a reply buffer kept from round to round.
+struct Conn {
+    index: usize,
+    stream: TcpStream,
+    payload: Vec<u8>,
+}
+
+impl Conn {
+    /// Sends this connection's request of round `round` and returns the digest of the reply.
+    async fn call(&mut self, p: Scatter, round: u32, addr: SocketAddr) -> Result<u64, Failure> {
+        let timeout = timeout(p.timeout_ms);
+        let request = p.request(round, self.index);
+        within(timeout, call(&mut self.stream, request, &mut self.payload))
+            .await
+            .map_err(|e| {
+                let what = format!(
+                    "scatter round {round} on connection {} to {addr}",
+                    self.index
+                );
+                io_failure(what, e, timeout)
+            })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// scatter: K requests per round on K open connections.
+// ---------------------------------------------------------------------------------------------
+
+/// `spawn` scatter: K connections on an N-worker runtime; each round, a task per connection.
+pub fn scatter_spawn(p: Scatter, addr: SocketAddr, workers: usize) -> Result<Runner, Failure> {
+    scatter_runner(p, addr, runtime(workers)?, rounds_spawn)
+}
+
+/// `join-all` scatter: K connections on an N-worker runtime; each round, K futures in one task.
+pub fn scatter_join_all(p: Scatter, addr: SocketAddr, workers: usize) -> Result<Runner, Failure> {
+    scatter_runner(p, addr, runtime(workers)?, rounds_join_all)
+}
+
+/// `current-thread` scatter: the `spawn` form, with every connection and task on one thread.
+pub fn scatter_current_thread(p: Scatter, addr: SocketAddr) -> Result<Runner, Failure> {
+    scatter_runner(p, addr, current_thread_runtime()?, rounds_spawn)
+}
+
+/// The rounds of one repetition, a task per call: each task owns its connection while the call
+/// runs, and the connections come back in the order their replies did.
+async fn rounds_spawn(
+    p: Scatter,
+    addr: SocketAddr,
+    mut conns: Vec<Conn>,
+) -> Result<(Vec<Conn>, Outcome), Failure> {
+    let mut report = Report::default();
+    for round in 0..p.rounds {
+        let start = Instant::now();
+        let mut calls = JoinSet::new();
+        for mut conn in conns.drain(..) {
+            calls.spawn(async move {
+                let digest = conn.call(p, round, addr).await;
+                (conn, digest)
+            });
+        }
+        while let Some(done) = calls.join_next().await {
+            let (conn, digest) = joined(done);
+            // On a failure, `?` drops `calls`, which aborts the calls still in flight.
+            report.tally.add(digest?);
+            conns.push(conn);
+        }
+        report.latencies_ns.push(nanos(start.elapsed()));
+    }
+    Ok((conns, report.into_outcome()))
+}
+
+/// The rounds of one repetition, all calls of a round as futures of this one task.
+async fn rounds_join_all(
+    p: Scatter,
+    addr: SocketAddr,
+    mut conns: Vec<Conn>,
+) -> Result<(Vec<Conn>, Outcome), Failure> {
+    let mut report = Report::default();
+    for round in 0..p.rounds {
+        let start = Instant::now();
+        let calls = conns.iter_mut().map(|conn| conn.call(p, round, addr));
+        // The first failure returns at once, dropping (cancelling) the other calls.
+        for digest in try_join_all(calls).await? {
+            report.tally.add(digest);
+        }
+        report.latencies_ns.push(nanos(start.elapsed()));
+    }
+    Ok((conns, report.into_outcome()))
+}
+
+// ---------------------------------------------------------------------------------------------
+// crawl: N requests on fresh connections, at most C in flight.
+// ---------------------------------------------------------------------------------------------
+
+/// `spawn` crawl: on an N-worker runtime, a task per request, at most C holding a permit.
+pub fn crawl_spawn(p: Crawl, addr: SocketAddr, workers: usize) -> Result<Runner, Failure> {
+    let runtime = runtime(workers)?;
+    runner(move |_| run_task(&runtime, crawl_tasks(p, addr)))
+}
+
+/// `current-thread` crawl: the `spawn` form, with every task on one thread.
+pub fn crawl_current_thread(p: Crawl, addr: SocketAddr) -> Result<Runner, Failure> {
+    let runtime = current_thread_runtime()?;
+    runner(move |_| run_task(&runtime, crawl_tasks(p, addr)))
+}
+
+/// One repetition of a crawl: this task paces the requests (the schedule in open loop, a free
+/// permit always) and spawns a task for each.
+async fn crawl_tasks(p: Crawl, addr: SocketAddr) -> Result<Outcome, Failure> {
+    let permits = Arc::new(Semaphore::new(
+        p.concurrency.clamp(1, Semaphore::MAX_PERMITS),
+    ));
+    let mut requests = JoinSet::new();
+    let mut report = Report::default();
+    let start = Instant::now();
+    for i in 0..p.requests {
+        let due = wait_until_due(&p, i, start).await;
+        // Waits while C requests are in flight; fails once a request has closed the semaphore.
+        let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
+            break;
+        };
+        // Collect the requests that have finished, so that the set holds at most C tasks and a
+        // failure ends the crawl as soon as it is seen.
+        while let Some(done) = requests.try_join_next() {
+            report.record(joined(done)?);
+        }
+        let began = due.unwrap_or_else(Instant::now);
+        requests.spawn(async move {
+            let result = fetch(addr, p.request(i), timeout(p.timeout_ms)).await;
+            if result.is_err() {
+                permit.semaphore().close(); // Start nothing more.
+            }
+            drop(permit); // Only now may the next request start.
+            result.map(|digest| (digest, nanos(began.elapsed())))
+        });
+    }
+    // On a failure, `?` drops `requests`, which aborts the requests still in flight.
+    while let Some(done) = requests.join_next().await {
+        report.record(joined(done)?);
+    }
+    Ok(report.into_outcome())
+}
+
+/// One crawl request: a fresh connection, one call, closed on return.
+async fn fetch(addr: SocketAddr, request: Request, timeout: Duration) -> Result<u64, Failure> {
+    let mut stream = connect(addr, timeout).await.map_err(|e| {
+        io_failure(
+            format!("crawl request {}: connecting to {addr}", request.id),
+            e,
+            timeout,
+        )
+    })?;
+    within(timeout, call(&mut stream, request, &mut Vec::new()))
+        .await
+        .map_err(|e| {
+            io_failure(
+                format!("crawl request {} to {addr}", request.id),
+                e,
+                timeout,
+            )
+        })
+}
+
+/// In open loop, sleeps until request `i` is due and returns when that was; in closed loop
+/// returns `None` at once.
+async fn wait_until_due(p: &Crawl, i: u64, start: Instant) -> Option<Instant> {
+    let due = start + p.scheduled_start(i)?;
+    time::sleep_until(due.into()).await;
+    Some(due)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Plumbing.
+// ---------------------------------------------------------------------------------------------
+
+/// The scatter runner: the connections are opened now, on `runtime`, and every repetition runs
+/// `rounds` on them as one task of the same runtime.
+///
+/// The connections travel into each repetition's task and back. A failed repetition loses
+/// them, and their state is unknown anyway (a late reply may still arrive), so every later
+/// repetition fails with the same error rather than reading a stale reply.
+fn scatter_runner<F, Fut>(
+    p: Scatter,
+    addr: SocketAddr,
+    runtime: Runtime,
+    mut rounds: F,
+) -> Result<Runner, Failure>
+where
+    F: FnMut(Scatter, SocketAddr, Vec<Conn>) -> Fut + 'static,
+    Fut: Future<Output = Result<(Vec<Conn>, Outcome), Failure>> + Send + 'static,
+{
+    // A tokio socket belongs to the runtime it was opened on: open them on the one they run on.
+    let conns = run_task(&runtime, connect_all(addr, p.conns, timeout(p.timeout_ms)))?;
+    let mut conns = Some(conns);
+    let mut broken: Option<Failure> = None;
+    runner(move |_| {
+        let Some(taken) = conns.take() else {
+            let failure = broken
+                .clone()
+                .unwrap_or_else(|| Failure::new("no connections"));
+            return Err(Failure::context("an earlier repetition failed", failure));
+        };
+        match run_task(&runtime, rounds(p, addr, taken)) {
+            Ok((back, outcome)) => {
+                conns = Some(back);
+                Ok(outcome)
+            }
+            Err(failure) => {
+                broken = Some(failure.clone());
+                Err(failure)
+            }
+        }
+    })
+}
+
+/// Opens `count` connections to `addr`, at most [`CONNECTS_IN_FLIGHT`] at a time, as futures
+/// of one task; the first failure cancels the connects still in flight.
+async fn connect_all(
+    addr: SocketAddr,
+    count: usize,
+    timeout: Duration,
+) -> Result<Vec<Conn>, Failure> {
+    stream::iter(0..count)
+        .map(|index| async move {
+            let stream = connect(addr, timeout).await.map_err(|e| {
+                io_failure(
+                    format!("opening connection {index} of {count} to {addr}"),
+                    e,
+                    timeout,
+                )
+            })?;
+            Ok(Conn {
+                index,
+                stream,
+                payload: Vec::new(),
+            })
+        })
+        .buffer_unordered(CONNECTS_IN_FLIGHT)
+        .try_collect()
+        .await
+}
+
+/// What a repetition collects: the tally of reply digests and the latencies it measured.
+#[derive(Debug, Default)]
+struct Report {
+    tally: Tally,
+    latencies_ns: Vec<u64>,
+}
+
+impl Report {
+    /// Records one crawl reply: its digest and its latency.
+    fn record(&mut self, (digest, latency_ns): (u64, u64)) {
+        self.tally.add(digest);
+        self.latencies_ns.push(latency_ns);
+    }
+
+    fn into_outcome(self) -> Outcome {
+        Outcome::with_latencies(Answer::Tally(self.tally), self.latencies_ns)
+    }
+}
+
+/// The failure for an IO error while doing `what`, a timeout said as such.
+fn io_failure(what: String, err: io::Error, timeout: Duration) -> Failure {
+    match err.kind() {
+        io::ErrorKind::TimedOut => Failure::new(format!(
+            "{what}: timed out after {} ms",
+            timeout.as_millis()
+        )),
+        _ => Failure::context(&what, err),
+    }
+}
+
+fn timeout(ms: u32) -> Duration {
+    Duration::from_millis(u64::from(ms.max(1)))
+}
+
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}

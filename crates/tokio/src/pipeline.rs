@@ -1,0 +1,87 @@
+//! The bounded pipeline on tokio: P producer tasks, tokio's own bounded `mpsc` channel, and C
+//! consumer tasks sharing its one receiver.
+//!
+//! Each repetition spawns P + C tasks on the runtime: producer `p` sends the items
+//! `produced_by(p, P, items)`, and each consumer takes items until the channel is closed and
+//! empty, doing the item's work and keeping its own [`Consumed`]. The consumers' tallies are
+//! merged once they are joined. The channel is bounded, so a producer's `send(..).await` parks
+//! the producer task while the channel is full. That back-pressure, and what waking the other
+//! side costs, is what the task measures. A parked task frees its worker for another task; it
+//! does not hold a thread the way a blocked `send` does.
+//!
+//! [`tokio::sync::mpsc::channel`] is multi-producer, *single*-consumer: there is one
+//! `Receiver`, and `recv` takes it by `&mut`. Several consumers share it the way tokio users do,
+//! as `Arc<tokio::sync::Mutex<Receiver>>`. The mutex is tokio's async one, because its guard is
+//! held across `recv().await`: a `std::sync::MutexGuard` held across an `.await` would block the
+//! worker while another task waits for the lock, and makes the future `!Send` anyway. The cost
+//! is the one the threads backend's `std-mpsc` pays: the consumer holding the lock waits in
+//! `recv` while the others wait for the lock, so consumers take turns at the queue, and a
+//! hand-off may wake two tasks (the lock's next waiter and the channel's). The work runs
+//! outside the lock. A real multi-consumer channel (async-channel, in the smol backend)
+//! avoids the second queue.
+//!
+//! The per-item work is done in the consumer task, on a worker, exactly as the threads backend
+//! does it: `work` rounds of hashing are well under a microsecond per item at the profiles'
+//! settings, far less than tokio's guideline for time between `.await`s.
+//!
+//! - `mpsc`: the tasks on the N-worker runtime. Items cross between workers, and a hand-off to
+//!   a parked worker is a thread wake-up, as with threads.
+//! - `current-thread`: the same tasks on a current-thread runtime. Every hand-off is a task
+//!   switch on one thread, so nothing ever waits for another core, and the consumers' work is
+//!   never done in parallel.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use shootout_suite::pipeline::{Consumed, Item, produced_by};
+use shootout_suite::task::Bounded;
+use shootout_suite::{Answer, Outcome};
+use tokio::sync::Mutex;
+use tokio::task::JoinHandle;
+
+use crate::joined;
+
+/// `mpsc` (and `current-thread`): a `tokio::sync::mpsc::channel(capacity)` between producer and
+/// consumer tasks, the consumers sharing its receiver through an async `Mutex`.
+pub async fn mpsc(p: Bounded) -> Outcome {
+    let epoch = Instant::now();
+    let (tx, rx) = tokio::sync::mpsc::channel(p.capacity.max(1));
+    let rx = Arc::new(Mutex::new(rx));
+    let consumers: Vec<JoinHandle<Consumed>> = (0..p.consumers)
+        .map(|_| {
+            let rx = Arc::clone(&rx);
+            tokio::spawn(async move {
+                let mut consumed = Consumed::default();
+                loop {
+                    // The guard is a temporary of this statement: the lock is held while
+                    // waiting in `recv` and released before the work.
+                    let next = rx.lock().await.recv().await;
+                    let Some(item) = next else { break };
+                    consumed.take(item, epoch);
+                }
+                consumed
+            })
+        })
+        .collect();
+    let producers: Vec<JoinHandle<()>> = (0..p.producers)
+        .map(|producer| {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                for seq in produced_by(producer, p.producers, p.items) {
+                    if tx.send(Item::new(seq, p.work, epoch)).await.is_err() {
+                        break; // Every consumer is gone; only a panic does that.
+                    }
+                }
+            })
+        })
+        .collect();
+    drop(tx); // The channel closes when the last producer's sender is dropped.
+    for producer in producers {
+        joined(producer.await);
+    }
+    let mut all = Consumed::default();
+    for consumer in consumers {
+        all.merge(joined(consumer.await));
+    }
+    Outcome::with_latencies(Answer::Tally(all.tally), all.latencies_ns)
+}

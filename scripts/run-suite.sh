@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Measures the full profile, with the sweeps the published plots need, into
+# results/<machine>/runs.jsonl – appending a new run; raw records are never overwritten.
+#
+#   scripts/run-suite.sh              # everything (tens of minutes on 2 cores)
+#   scripts/run-suite.sh --task fib   # extra arguments go to every `shootout run` below
+#
+# Then `scripts/publish.sh` regenerates the tables and plots from the records.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+shootout=${SHOOTOUT:-target/release/shootout}
+if [ -z "${SHOOTOUT:-}" ]; then
+  cargo build --release -p shootout-harness
+fi
+machine=$("$shootout" machine)
+out=${OUT:-results/$machine/runs.jsonl}
+mkdir -p "$(dirname "$out")"
+
+# Worker counts: 1, 2, then powers of two up to the machine's cores, and the cores themselves.
+cores=$(nproc)
+workers=1
+for ((w = 2; w < cores; w *= 2)); do workers+=",$w"; done
+[ "$cores" -gt 1 ] && workers+=",$cores"
+
+run() {
+  local append=()
+  [ -f "$out" ] && append=(--append)
+  "$shootout" run --profile full --out "$out" "${append[@]}" "$@"
+}
+
+# Every task at its published parameters, over the worker counts.
+run --workers "$workers" "$@"
+# Fan-out latency and memory against concurrency (the pool is expected to hit the timeout at
+# the largest K: a bounded blocking pool serves K/N requests one after another).
+run --workers "$cores" --task scatter -p conns=10,100,10000 -p rounds=5 --rounds 2 --timeout 120 "$@"
+# Pipeline throughput against work per item, and against producers × consumers.
+run --workers "$cores" --task bounded -p work=0,1000 "$@"
+run --workers "$cores" --task bounded -p producers=1,4 -p consumers=1,4 "$@"
+echo "records: $out"
