@@ -51,6 +51,8 @@ pub fn machine_slug(fingerprint: &Fingerprint) -> String {
     let model: String = fingerprint
         .cpu
         .to_lowercase()
+        .replace("(r)", " ")
+        .replace("(tm)", " ")
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
         .collect();
@@ -82,5 +84,7 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(machine_slug(&f), "amd-epyc-9r14-96-core-2c");
+        let f = Fingerprint { cpu: "Intel(R) Xeon(R) Processor".into(), cores: 2, ..Default::default() };
+        assert_eq!(machine_slug(&f), "intel-xeon-2c");
     }
 }
