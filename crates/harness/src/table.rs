@@ -29,7 +29,7 @@ pub fn render(cells: &[CellSummary], not_applicable: &[NotApplicable]) -> String
         let mut table = Table::new();
         table
             .load_preset(UTF8_FULL_CONDENSED)
-            .set_content_arrangement(ContentArrangement::Dynamic);
+            .set_content_arrangement(ContentArrangement::Disabled);
         table.set_header([
             "backend/variant",
             "workers",

@@ -28,12 +28,24 @@
 //! - `join-all`, scatter: the K calls of a round are futures in one task, driven together by
 //!   [`futures::future::try_join_all`]. Past 30 futures it keeps them in a `FuturesOrdered`
 //!   (a `FuturesUnordered` that hands results back in order), which polls only the futures
-//!   whose sockets woke. The futures borrow
-//!   their connections (`&mut`), so nothing is `'static`, nothing is spawned and nothing
-//!   moves. This is concurrency without parallelism: all K requests are in flight at once, but
-//!   one worker at a time polls them all. It is the cheapest form when each reply needs little
-//!   CPU, and a bottleneck when it needs more. The first failure drops the other futures,
-//!   which cancels them.
+//!   whose sockets woke. The futures borrow their connections (`&mut`), so nothing is
+//!   `'static`, nothing is spawned and nothing moves. This is concurrency without parallelism:
+//!   all K requests are in flight at once, but one worker at a time polls them all. Without
+//!   tokio's budget (see the next variant) it is the cheapest form when each reply needs
+//!   little CPU, and it is a bottleneck when a reply needs more. The first failure drops the
+//!   other futures, which cancels them.
+//! - `join-all-unconstrained`, scatter: `join-all` inside [`tokio::task::coop::unconstrained`].
+//!   Tokio gives a task a budget of 128 operations on its resources per poll. Once it is spent,
+//!   every tokio socket answers `Pending` and defers the task's wake-up until the poll is over,
+//!   so that a busy task yields to the others on its worker. A sub-executor such as
+//!   `FuturesUnordered` cannot see the budget. It yields on its own when two of its futures
+//!   wake themselves during their poll, but a deferred wake-up does not count, so it goes on
+//!   polling every future it holds as ready, each one answering `Pending` at once. Each of a
+//!   round's forced yields (one per 128 socket operations) then costs up to K useless polls:
+//!   quadratic in K (futures-rs#2053). In a debug build with K = 8 000, `join-all` took six
+//!   times as long per round as this variant. `unconstrained` turns the budget off for this
+//!   one task, at the price the budget exists to prevent: the task may hold its worker for a
+//!   whole round, and on a current-thread runtime it would starve every other task.
 //! - `current-thread`, scatter: the `spawn` form on a current-thread runtime. The calling
 //!   thread is the only thread, and 10 000 connections live on it, as in the loopback server.
 //!   No wake-up ever crosses cores (tens of microseconds each on the reference machine), and no
@@ -69,7 +81,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::runtime::Runtime;
 use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
+use tokio::task::{JoinSet, coop};
 use tokio::time;
 
 use crate::{current_thread_runtime, joined, run_task, runtime};
@@ -151,6 +163,18 @@ pub fn scatter_spawn(p: Scatter, addr: SocketAddr, workers: usize) -> Result<Run
 /// `join-all` scatter: K connections on an N-worker runtime; each round, K futures in one task.
 pub fn scatter_join_all(p: Scatter, addr: SocketAddr, workers: usize) -> Result<Runner, Failure> {
     scatter_runner(p, addr, runtime(workers)?, rounds_join_all)
+}
+
+/// `join-all-unconstrained` scatter: `join-all` with tokio's cooperative budget turned off for
+/// the one task.
+pub fn scatter_join_all_unconstrained(
+    p: Scatter,
+    addr: SocketAddr,
+    workers: usize,
+) -> Result<Runner, Failure> {
+    scatter_runner(p, addr, runtime(workers)?, |p, addr, conns| {
+        coop::unconstrained(rounds_join_all(p, addr, conns))
+    })
 }
 
 /// `current-thread` scatter: the `spawn` form, with every connection and task on one thread.

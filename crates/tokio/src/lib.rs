@@ -23,6 +23,7 @@
 //! | mergesort, fib, nqueens | `rayon-bridge` | tokio's advice: the whole job on a rayon pool of N threads, the result awaited on a `oneshot` |
 //! | scatter | `spawn` | a task per connection per round in a `JoinSet`, each moving its connection in and out |
 //! | scatter | `join-all` | a round's K calls as futures of one task (`try_join_all`): concurrency without parallelism |
+//! | scatter | `join-all-unconstrained` | `join-all` with tokio's cooperative budget off for its task: the budget costs a sub-executor up to K polls per forced yield |
 //! | scatter | `current-thread` | `spawn` on a current-thread runtime: 10 000 connections on one OS thread |
 //! | crawl | `spawn` | an owned `Semaphore` permit, then a task per request on a fresh connection |
 //! | crawl | `current-thread` | `spawn` on a current-thread runtime: one OS thread |
@@ -107,6 +108,10 @@ pub const SCATTER: &[Variant] = &[
     Variant {
         name: "join-all",
         about: "a round's K calls as futures of one task (try_join_all): concurrency without parallelism",
+    },
+    Variant {
+        name: "join-all-unconstrained",
+        about: "join-all with tokio's cooperative budget off for its task: what the budget costs a sub-executor",
     },
     Variant {
         name: "current-thread",
@@ -197,6 +202,9 @@ impl Backend for Tokio {
             }),
             (Task::Scatter(p), "spawn") => fanout::scatter_spawn(p, cell.server()?, workers),
             (Task::Scatter(p), "join-all") => fanout::scatter_join_all(p, cell.server()?, workers),
+            (Task::Scatter(p), "join-all-unconstrained") => {
+                fanout::scatter_join_all_unconstrained(p, cell.server()?, workers)
+            }
             (Task::Scatter(p), "current-thread") => {
                 fanout::scatter_current_thread(p, cell.server()?)
             }

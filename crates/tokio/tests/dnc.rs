@@ -135,7 +135,12 @@ fn the_variants_are_the_documented_ones() {
     }
     assert_eq!(
         names(TaskId::Scatter),
-        ["spawn", "join-all", "current-thread"]
+        [
+            "spawn",
+            "join-all",
+            "join-all-unconstrained",
+            "current-thread"
+        ]
     );
     assert_eq!(names(TaskId::Crawl), ["spawn", "current-thread"]);
     assert_eq!(names(TaskId::Bounded), ["mpsc", "current-thread"]);

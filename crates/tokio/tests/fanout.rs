@@ -14,7 +14,12 @@ use shootout_suite::task::{Crawl, Scatter};
 use shootout_suite::{Backend, Cell, Profile, Task, TaskId};
 use shootout_tokio::Tokio;
 
-const SCATTER: [&str; 3] = ["spawn", "join-all", "current-thread"];
+const SCATTER: [&str; 4] = [
+    "spawn",
+    "join-all",
+    "join-all-unconstrained",
+    "current-thread",
+];
 const CRAWL: [&str; 2] = ["spawn", "current-thread"];
 
 /// Long enough for any failure path on a busy machine; only a hang takes this long.
@@ -67,11 +72,17 @@ fn check_scatter(p: Scatter, addr: SocketAddr, workers: &[usize]) {
     }
 }
 
-/// Checks a crawl cell on every variant: right answer, one latency per request.
-fn check_crawl(p: Crawl, addr: SocketAddr) {
+/// Checks a crawl cell on every variant and `workers`: right answer, one latency per request.
+fn check_crawl(p: Crawl, addr: SocketAddr, workers: &[usize]) {
     for variant in CRAWL {
-        for outcome in check(&served(Task::Crawl(p), variant, 2, addr)) {
-            assert_eq!(outcome.latencies_ns.len() as u64, p.requests, "{variant}");
+        for &workers in workers {
+            for outcome in check(&served(Task::Crawl(p), variant, workers, addr)) {
+                assert_eq!(
+                    outcome.latencies_ns.len() as u64,
+                    p.requests,
+                    "{variant} workers={workers}"
+                );
+            }
         }
     }
 }
@@ -86,7 +97,7 @@ fn smoke_profile() {
         unreachable!()
     };
     check_scatter(s, server.addr(), &[1, 2, 3]);
-    check_crawl(c, server.addr());
+    check_crawl(c, server.addr(), &[1, 2, 3]);
 }
 
 #[test]
@@ -122,16 +133,16 @@ fn scatter_holds_a_thousand_connections_at_once() {
 fn crawl_shapes() {
     let server = server();
     for (requests, concurrency) in [(0, 1), (1, 1), (5, 1), (7, 3), (20, 50)] {
-        check_crawl(crawl(requests, concurrency, 0, 10_000), server.addr());
+        check_crawl(crawl(requests, concurrency, 0, 10_000), server.addr(), &[2]);
     }
 }
 
 #[test]
 fn crawl_open_loop() {
     let server = server();
-    check_crawl(crawl(30, 4, 2_000, 10_000), server.addr());
+    check_crawl(crawl(30, 4, 2_000, 10_000), server.addr(), &[1, 2]);
     // A schedule faster than the client can keep: still every request, still right.
-    check_crawl(crawl(30, 2, 1_000_000, 10_000), server.addr());
+    check_crawl(crawl(30, 2, 1_000_000, 10_000), server.addr(), &[2]);
 }
 
 #[test]
