@@ -1,1 +1,298 @@
-//! The suite on async-std (discontinued upstream in favour of smol; kept for comparison).
+//! The suite on async-std: its global executor sized to N threads, its sockets and timers, its
+//! channel, and async-lock's semaphore.
+//!
+//! **async-std is discontinued.** Its README opens with "`async-std` has been discontinued;
+//! use `smol` instead", and the RustSec advisory RUSTSEC-2025-0052 records it. It is measured
+//! here because a great deal of code still runs on it, and because the comparison is
+//! instructive: async-std is a std-shaped API (`task::spawn`, `net::TcpStream`, `io::Read`,
+//! `task::sleep`) over [`async_global_executor`], which is built on the same `async-executor`
+//! and `async-io` that smol is made of. The scheduler, the reactor and the timers are the
+//! same code as in `shootout-smol`; what differs is what async-std puts around them, and this
+//! crate mirrors `shootout-smol` file for file so that a diff shows exactly that:
+//!
+//! - **One global executor, sized once.** async-std has no runtime object: its executor is a
+//!   process-wide static, started at first use with one thread per logical CPU, or with the
+//!   count in `ASYNC_STD_THREAD_COUNT`, read once. smol's own global executor has one thread
+//!   (`SMOL_THREADS`), and a smol program normally builds its own `Executor` and picks the
+//!   count. Here [`runtime`] sizes async-std's executor to N threads before anything else
+//!   touches it (see its docs for how), and every later cell of the process must ask for the
+//!   same N. The harness runs every cell in its own process, so that costs nothing there.
+//! - **Wrappers.** `task::spawn` wraps every future in a task-locals frame (a task id, an
+//!   optional name, and async-std's task-local storage, set around every poll) before handing
+//!   it to async-executor. Its `JoinHandle` *detaches* the task when dropped, where smol's
+//!   `Task` cancels it, so code that gives up on tasks must cancel them by hand.
+//!   `task::spawn_blocking` is blocking's `unblock` inside one more spawned task.
+//!   `async_std::channel` is async-channel (the older 1.x line), and `async_std::sync::Mutex`
+//!   is async-lock's; there is no semaphore, so async-lock's is used. `io::timeout` and
+//!   `task::sleep` are async-io timers.
+//! - **Threads.** N executor threads named `async-std/runtime`, async-io's `async-io` thread,
+//!   and for `spawn-blocking` blocking's pool: the same set as smol's. They are never stopped:
+//!   dropping a runner leaves the global executor running, idle.
+//!
+//! # Variants
+//!
+//! | task | variant | what it shows |
+//! |---|---|---|
+//! | mergesort, fib, nqueens | `spawn` | recursive `task::spawn` + `.await` down to the grain: CPU work on the executor threads, the form async code takes first |
+//! | mergesort, fib, nqueens | `spawn-blocking` | the same recursion, each sequential leaf sent to `task::spawn_blocking`, at most N at once (an `async_lock::Semaphore`): the usual advice for CPU work |
+//! | scatter | `spawn` | a task per connection per round, all awaited: concurrency and parallelism |
+//! | scatter | `join-all` | a round's K calls as K futures joined in one task: concurrency without parallelism |
+//! | crawl | `spawn` | an async-lock `Semaphore` permit, then a task per request on a fresh connection |
+//! | bounded | `channel` | [`async_std::channel::bounded`] (async-channel, re-exported); producers and consumers are tasks |
+//!
+//! `cell.workers` = N means N executor threads, for every task.
+//!
+//! # Examples
+//!
+//! ```
+//! use shootout_async_std::AsyncStd;
+//! use shootout_suite::{Backend, Cell, Profile, Task, TaskId};
+//!
+//! let task = Task::new(TaskId::Fib, Profile::Smoke);
+//! let cell = Cell { task, variant: "spawn".into(), workers: 2, server: None };
+//! let mut run = AsyncStd.setup(&cell).unwrap();
+//! let outcome = run(task.input()).unwrap();
+//! assert_eq!(task.checksum(&outcome.answer), task.expected_checksum());
+//! ```
+//!
+//! # Implementation
+//!
+//! [`Backend::setup`] sizes the global executor ([`runtime`]; its threads start on the first
+//! call in the process, as setup) and opens a scatter's connections. Each repetition is
+//! `task::block_on(task::spawn(root))` ([`run_task`]): the root is a task on the executor
+//! threads, and the calling thread only waits for it. async-std's `block_on` runs a
+//! thread-local executor (for `spawn_local`, unused here) and, like every `async_io::block_on`,
+//! may take its turn waiting on the reactor, but it runs no task of the global executor: the
+//! calling thread is not an extra worker.
+//!
+//! Each family lives in its own file ([`dnc`], [`fanout`], [`pipeline`]), named as in every
+//! other backend crate, so that two backends diff cleanly. The sequential kernels and the wire
+//! codec come from `shootout-suite`.
+
+pub mod dnc;
+pub mod fanout;
+pub mod pipeline;
+
+use std::future::Future;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use async_global_executor::GlobalExecutorConfig;
+use async_std::task;
+use shootout_suite::{
+    Answer, Backend, Cell, Failure, Input, Outcome, Runner, Support, Task, TaskId, Variant, runner,
+};
+
+/// The async-std backend: its global executor, `net`, `io`, `task` and `channel`, with
+/// async-lock's semaphore.
+pub struct AsyncStd;
+
+/// The variants of `dnc/mergesort`, `dnc/fib` and `dnc/nqueens`.
+pub const DNC: &[Variant] = &[
+    Variant {
+        name: "spawn",
+        about: "recursive task::spawn + await down to the grain: CPU work on the N executor threads",
+    },
+    Variant {
+        name: "spawn-blocking",
+        about: "async recursion, each leaf sent to task::spawn_blocking, at most N at once (a Semaphore)",
+    },
+];
+
+/// The variants of `fanout/scatter`.
+pub const SCATTER: &[Variant] = &[
+    Variant {
+        name: "spawn",
+        about: "a task per connection per round, all awaited: concurrency and parallelism",
+    },
+    Variant {
+        name: "join-all",
+        about: "a round's K calls as futures joined in ONE task (try_join_all): concurrency without parallelism",
+    },
+];
+
+/// The variants of `fanout/crawl`.
+pub const CRAWL: &[Variant] = &[Variant {
+    name: "spawn",
+    about: "an async-lock Semaphore permit (async-std has none), then a task per request on a fresh connection",
+}];
+
+/// The variants of `pipeline/bounded`.
+pub const BOUNDED: &[Variant] = &[Variant {
+    name: "channel",
+    about: "async_std::channel::bounded (async-channel re-exported), receivers cloned; tasks on N threads",
+}];
+
+impl Backend for AsyncStd {
+    fn name(&self) -> &'static str {
+        "async-std"
+    }
+
+    fn about(&self) -> &'static str {
+        "async-std (discontinued upstream, RUSTSEC-2025-0052): its global executor sized to N threads"
+    }
+
+    fn support(&self, task: TaskId) -> Support {
+        match task {
+            TaskId::Mergesort | TaskId::Fib | TaskId::Nqueens => Support::Variants(DNC),
+            TaskId::Scatter => Support::Variants(SCATTER),
+            TaskId::Crawl => Support::Variants(CRAWL),
+            TaskId::Bounded => Support::Variants(BOUNDED),
+        }
+    }
+
+    fn setup(&self, cell: &Cell) -> Result<Runner, Failure> {
+        let workers = cell.workers;
+        if workers == 0 {
+            return Err(Failure::new("workers must be at least 1"));
+        }
+        match (cell.task, cell.variant.as_str()) {
+            (Task::Mergesort(p), "spawn") => tasks_on(runtime(workers)?, move |input| async move {
+                sorted(dnc::mergesort_spawn(input.into_keys(), p.grain).await)
+            }),
+            (Task::Mergesort(p), "spawn-blocking") => {
+                tasks_on(runtime(workers)?, move |input| async move {
+                    sorted(dnc::mergesort_spawn_blocking(input.into_keys(), p.grain, workers).await)
+                })
+            }
+            (Task::Fib(p), "spawn") => tasks_on(runtime(workers)?, move |_| async move {
+                value(dnc::fib_spawn(p.n, p.grain).await)
+            }),
+            (Task::Fib(p), "spawn-blocking") => tasks_on(runtime(workers)?, move |_| async move {
+                value(dnc::fib_spawn_blocking(p.n, p.grain, workers).await)
+            }),
+            (Task::Nqueens(p), "spawn") => tasks_on(runtime(workers)?, move |_| async move {
+                value(dnc::nqueens_spawn(p.n, p.split).await)
+            }),
+            (Task::Nqueens(p), "spawn-blocking") => {
+                tasks_on(runtime(workers)?, move |_| async move {
+                    value(dnc::nqueens_spawn_blocking(p.n, p.split, workers).await)
+                })
+            }
+            (Task::Scatter(p), "spawn") => fanout::scatter_spawn(p, cell.server()?, workers),
+            (Task::Scatter(p), "join-all") => fanout::scatter_join_all(p, cell.server()?, workers),
+            (Task::Crawl(p), "spawn") => fanout::crawl_spawn(p, cell.server()?, workers),
+            (Task::Bounded(p), "channel") => {
+                tasks_on(runtime(workers)?, move |_| pipeline::channel(p))
+            }
+            _ => Err(cell.unsupported(self)),
+        }
+    }
+}
+
+/// The name async-std gives its executor threads, kept here (Linux shows its first 15 bytes,
+/// `async-std/runti`).
+pub const THREAD_NAME: &str = "async-std/runtime";
+
+/// async-std's own variable for its thread count. It is still honoured, as async-std's docs
+/// promise; a value other than the cell's worker count makes [`runtime`] fail.
+pub const THREAD_COUNT_VAR: &str = "ASYNC_STD_THREAD_COUNT";
+
+/// The thread count the first [`runtime`] call of this process gave the global executor.
+static THREADS: OnceLock<usize> = OnceLock::new();
+
+/// How many threads the global executor has started: counted as it names them.
+static STARTED: AtomicUsize = AtomicUsize::new(0);
+
+/// async-std's global executor, sized for this process. Made by [`runtime`].
+///
+/// It owns nothing: the executor is a process-wide static that is never stopped, so dropping a
+/// `Runtime` (and the runner that holds it) leaves its threads running, idle. It is the proof
+/// that [`runtime`] sized the executor before [`run_task`] uses it.
+#[derive(Clone, Copy, Debug)]
+pub struct Runtime {
+    threads: usize,
+}
+
+/// Sizes async-std's global executor to `workers` threads, or checks that it already has them.
+///
+/// async-std starts its executor at its first spawn or `block_on`, with the thread count from
+/// `ASYNC_STD_THREAD_COUNT` or one per logical CPU, and never resizes it. Setting the variable
+/// from the program is not an option here: `std::env::set_var` is `unsafe` in edition 2024
+/// (another thread may be reading the environment) and this workspace denies unsafe code. But
+/// the executor underneath is async-global-executor's, whose configuration is a write-once
+/// global: async-std's first use calls `async_global_executor::init_with_config` with its own
+/// settings, and a configuration that is already there wins. So the first call here configures
+/// it first (`with_min_threads(n).with_max_threads(n)`, async-std's thread name and variable)
+/// and starts its N threads. The thread-name function counts the threads as they start, which
+/// verifies the count: it is not N if async-std was used before the first call, or if
+/// `ASYNC_STD_THREAD_COUNT` says otherwise, and then this fails rather than measure a different
+/// number of threads than the cell says.
+///
+/// Once started, the size is fixed for the life of the process: a later call asking for a
+/// different count fails. The harness runs every cell in its own process; the tests use one
+/// worker count per test binary.
+pub fn runtime(workers: usize) -> Result<Runtime, Failure> {
+    if workers == 0 {
+        return Err(Failure::new("async-std needs at least one executor thread"));
+    }
+    let threads = *THREADS.get_or_init(|| {
+        async_global_executor::init_with_config(
+            GlobalExecutorConfig::default()
+                .with_env_var(THREAD_COUNT_VAR)
+                .with_min_threads(workers)
+                .with_max_threads(workers)
+                .with_thread_name_fn(|| {
+                    STARTED.fetch_add(1, Ordering::Relaxed);
+                    THREAD_NAME.to_owned()
+                }),
+        );
+        workers
+    });
+    // The threads were started (and counted) inside `get_or_init`, which every caller has seen
+    // complete by now.
+    let started = STARTED.load(Ordering::Relaxed);
+    if started != threads {
+        return Err(Failure::new(format!(
+            "async-std's executor started {started} threads, not {threads}: it was started before \
+             this backend could size it, or {THREAD_COUNT_VAR} asks for another count"
+        )));
+    }
+    if threads != workers {
+        return Err(Failure::new(format!(
+            "async-std's executor is global and sized once per process: it runs {threads} \
+             threads, this cell asks for {workers}"
+        )));
+    }
+    Ok(Runtime { threads })
+}
+
+impl Runtime {
+    /// How many threads run the executor.
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+}
+
+/// Runs `future` as a task of async-std's executor while the calling thread waits for it: one
+/// repetition, `task::block_on(task::spawn(future))`.
+///
+/// The calling thread runs no task of the global executor. A panic in the task is raised again
+/// here.
+pub fn run_task<T: Send + 'static>(
+    _sized: &Runtime,
+    future: impl Future<Output = T> + Send + 'static,
+) -> T {
+    task::block_on(task::spawn(future))
+}
+
+/// A runner that runs `work`'s future as a task of the executor, sized once per cell.
+fn tasks_on<Fut>(
+    runtime: Runtime,
+    mut work: impl FnMut(Input) -> Fut + 'static,
+) -> Result<Runner, Failure>
+where
+    Fut: Future<Output = Outcome> + Send + 'static,
+{
+    runner(move |input| Ok(run_task(&runtime, work(input))))
+}
+
+/// Wraps sorted keys as the answer.
+fn sorted(keys: Vec<u64>) -> Outcome {
+    Outcome::new(Answer::Sorted(keys))
+}
+
+/// Wraps a single number as the answer.
+fn value(v: u64) -> Outcome {
+    Outcome::new(Answer::Value(v))
+}

@@ -49,7 +49,12 @@ fn samples(records: &[Record]) -> BTreeMap<String, Option<Vec<f64>>> {
     for r in records {
         let entry = out.entry(r.key.clone()).or_insert_with(|| Some(Vec::new()));
         match (entry.as_mut(), r.status.is_verified()) {
-            (Some(walls), true) => walls.extend(r.measurement.reps.iter().map(|rep| rep.wall_ns as f64 / 1e9)),
+            (Some(walls), true) => walls.extend(
+                r.measurement
+                    .reps
+                    .iter()
+                    .map(|rep| rep.wall_ns as f64 / 1e9),
+            ),
             _ => *entry = None,
         }
     }
@@ -74,9 +79,21 @@ pub fn compare(a: &[Record], b: &[Record]) -> Vec<Comparison> {
                 } else {
                     Verdict::Same
                 };
-                Comparison { key: key.clone(), median_a, median_b, ratio, verdict }
+                Comparison {
+                    key: key.clone(),
+                    median_a,
+                    median_b,
+                    ratio,
+                    verdict,
+                }
             }
-            _ => Comparison { key: key.clone(), median_a: f64::NAN, median_b: f64::NAN, ratio: f64::NAN, verdict: Verdict::Unverified },
+            _ => Comparison {
+                key: key.clone(),
+                median_a: f64::NAN,
+                median_b: f64::NAN,
+                ratio: f64::NAN,
+                verdict: Verdict::Unverified,
+            },
         })
         .collect()
 }
@@ -103,7 +120,13 @@ mod tests {
             expected: String::new(),
             units: None,
             measurement: Measurement {
-                reps: walls_ms.iter().map(|ms| Rep { wall_ns: ms * 1_000_000, ..Default::default() }).collect(),
+                reps: walls_ms
+                    .iter()
+                    .map(|ms| Rep {
+                        wall_ns: ms * 1_000_000,
+                        ..Default::default()
+                    })
+                    .collect(),
                 ..Default::default()
             },
             command: String::new(),
@@ -117,16 +140,27 @@ mod tests {
     fn noise_is_not_a_change_and_a_slowdown_is_flagged() {
         let noisy_a = [100, 103, 98, 101, 99, 104];
         let noisy_b = [101, 99, 102, 97, 103, 100];
-        let a = vec![record("same", &noisy_a), record("slowed", &noisy_a), record("sped-up", &noisy_a)];
+        let a = vec![
+            record("same", &noisy_a),
+            record("slowed", &noisy_a),
+            record("sped-up", &noisy_a),
+        ];
         let b = vec![
             record("same", &noisy_b),
             record("slowed", &[150, 152, 149, 155, 151, 150]),
             record("sped-up", &[60, 61, 59, 62, 60, 61]),
         ];
-        let verdicts: Vec<(String, Verdict)> = compare(&a, &b).into_iter().map(|c| (c.key, c.verdict)).collect();
+        let verdicts: Vec<(String, Verdict)> = compare(&a, &b)
+            .into_iter()
+            .map(|c| (c.key, c.verdict))
+            .collect();
         assert_eq!(
             verdicts,
-            [("same".into(), Verdict::Same), ("slowed".into(), Verdict::Slower), ("sped-up".into(), Verdict::Faster)]
+            [
+                ("same".into(), Verdict::Same),
+                ("slowed".into(), Verdict::Slower),
+                ("sped-up".into(), Verdict::Faster)
+            ]
         );
     }
 

@@ -84,7 +84,11 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(machine_slug(&f), "amd-epyc-9r14-96-core-2c");
-        let f = Fingerprint { cpu: "Intel(R) Xeon(R) Processor".into(), cores: 2, ..Default::default() };
+        let f = Fingerprint {
+            cpu: "Intel(R) Xeon(R) Processor".into(),
+            cores: 2,
+            ..Default::default()
+        };
         assert_eq!(machine_slug(&f), "intel-xeon-2c");
     }
 }

@@ -7,7 +7,9 @@
 //! cargo run --release -p shootout-harness -- list           # tasks, backends, variants, n/a
 //! ```
 
-use shootout_harness::{cell, compare, fingerprint, plan, publish, record, registry, run, summary, table};
+use shootout_harness::{
+    cell, compare, fingerprint, plan, publish, record, registry, run, summary, table,
+};
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -225,12 +227,14 @@ fn main() -> ExitCode {
             }
         }
         Commands::Compare { a, b } => compare_runs(&a, &b),
-        Commands::Index { results, readme, headline } => {
-            match publish::index(&results, readme.as_deref(), headline.as_deref()) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => usage_error(format!("{e:#}")),
-            }
-        }
+        Commands::Index {
+            results,
+            readme,
+            headline,
+        } => match publish::index(&results, readme.as_deref(), headline.as_deref()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => usage_error(format!("{e:#}")),
+        },
     }
 }
 
@@ -346,12 +350,28 @@ fn compare_runs(a: &std::path::Path, b: &std::path::Path) -> ExitCode {
             compare::Verdict::Unverified => "not verified",
         };
         *counts.entry(verdict).or_insert(0) += 1;
-        let fmt = |s: f64| if s.is_finite() { table::seconds(s) } else { "-".into() };
-        table.add_row([c.key.clone(), fmt(c.median_a), fmt(c.median_b), format!("{:.3}", c.ratio), verdict.to_string()]);
+        let fmt = |s: f64| {
+            if s.is_finite() {
+                table::seconds(s)
+            } else {
+                "-".into()
+            }
+        };
+        table.add_row([
+            c.key.clone(),
+            fmt(c.median_a),
+            fmt(c.median_b),
+            format!("{:.3}", c.ratio),
+            verdict.to_string(),
+        ]);
     }
     println!("{table}");
     let summary: Vec<String> = counts.iter().map(|(k, n)| format!("{n} {k}")).collect();
-    println!("{} cells compared: {}", comparisons.len(), summary.join(", "));
+    println!(
+        "{} cells compared: {}",
+        comparisons.len(),
+        summary.join(", ")
+    );
     ExitCode::SUCCESS
 }
 

@@ -24,7 +24,9 @@ struct Series {
 pub fn draw_all(sections: &[Section<'_>], dir: &Path) -> std::io::Result<Vec<String>> {
     std::fs::create_dir_all(dir)?;
     let mut written = Vec::new();
-    let mut save = |name: String, draw: &dyn Fn(&DrawingArea<SVGBackend<'_>, Shift>) -> Result<(), String>| -> std::io::Result<()> {
+    let mut save = |name: String,
+                    draw: &dyn Fn(&DrawingArea<SVGBackend<'_>, Shift>) -> Result<(), String>|
+     -> std::io::Result<()> {
         let path = dir.join(&name);
         {
             let root = SVGBackend::new(&path, SIZE).into_drawing_area();
@@ -38,80 +40,179 @@ pub fn draw_all(sections: &[Section<'_>], dir: &Path) -> std::io::Result<Vec<Str
 
     for task in [TaskId::Mergesort, TaskId::Fib, TaskId::Nqueens] {
         // The section of this task with the most cells: the one swept over workers.
-        let Some(section) = sections.iter().filter(|s| s.task == task).max_by_key(|s| s.cells.len()) else { continue };
+        let Some(section) = sections
+            .iter()
+            .filter(|s| s.task == task)
+            .max_by_key(|s| s.cells.len())
+        else {
+            continue;
+        };
         let series = speedup_series(section);
         if series.iter().all(|s| s.points.len() < 2) {
             continue;
         }
-        let max_workers = series.iter().flat_map(|s| &s.points).map(|p| p.0).fold(1.0, f64::max);
+        let max_workers = series
+            .iter()
+            .flat_map(|s| &s.points)
+            .map(|p| p.0)
+            .fold(1.0, f64::max);
         let mut series = series;
-        series.push(Series { label: "ideal".into(), points: vec![(1.0, 1.0), (max_workers, max_workers)], dashed: true });
+        series.push(Series {
+            label: "ideal".into(),
+            points: vec![(1.0, 1.0), (max_workers, max_workers)],
+            dashed: true,
+        });
         let title = format!("{}: speedup over sequential vs workers", section.heading);
-        save(format!("speedup-{}.svg", task.short()), &|root| line_chart(root, &title, "workers", "speedup (×)", &series, false, false))?;
+        save(format!("speedup-{}.svg", task.short()), &|root| {
+            line_chart(
+                root,
+                &title,
+                "workers",
+                "speedup (×)",
+                &series,
+                false,
+                false,
+            )
+        })?;
     }
 
-    let scatter: Vec<&Section<'_>> = sections.iter().filter(|s| s.task == TaskId::Scatter).collect();
+    let scatter: Vec<&Section<'_>> = sections
+        .iter()
+        .filter(|s| s.task == TaskId::Scatter)
+        .collect();
     if scatter.len() >= 2 {
-        let latency = fanout_series(&scatter, |c| c.latency.as_ref().map(|l| (l.p50_ns as f64 / 1e6, l.p99_ns as f64 / 1e6)));
+        let latency = fanout_series(&scatter, |c| {
+            c.latency
+                .as_ref()
+                .map(|l| (l.p50_ns as f64 / 1e6, l.p99_ns as f64 / 1e6))
+        });
         save("scatter-latency.svg".into(), &|root| {
-            line_chart(root, "fanout/scatter: round latency vs concurrent connections (solid p50, dashed p99)", "connections K (log)", "round latency, ms (log)", &latency, true, true)
+            line_chart(
+                root,
+                "fanout/scatter: round latency vs concurrent connections (solid p50, dashed p99)",
+                "connections K (log)",
+                "round latency, ms (log)",
+                &latency,
+                true,
+                true,
+            )
         })?;
         let rss = fanout_series(&scatter, |c| {
             let mib = (c.peak_rss_kib + c.children_peak_rss_kib) as f64 / 1024.0;
             Some((mib, f64::NAN))
         });
         save("scatter-rss.svg".into(), &|root| {
-            line_chart(root, "fanout/scatter: peak memory vs concurrent connections", "connections K (log)", "peak RSS incl. workers, MiB (log)", &rss, true, true)
+            line_chart(
+                root,
+                "fanout/scatter: peak memory vs concurrent connections",
+                "connections K (log)",
+                "peak RSS incl. workers, MiB (log)",
+                &rss,
+                true,
+                true,
+            )
         })?;
     }
 
-    let bounded: Vec<&Section<'_>> = sections.iter().filter(|s| s.task == TaskId::Bounded).collect();
+    let bounded: Vec<&Section<'_>> = sections
+        .iter()
+        .filter(|s| s.task == TaskId::Bounded)
+        .collect();
     let by_work = pipeline_series(&bounded, "work");
     if by_work.iter().any(|s| s.points.len() >= 2) {
         save("pipeline-throughput-vs-work.svg".into(), &|root| {
-            line_chart(root, "pipeline/bounded: throughput vs work per item", "hash rounds per item + 1 (log)", "items per second (log)", &by_work, true, true)
+            line_chart(
+                root,
+                "pipeline/bounded: throughput vs work per item",
+                "hash rounds per item + 1 (log)",
+                "items per second (log)",
+                &by_work,
+                true,
+                true,
+            )
         })?;
     }
     let by_shape = pipeline_series(&bounded, "producers*consumers");
     if by_shape.iter().any(|s| s.points.len() >= 2) {
         save("pipeline-throughput-vs-pc.svg".into(), &|root| {
-            line_chart(root, "pipeline/bounded: throughput vs producers × consumers", "P × C (log)", "items per second (log)", &by_shape, true, true)
+            line_chart(
+                root,
+                "pipeline/bounded: throughput vs producers × consumers",
+                "P × C (log)",
+                "items per second (log)",
+                &by_shape,
+                true,
+                true,
+            )
         })?;
     }
     Ok(written)
 }
 
 fn speedup_series(section: &Section<'_>) -> Vec<Series> {
-    let Some(base) = baseline(section) else { return Vec::new() };
+    let Some(base) = baseline(section) else {
+        return Vec::new();
+    };
     let mut series: Vec<Series> = Vec::new();
-    for c in section.cells.iter().filter(|c| c.status.is_verified() && c.backend != base.backend) {
+    for c in section
+        .cells
+        .iter()
+        .filter(|c| c.status.is_verified() && c.backend != base.backend)
+    {
         let label = format!("{}/{}", c.backend, c.variant);
         let point = (c.workers as f64, base.wall_s / c.wall_s);
         match series.iter_mut().find(|s| s.label == label) {
             Some(s) => s.points.push(point),
-            None => series.push(Series { label, points: vec![point], dashed: false }),
+            None => series.push(Series {
+                label,
+                points: vec![point],
+                dashed: false,
+            }),
         }
     }
     series
 }
 
 /// Per backend/variant, at the largest worker count: `metric` (a pair: solid, dashed) vs K.
-fn fanout_series(sections: &[&Section<'_>], metric: impl Fn(&CellSummary) -> Option<(f64, f64)>) -> Vec<Series> {
-    let workers = sections.iter().flat_map(|s| &s.cells).map(|c| c.workers).max().unwrap_or(1);
+fn fanout_series(
+    sections: &[&Section<'_>],
+    metric: impl Fn(&CellSummary) -> Option<(f64, f64)>,
+) -> Vec<Series> {
+    let workers = sections
+        .iter()
+        .flat_map(|s| &s.cells)
+        .map(|c| c.workers)
+        .max()
+        .unwrap_or(1);
     let mut series: Vec<Series> = Vec::new();
     for section in sections {
-        for c in section.cells.iter().filter(|c| c.status.is_verified() && c.workers == workers) {
-            let Some(k) = c.params.get("conns") else { continue };
-            let Some((solid, dashed)) = metric(c) else { continue };
+        for c in section
+            .cells
+            .iter()
+            .filter(|c| c.status.is_verified() && c.workers == workers)
+        {
+            let Some(k) = c.params.get("conns") else {
+                continue;
+            };
+            let Some((solid, dashed)) = metric(c) else {
+                continue;
+            };
             let label = format!("{}/{}", c.backend, c.variant);
             for (value, is_dashed) in [(solid, false), (dashed, true)] {
                 if !value.is_finite() {
                     continue;
                 }
                 let point = (*k as f64, value);
-                match series.iter_mut().find(|s| s.label == label && s.dashed == is_dashed) {
+                match series
+                    .iter_mut()
+                    .find(|s| s.label == label && s.dashed == is_dashed)
+                {
                     Some(s) => s.points.push(point),
-                    None => series.push(Series { label: label.clone(), points: vec![point], dashed: is_dashed }),
+                    None => series.push(Series {
+                        label: label.clone(),
+                        points: vec![point],
+                        dashed: is_dashed,
+                    }),
                 }
             }
         }
@@ -125,7 +226,10 @@ fn fanout_series(sections: &[&Section<'_>], metric: impl Fn(&CellSummary) -> Opt
 /// Throughput per backend/variant at the largest worker count against `axis` (`work`, or
 /// `producers*consumers`), holding the other pipeline parameters at their most common values.
 fn pipeline_series(sections: &[&Section<'_>], axis: &str) -> Vec<Series> {
-    let cells: Vec<&CellSummary> = sections.iter().flat_map(|s| s.cells.iter().copied()).collect();
+    let cells: Vec<&CellSummary> = sections
+        .iter()
+        .flat_map(|s| s.cells.iter().copied())
+        .collect();
     let workers = cells.iter().map(|c| c.workers).max().unwrap_or(1);
     let x_of = |c: &CellSummary| -> Option<f64> {
         if axis == "work" {
@@ -139,7 +243,11 @@ fn pipeline_series(sections: &[&Section<'_>], axis: &str) -> Vec<Series> {
         let p = c.params.get("producers")?;
         let q = c.params.get("consumers")?;
         let w = c.params.get("work")?;
-        Some(if axis == "work" { (*p, *q, 0) } else { (0, 0, *w) })
+        Some(if axis == "work" {
+            (*p, *q, 0)
+        } else {
+            (0, 0, *w)
+        })
     };
     let mut counts: std::collections::BTreeMap<(u64, u64, u64), usize> = Default::default();
     for c in &cells {
@@ -147,17 +255,32 @@ fn pipeline_series(sections: &[&Section<'_>], axis: &str) -> Vec<Series> {
             *counts.entry(f).or_default() += 1;
         }
     }
-    let Some(fixed) = counts.iter().max_by_key(|(k, n)| (**n, std::cmp::Reverse(**k))).map(|(k, _)| *k) else { return Vec::new() };
+    let Some(fixed) = counts
+        .iter()
+        .max_by_key(|(k, n)| (**n, std::cmp::Reverse(**k)))
+        .map(|(k, _)| *k)
+    else {
+        return Vec::new();
+    };
     let mut series: Vec<Series> = Vec::new();
-    for c in cells.into_iter().filter(|c| c.status.is_verified() && fixed_of(c) == Some(fixed)) {
+    for c in cells
+        .into_iter()
+        .filter(|c| c.status.is_verified() && fixed_of(c) == Some(fixed))
+    {
         if c.workers != workers && c.backend != crate::registry::BASELINE {
             continue;
         }
-        let (Some(x), Some(y)) = (x_of(c), c.throughput) else { continue };
+        let (Some(x), Some(y)) = (x_of(c), c.throughput) else {
+            continue;
+        };
         let label = format!("{}/{}", c.backend, c.variant);
         match series.iter_mut().find(|s| s.label == label) {
             Some(s) => s.points.push((x, y)),
-            None => series.push(Series { label, points: vec![(x, y)], dashed: false }),
+            None => series.push(Series {
+                label,
+                points: vec![(x, y)],
+                dashed: false,
+            }),
         }
     }
     for s in &mut series {
@@ -186,12 +309,23 @@ fn line_chart(
     }
     // Some room around the data; log axes need positive bounds.
     let pad = |lo: f64, hi: f64, log: bool| -> (f64, f64) {
-        if log { ((lo / 1.5).max(1e-9), hi * 1.5) } else { ((lo - (hi - lo) * 0.05).min(0.0), hi + (hi - lo).max(1.0) * 0.08) }
+        if log {
+            ((lo / 1.5).max(1e-9), hi * 1.5)
+        } else {
+            (
+                (lo - (hi - lo) * 0.05).min(0.0),
+                hi + (hi - lo).max(1.0) * 0.08,
+            )
+        }
     };
     let (x0, x1) = pad(x0, x1, log_x);
     let (y0, y1) = pad(y0, y1, log_y);
     let mut chart = ChartBuilder::on(root);
-    chart.caption(title, ("sans-serif", 18)).margin(12).x_label_area_size(44).y_label_area_size(64);
+    chart
+        .caption(title, ("sans-serif", 18))
+        .margin(12)
+        .x_label_area_size(44)
+        .y_label_area_size(64);
     macro_rules! draw {
         ($chart:expr) => {{
             let mut chart = $chart.map_err(|e| e.to_string())?;
@@ -222,7 +356,12 @@ fn line_chart(
                         .draw_series(LineSeries::new(points.clone(), style))
                         .map_err(|e| e.to_string())?
                         .label(s.label.clone())
-                        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], ShapeStyle::from(&color).stroke_width(2)));
+                        .legend(move |(x, y)| {
+                            PathElement::new(
+                                vec![(x, y), (x + 18, y)],
+                                ShapeStyle::from(&color).stroke_width(2),
+                            )
+                        });
                 }
                 chart
                     .draw_series(points.iter().map(|&p| Circle::new(p, 3, color.filled())))
@@ -250,13 +389,19 @@ fn line_chart(
 fn short_number(v: f64) -> String {
     let a = v.abs();
     if a >= 1e9 {
-        format!("{:.3}G", v / 1e9).trim_end_matches('0').trim_end_matches('.').to_string()
+        format!("{:.3}G", v / 1e9)
+            .trim_end_matches('0')
+            .trim_end_matches('.')
+            .to_string()
     } else if a >= 1e6 {
         format!("{:.3}M", v / 1e6).replace(".000M", "M")
     } else if a >= 1e3 {
         format!("{:.3}k", v / 1e3).replace(".000k", "k")
     } else if a >= 1.0 || a == 0.0 {
-        format!("{v:.2}").trim_end_matches('0').trim_end_matches('.').to_string()
+        format!("{v:.2}")
+            .trim_end_matches('0')
+            .trim_end_matches('.')
+            .to_string()
     } else {
         format!("{v:.3}")
     }

@@ -9,6 +9,8 @@ pub fn backends() -> &'static [&'static dyn Backend] {
         &shootout_threads::Threads,
         &shootout_rayon::Rayon,
         &shootout_tokio::Tokio,
+        &shootout_async_std::AsyncStd,
+        &shootout_smol::Smol,
     ]
 }
 

@@ -25,7 +25,15 @@ pub fn latest_per_cell(records: &[Record]) -> Vec<Record> {
             *entry = (&r.run_id, r.finished_at);
         }
     }
-    records.iter().filter(|r| latest.get(r.key.as_str()).is_some_and(|(run, _)| *run == r.run_id)).cloned().collect()
+    records
+        .iter()
+        .filter(|r| {
+            latest
+                .get(r.key.as_str())
+                .is_some_and(|(run, _)| *run == r.run_id)
+        })
+        .cloned()
+        .collect()
 }
 
 /// A section of the report: one task with one set of parameters, all worker counts.
@@ -46,8 +54,14 @@ pub fn sections(cells: &[CellSummary]) -> Vec<Section<'_>> {
         match out.iter_mut().find(|s| s.heading == heading) {
             Some(section) => section.cells.push(cell),
             None => {
-                let Some(task) = TaskId::parse(&cell.task) else { continue };
-                out.push(Section { task, heading, cells: vec![cell] });
+                let Some(task) = TaskId::parse(&cell.task) else {
+                    continue;
+                };
+                out.push(Section {
+                    task,
+                    heading,
+                    cells: vec![cell],
+                });
             }
         }
     }
@@ -56,7 +70,11 @@ pub fn sections(cells: &[CellSummary]) -> Vec<Section<'_>> {
 
 /// The sequential baseline of a section, if it verified.
 pub fn baseline<'a>(section: &Section<'a>) -> Option<&'a CellSummary> {
-    section.cells.iter().copied().find(|c| c.backend == BASELINE && c.status.is_verified())
+    section
+        .cells
+        .iter()
+        .copied()
+        .find(|c| c.backend == BASELINE && c.status.is_verified())
 }
 
 /// Writes `summary.md` for `records` (already narrowed with [`latest_per_cell`]).
@@ -66,7 +84,10 @@ pub fn baseline<'a>(section: &Section<'a>) -> Option<&'a CellSummary> {
 pub fn summary_markdown(records: &[Record], source: &str, to_root: &str) -> String {
     let cells = summarize_cells(records);
     let mut md = String::new();
-    let machine = records.first().map(|r| r.machine.clone()).unwrap_or_default();
+    let machine = records
+        .first()
+        .map(|r| r.machine.clone())
+        .unwrap_or_default();
     let _ = writeln!(md, "# Results: {}\n", machine_slug(&machine));
     let _ = writeln!(
         md,
@@ -74,7 +95,11 @@ pub fn summary_markdown(records: &[Record], source: &str, to_root: &str) -> Stri
          Re-measure with `scripts/run-suite.sh`, regenerate every table and plot with `scripts/publish.sh`.\n"
     );
     let _ = writeln!(md, "| machine | |\n|---|---|");
-    let _ = writeln!(md, "| CPU | {} ({} logical CPUs) |", machine.cpu, machine.cores);
+    let _ = writeln!(
+        md,
+        "| CPU | {} ({} logical CPUs) |",
+        machine.cpu, machine.cores
+    );
     let _ = writeln!(md, "| memory | {} MiB |", machine.memory_mib);
     let _ = writeln!(md, "| kernel | {} |", machine.kernel);
     let _ = writeln!(md, "| compiler | {} |", machine.rustc);
@@ -85,7 +110,10 @@ pub fn summary_markdown(records: &[Record], source: &str, to_root: &str) -> Stri
     for r in records {
         runs.entry(&r.run_id).or_insert((r, 0)).1 += 1;
     }
-    let _ = writeln!(md, "Runs used (each cell from the latest run that measured it):\n");
+    let _ = writeln!(
+        md,
+        "Runs used (each cell from the latest run that measured it):\n"
+    );
     for (run, (first, count)) in &runs {
         let _ = writeln!(
             md,
@@ -97,7 +125,13 @@ pub fn summary_markdown(records: &[Record], source: &str, to_root: &str) -> Stri
         );
     }
     let failed = cells.iter().filter(|c| !c.status.is_verified()).count();
-    let _ = writeln!(md, "\n{} cells, {} verified, {} not.\n", cells.len(), cells.len() - failed, failed);
+    let _ = writeln!(
+        md,
+        "\n{} cells, {} verified, {} not.\n",
+        cells.len(),
+        cells.len() - failed,
+        failed
+    );
     let _ = writeln!(md, "{}", COLUMNS);
 
     for section in sections(&cells) {
@@ -106,13 +140,22 @@ pub fn summary_markdown(records: &[Record], source: &str, to_root: &str) -> Stri
         let _ = writeln!(md, "{}.\n", capitalise(section.task.about()));
         // One table per worker count of the parallel cells (the baseline always has one).
         let workers: Vec<usize> = {
-            let mut w: Vec<usize> = section.cells.iter().filter(|c| c.backend != BASELINE).map(|c| c.workers).collect();
+            let mut w: Vec<usize> = section
+                .cells
+                .iter()
+                .filter(|c| c.backend != BASELINE)
+                .map(|c| c.workers)
+                .collect();
             w.sort_unstable();
             w.dedup();
             if w.is_empty() { vec![1] } else { w }
         };
         let first = section.cells[0];
-        let params: String = first.params.iter().map(|(k, v)| format!(" -p {k}={v}")).collect();
+        let params: String = first
+            .params
+            .iter()
+            .map(|(k, v)| format!(" -p {k}={v}"))
+            .collect();
         let workers_list: Vec<String> = workers.iter().map(|w| w.to_string()).collect();
         let _ = writeln!(
             md,
@@ -124,10 +167,20 @@ pub fn summary_markdown(records: &[Record], source: &str, to_root: &str) -> Stri
         let base = baseline(&section);
         for &w in &workers {
             // The one-thread baseline is repeated in every table, as the reference row.
-            let rows = section.cells.iter().copied().filter(|c| c.workers == w || c.backend == BASELINE);
+            let rows = section
+                .cells
+                .iter()
+                .copied()
+                .filter(|c| c.workers == w || c.backend == BASELINE);
             let _ = writeln!(md, "**{w} worker{}**\n", if w == 1 { "" } else { "s" });
-            let _ = writeln!(md, "| backend / variant | median | ± | speedup | efficiency | CPU s | CPU use | RSS MiB | workers' RSS MiB | threads | switches | p50 | p99 | throughput | verdict |");
-            let _ = writeln!(md, "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|");
+            let _ = writeln!(
+                md,
+                "| backend / variant | median | ± | speedup | efficiency | CPU s | CPU use | RSS MiB | workers' RSS MiB | threads | switches | p50 | p99 | throughput | verdict |"
+            );
+            let _ = writeln!(
+                md,
+                "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|"
+            );
             for c in rows {
                 let _ = writeln!(md, "{}", row(c, base, family, to_root, w));
             }
@@ -145,25 +198,66 @@ processes; **threads** = most threads at once; **switches** = context switches p
 (per round for scatter, per request for crawl, per sampled item for the pipeline); **throughput** = requests or items \
 per second. See [METHODOLOGY.md](../../METHODOLOGY.md).\n";
 
-fn row(c: &CellSummary, base: Option<&CellSummary>, family: Family, to_root: &str, workers: usize) -> String {
+fn row(
+    c: &CellSummary,
+    base: Option<&CellSummary>,
+    family: Family,
+    to_root: &str,
+    workers: usize,
+) -> String {
     let ok = c.status.is_verified();
     let dash = || "-".to_string();
-    let link = format!("[{}/{}]({to_root}/{})", c.backend, c.variant, registry::source_file(&c.backend, family));
-    let speedup = base.filter(|_| ok && c.wall_s > 0.0).map(|b| b.wall_s / c.wall_s);
+    let link = format!(
+        "[{}/{}]({to_root}/{})",
+        c.backend,
+        c.variant,
+        registry::source_file(&c.backend, family)
+    );
+    let speedup = base
+        .filter(|_| ok && c.wall_s > 0.0)
+        .map(|b| b.wall_s / c.wall_s);
     let cells = [
         link,
         if ok { seconds(c.wall_s) } else { dash() },
-        if ok { format!("{:.1}%", c.spread * 100.0) } else { dash() },
+        if ok {
+            format!("{:.1}%", c.spread * 100.0)
+        } else {
+            dash()
+        },
         speedup.map_or_else(dash, |s| format!("{s:.2}×")),
-        speedup.filter(|_| c.backend != BASELINE).map_or_else(dash, |s| format!("{:.0}%", 100.0 * s / workers as f64)),
-        if ok { format!("{:.3}", c.cpu_s) } else { dash() },
-        if ok && c.wall_s > 0.0 { format!("{:.2}", c.cpu_s / c.wall_s) } else { dash() },
+        speedup
+            .filter(|_| c.backend != BASELINE)
+            .map_or_else(dash, |s| format!("{:.0}%", 100.0 * s / workers as f64)),
+        if ok {
+            format!("{:.3}", c.cpu_s)
+        } else {
+            dash()
+        },
+        if ok && c.wall_s > 0.0 {
+            format!("{:.2}", c.cpu_s / c.wall_s)
+        } else {
+            dash()
+        },
         format!("{:.1}", c.peak_rss_kib as f64 / 1024.0),
-        if c.children_peak_rss_kib > 0 { format!("{:.1}", c.children_peak_rss_kib as f64 / 1024.0) } else { dash() },
+        if c.children_peak_rss_kib > 0 {
+            format!("{:.1}", c.children_peak_rss_kib as f64 / 1024.0)
+        } else {
+            dash()
+        },
         c.peak_threads.to_string(),
-        if ok { format!("{:.0}", c.switches) } else { dash() },
-        c.latency.as_ref().filter(|_| ok).map_or_else(dash, |l| seconds(l.p50_ns as f64 / 1e9)),
-        c.latency.as_ref().filter(|_| ok).map_or_else(dash, |l| seconds(l.p99_ns as f64 / 1e9)),
+        if ok {
+            format!("{:.0}", c.switches)
+        } else {
+            dash()
+        },
+        c.latency
+            .as_ref()
+            .filter(|_| ok)
+            .map_or_else(dash, |l| seconds(l.p50_ns as f64 / 1e9)),
+        c.latency
+            .as_ref()
+            .filter(|_| ok)
+            .map_or_else(dash, |l| seconds(l.p99_ns as f64 / 1e9)),
         c.throughput.filter(|_| ok).map_or_else(dash, rate),
         verdict(c),
     ];
@@ -172,7 +266,9 @@ fn row(c: &CellSummary, base: Option<&CellSummary>, family: Family, to_root: &st
 
 fn capitalise(text: &str) -> String {
     let mut chars = text.chars();
-    chars.next().map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
+    chars
+        .next()
+        .map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
 }
 
 /// The command line with the executable's directory removed (it differs between machines).
@@ -211,6 +307,9 @@ mod tests {
 
     #[test]
     fn commands_lose_their_path() {
-        assert_eq!(command_without_path("/a/b/shootout run --x"), "shootout run --x");
+        assert_eq!(
+            command_without_path("/a/b/shootout run --x"),
+            "shootout run --x"
+        );
     }
 }

@@ -194,7 +194,11 @@ fn reduce(rounds: &[&Record]) -> CellSummary {
             .map(|r| r.measurement.peak_rss_kib)
             .max()
             .unwrap_or(0),
-        children_peak_rss_kib: rounds.iter().map(|r| r.measurement.children_peak_rss_kib).max().unwrap_or(0),
+        children_peak_rss_kib: rounds
+            .iter()
+            .map(|r| r.measurement.children_peak_rss_kib)
+            .max()
+            .unwrap_or(0),
         profile: first.profile.clone(),
         peak_threads: rounds
             .iter()

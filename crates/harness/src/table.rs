@@ -76,10 +76,13 @@ pub fn render(cells: &[CellSummary], not_applicable: &[NotApplicable]) -> String
                 } else {
                     dash()
                 },
-                c.latency
-                    .as_ref()
-                    .filter(|_| ok)
-                    .map_or_else(dash, |l| seconds(l.p99_ns as f64 / 1e9)),
+                c.latency.as_ref().filter(|_| ok).map_or_else(dash, |l| {
+                    format!(
+                        "{} / {}",
+                        seconds(l.p50_ns as f64 / 1e9),
+                        seconds(l.p99_ns as f64 / 1e9)
+                    )
+                }),
                 c.throughput.filter(|_| ok).map_or_else(dash, rate),
                 verdict(c),
             ]);

@@ -133,6 +133,10 @@ pub async fn fib_unblock(ex: Arc<Executor<'static>>, n: u32, grain: u32, workers
 }
 
 /// `fib(n)`: `fib(n - 1)` spawned, `fib(n - 2)` awaited inline, sequential for `k <= grain`.
+#[allow(
+    clippy::manual_async_fn,
+    reason = "an `async fn` that spawns itself cannot prove its future `Send` (E0283)"
+)]
 fn fib_tasks(
     ex: Arc<Executor<'static>>,
     n: u32,
@@ -182,6 +186,10 @@ pub async fn mergesort_unblock(
 /// The keys of `run`, sorted into a new `Vec`: the back half spawned, the front half awaited
 /// inline, then the two merged. `keys` is only read; every task holds the `Arc` it reads from,
 /// and the input is freed when the last leaf has copied its run out.
+#[allow(
+    clippy::manual_async_fn,
+    reason = "an `async fn` that spawns itself cannot prove its future `Send` (E0283)"
+)]
 fn sort_tasks(
     ex: Arc<Executor<'static>>,
     keys: Arc<Vec<u64>>,
@@ -243,6 +251,10 @@ pub async fn nqueens_unblock(
 
 /// The solutions below `board`. A board has from zero to n children, so the fan-out is the
 /// async one: spawn a task per child, then await their handles in order.
+#[allow(
+    clippy::manual_async_fn,
+    reason = "an `async fn` that spawns itself cannot prove its future `Send` (E0283)"
+)]
 fn queens_tasks(
     ex: Arc<Executor<'static>>,
     board: Board,
@@ -262,5 +274,48 @@ fn queens_tasks(
             count += child.await;
         }
         count
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::thread;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::{run_task, runtime};
+
+    #[test]
+    fn unblock_runs_at_most_n_pieces_at_once() {
+        // Three executor threads and many pieces that each block for a moment: only the two
+        // permits' worth may be on blocking's pool at any time.
+        let rt = runtime(3).unwrap();
+        let ex = rt.executor();
+        let (running, most) = run_task(&rt, async move {
+            let cpu = Cpu::unblock(2);
+            let running = Arc::new(AtomicUsize::new(0));
+            let most = Arc::new(AtomicUsize::new(0));
+            let pieces: Vec<Task<()>> = (0..12)
+                .map(|_| {
+                    let (cpu, running, most) = (cpu.clone(), running.clone(), most.clone());
+                    ex.spawn(async move {
+                        cpu.run(move || {
+                            let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                            most.fetch_max(now, Ordering::SeqCst);
+                            thread::sleep(Duration::from_millis(5));
+                            running.fetch_sub(1, Ordering::SeqCst);
+                        })
+                        .await
+                    })
+                })
+                .collect();
+            for piece in pieces {
+                piece.await;
+            }
+            (running.load(Ordering::SeqCst), most.load(Ordering::SeqCst))
+        });
+        assert_eq!(running, 0);
+        assert!((1..=2).contains(&most), "{most} pieces ran at once");
     }
 }

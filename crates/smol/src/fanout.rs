@@ -29,11 +29,11 @@
 //!   [`futures::future::try_join_all`] (futures-lite has no n-ary join). Past 30 futures it
 //!   keeps them in a `FuturesOrdered` (a `FuturesUnordered` that keeps the results in order),
 //!   which gives each future its own waker and polls only the ones whose sockets woke; a join
-//!   that polled every branch on every wake-up would cost O(K) per reply. The futures borrow their connections (`&mut`), so
-//!   nothing is `'static`, nothing is spawned and nothing moves. This is concurrency without
-//!   parallelism: all K requests are in flight at once, but one thread at a time polls them
-//!   all, the shape of a single-threaded event loop (Python's `asyncio.gather`). The first
-//!   failure drops the other futures, which cancels them.
+//!   that polled every branch on every wake-up would cost O(K) per reply. The futures borrow
+//!   their connections (`&mut`), so nothing is `'static`, nothing is spawned and nothing moves.
+//!   This is concurrency without parallelism: all K requests are in flight at once, but one
+//!   thread at a time polls them all, the shape of a single-threaded event loop (Python's
+//!   `asyncio.gather`). The first failure drops the other futures, which cancels them.
 //! - `spawn`, crawl: one task paces the requests. It waits for a request's scheduled time (open
 //!   loop), takes a permit from an [`async_lock::Semaphore`] of C permits (waiting while C
 //!   requests are in flight), and spawns a task that connects, calls, and drops the permit.

@@ -32,7 +32,7 @@ use shootout_suite::{Answer, Outcome};
 /// tasks on `ex`, every consumer with its own receiver.
 pub async fn async_channel(ex: Arc<Executor<'static>>, p: Bounded) -> Outcome {
     let epoch = Instant::now();
-    let (tx, rx) = async_channel::bounded(p.capacity);
+    let (tx, rx) = async_channel::bounded(p.capacity.max(1));
     let consumers: Vec<Task<Consumed>> = (0..p.consumers)
         .map(|_| {
             let rx = rx.clone();
