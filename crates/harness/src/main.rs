@@ -263,7 +263,7 @@ fn run(args: RunArgs) -> ExitCode {
         Profile::Smoke => (1, 2, 1),
         Profile::Bench => (2, 5, 1),
         Profile::Quick => (2, 3, 1),
-        Profile::Full => (3, 5, 1),
+        Profile::Full => (3, 3, 1),
     };
     let out = args.out.unwrap_or_else(|| {
         let now = std::time::SystemTime::now()

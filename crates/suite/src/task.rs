@@ -219,7 +219,7 @@ params! {
     /// `dnc/fib`: naive recursive `fib(n)`, sequential below `fib(grain)`.
     Fib {
         /// Which Fibonacci number.
-        n: u32 = [22, 34, 38, 40],
+        n: u32 = [22, 34, 38, 39],
         /// Subproblems `fib(k)` with `k <= grain` are computed sequentially.
         grain: u32 = [12, 20, 20, 20],
     }
@@ -241,7 +241,7 @@ params! {
         /// K: how many connections, each with one request per round.
         conns: usize = [16, 100, 1_000, 1_000],
         /// How many rounds; each round waits for all its replies.
-        rounds: u32 = [3, 2, 5, 20],
+        rounds: u32 = [3, 2, 5, 10],
         /// The server's delay before each reply, in microseconds.
         delay_us: u32 = [200, 1_000, 1_000, 1_000],
         /// The payload size of each reply, in bytes.
@@ -256,7 +256,7 @@ params! {
     /// in flight; with `rate` > 0 requests start on a fixed schedule (open loop).
     Crawl {
         /// N: how many requests.
-        requests: u64 = [40, 500, 2_000, 10_000],
+        requests: u64 = [40, 500, 2_000, 5_000],
         /// C: the most requests in flight at once (a semaphore's permits).
         concurrency: usize = [4, 32, 64, 256],
         /// The server's delay before each reply, in microseconds.
@@ -283,7 +283,7 @@ params! {
         /// The queue's capacity in items.
         capacity: usize = [4, 1_024, 1_024, 1_024],
         /// How many items in all.
-        items: u64 = [5_000, 200_000, 1_000_000, 4_000_000],
+        items: u64 = [5_000, 200_000, 1_000_000, 2_000_000],
         /// Hash rounds per item done by the consumer (0 = measure the queue alone).
         work: u32 = [10, 100, 100, 100],
     }
@@ -441,6 +441,9 @@ impl Task {
                 fail("timeout_ms must be at least 1".into())
             }
             Task::Crawl(p) if p.concurrency == 0 => fail("concurrency must be at least 1".into()),
+            Task::Crawl(p) if p.requests > 10_000_000 => {
+                fail(format!("requests = {} is too many: every request opens a connection", p.requests))
+            }
             Task::Bounded(p) if p.producers == 0 || p.consumers == 0 || p.capacity == 0 => {
                 fail("producers, consumers and capacity must each be at least 1".into())
             }
