@@ -78,10 +78,11 @@ impl Consumed {
     /// Does the consumer's work on one item and records it.
     #[inline]
     pub fn take(&mut self, item: Item, epoch: Instant) {
-        self.tally.add(item.work());
+        // The queueing latency ends when the item is taken, before its work begins.
         if let Some(ns) = item.latency_ns(epoch) {
             self.latencies_ns.push(ns);
         }
+        self.tally.add(item.work());
     }
 
     /// Adds what another consumer kept.
