@@ -373,3 +373,123 @@ fn list_shows_tasks_variants_and_reasons() {
         assert!(text.contains(needle), "list lacks `{needle}`");
     }
 }
+
+#[test]
+fn reports_are_deterministic_and_the_headline_is_spliced() {
+    let scratch = Scratch::new("report");
+    let machine = scratch.dir.join("results").join("m");
+    std::fs::create_dir_all(&machine).unwrap();
+    let runs = machine.join("runs.jsonl");
+    let output = scratch.run(&[
+        "run",
+        "--profile",
+        "smoke",
+        "--task",
+        "fib,bounded",
+        "--workers",
+        "1,2",
+        "--out",
+        runs.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+
+    let report = |_: ()| {
+        let output = scratch.run(&["report", runs.to_str().unwrap()]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        std::fs::read(machine.join("summary.md")).unwrap()
+    };
+    let first = report(());
+    let second = report(());
+    assert_eq!(first, second, "the same records must give the same bytes");
+    let summary = String::from_utf8(first).unwrap();
+    for needle in [
+        "## dnc/fib",
+        "**2 workers**",
+        "sequential/reference",
+        "Regenerate: `shootout run",
+    ] {
+        assert!(summary.contains(needle), "summary lacks `{needle}`");
+    }
+    assert!(machine.join("plots").join("speedup-fib.svg").is_file());
+
+    let readme = scratch.dir.join("README.md");
+    std::fs::write(
+        &readme,
+        format!(
+            "intro\n{}\nstale\n{}\noutro\n",
+            shootout_harness::publish::START,
+            shootout_harness::publish::END
+        ),
+    )
+    .unwrap();
+    let results = scratch.dir.join("results");
+    let output = scratch.run(&[
+        "index",
+        results.to_str().unwrap(),
+        "--readme",
+        readme.to_str().unwrap(),
+        "--headline",
+        "m",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = std::fs::read_to_string(&readme).unwrap();
+    assert!(
+        text.starts_with("intro\n") && text.ends_with("outro\n"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("stale") && text.contains("| threads |"),
+        "{text}"
+    );
+    assert!(results.join("README.md").is_file());
+}
+
+#[test]
+fn compare_flags_a_deliberate_slowdown_only() {
+    let scratch = Scratch::new("compare");
+    let base = [
+        "run",
+        "--profile",
+        "smoke",
+        "--task",
+        "fib",
+        "--backend",
+        "sequential",
+        "-p",
+        "n=24",
+        "--reps",
+        "6",
+    ];
+    let a = scratch.out();
+    let b = scratch.dir.join("b.jsonl");
+    assert!(
+        scratch
+            .run(&[&base[..], &["--out", a.to_str().unwrap()]].concat())
+            .status
+            .success()
+    );
+    // A file compared with itself: nothing changed …
+    let output = scratch.run(&["compare", a.to_str().unwrap(), a.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && text.contains("within noise") && !text.contains("SLOWER"),
+        "{text}"
+    );
+    // … and with a copy whose wall times are doubled: a slowdown that must be flagged.
+    let doubled: String = std::fs::read_to_string(&a)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let mut record: Value = serde_json::from_str(line).unwrap();
+            for rep in record["reps"].as_array_mut().unwrap() {
+                let wall = rep["wall_ns"].as_u64().unwrap();
+                rep["wall_ns"] = Value::from(wall * 2);
+            }
+            format!("{record}\n")
+        })
+        .collect();
+    std::fs::write(&b, doubled).unwrap();
+    let output = scratch.run(&["compare", a.to_str().unwrap(), b.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("SLOWER"), "{text}");
+}
