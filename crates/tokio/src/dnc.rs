@@ -20,22 +20,42 @@
 //!   way a scope does), so it can borrow nothing: data moves in and results move out. `fib` and
 //!   `nqueens` pass small `Copy` values. Merge sort cannot hand out `&mut` halves of the keys,
 //!   so it shares the input read-only in an `Arc<Vec<u64>>`; each leaf copies its run out and
-//!   sorts it, each merge consumes its children's sorted `Vec`s and returns a new one. That is
-//!   the same amount of copying as the ping-pong between two buffers (one copy at the leaves,
-//!   one merge per level), plus one allocation per node of the tree.
+//!   sorts it, each merge consumes its children's sorted `Vec`s and returns a new one.
 //! - **No parallel merge.** The threads and rayon backends cut the top merges in two with
 //!   `merge_split` and write both halves into disjoint `&mut` parts of one output. An owned
 //!   output cannot be cut into `'static` parts without `unsafe`. The halves could be merged
 //!   into two `Vec`s in parallel, but then they must be copied into one: a sequential copy on
-//!   the critical path of every merge cut this way. So every merge here is sequential, and the
-//!   last one, over all n keys, runs on one worker while the others wait: one level of the
-//!   log2(n / grain) levels. That is the price of `'static`, and part of the reason `scope`
-//!   and `join` exist.
+//!   the critical path of every merge cut this way. So every merge here is sequential.
 //! - **Naming the future.** A recursive `async fn` that spawns itself does not compile: to
 //!   check `tokio::spawn`'s `Send` bound the compiler must know whether the future is `Send`
 //!   while it is still inferring that future's type (error E0283). The expert form declares it:
 //!   `fn … -> impl Future<Output = T> + Send + 'static` around an `async move` block. The branch
 //!   awaited inline is `Box::pin`ned, since a future cannot contain itself.
+//!
+//! What that costs merge sort, plainly:
+//!
+//! - **A fresh `Vec` at every node.** The merges read and write as much as the ping-pong
+//!   between two buffers that the other backends use (one copy at the leaves, one merge per
+//!   level), but every merge writes into a new, zero-filled `Vec` of its run's length, and
+//!   every leaf copies into one of its own. That is about log2(n / grain) × 8n bytes allocated
+//!   and freed per repetition, against the ping-pong's one scratch buffer of 8n: at the full
+//!   profile (n = 10 million, grain 32 768) nine levels of merge outputs of 80 MB each, 720 MB,
+//!   and 80 MB more for the leaves. The largest outputs – the 80 MB of the final merge and the
+//!   two 40 MB ones below it – are above 32 MiB, the most to which glibc's malloc (Rust's
+//!   allocator on Linux) raises its `mmap` threshold. It serves them with a fresh `mmap` and
+//!   unmaps them when they are freed, so every repetition takes a page fault on the first write
+//!   to each of their 4 KiB pages.
+//! - **The final merge of all n keys runs on one core**, while the other workers have nothing
+//!   to do; the two merges below it run on two, and so on. Whatever N is, the critical path
+//!   merges n + n/2 + n/4 + … ≈ 2n keys one at a time, and that caps the speedup.
+//!
+//! Why not the ping-pong with owned buffers? Splitting an owned `Vec` is not free:
+//! `Vec::split_off` allocates the back half and copies it out, and `append` copies it back, so
+//! splitting keys and scratch at every node would allocate as much as this form and copy each
+//! level twice more. Cutting one allocation into two owned `'static` halves and joining them
+//! again without a copy takes `unsafe` (it is what `bytes::BytesMut` does for bytes), which this
+//! workspace denies. This form is what a tokio user writes with `spawn`; its cost is the price
+//! of `'static`, and part of the reason `scope`, `join` and the rayon bridge below exist.
 //!
 //! When it is right: the runtime does nothing but this computation and the leaves are short.
 //! Then tokio is a work-stealing scheduler like rayon's, with a heap-allocated task per fork,
@@ -67,7 +87,7 @@
 //! whole job to a rayon pool of N threads with [`ThreadPool::spawn`] and awaits its result on a
 //! [`tokio::sync::oneshot`] channel (see [`on_rayon`]). Inside the job the data may be borrowed
 //! again, so rayon runs the recursion with `rayon::join` down to the same grain, parallel merge
-//! included. The N rayon threads are the workers of this variant: they do all the computing,
+//! included: the rayon backend's `join` variants, copied function for function. The N rayon threads are the workers of this variant: they do all the computing,
 //! while the tokio runtime's N workers are parked for the whole run, present in the thread count
 //! and absent from the CPU time.
 //!
@@ -154,13 +174,18 @@ fn fib_tasks(n: u32, grain: u32, cpu: Cpu) -> impl Future<Output = u64> + Send +
 
 /// `spawn`: sorts `keys` as a tree of tasks over runs of at most `grain` keys; leaves and merges
 /// run on the workers.
+///
+/// The tasks are `'static`, so every node allocates a fresh `Vec` for its output (about 8n
+/// bytes per level of the tree, the top levels mapped fresh and page-faulted every time), and
+/// every merge is sequential: the last one, over all n keys, runs on one core (see the module
+/// docs).
 pub async fn mergesort_spawn(keys: Vec<u64>, grain: usize) -> Vec<u64> {
     let n = keys.len();
     sort_tasks(Arc::new(keys), 0..n, grain.max(1), Cpu::Inline).await
 }
 
 /// `spawn-blocking`: the tree of [`mergesort_spawn`], every leaf sort and every merge run on the
-/// blocking pool.
+/// blocking pool: the same allocations, and the same sequential final merge.
 pub async fn mergesort_spawn_blocking(keys: Vec<u64>, grain: usize) -> Vec<u64> {
     let n = keys.len();
     sort_tasks(Arc::new(keys), 0..n, grain.max(1), Cpu::Blocking).await
@@ -281,8 +306,7 @@ pub async fn mergesort_rayon_bridge(
 ) -> Vec<u64> {
     on_rayon(&pool, move || {
         // The job owns the keys, so inside it they may be borrowed again.
-        let mut buf = vec![0; keys.len()];
-        sort_join(&mut keys, &mut buf, false, grain.max(1));
+        mergesort_join(&mut keys, grain);
         keys
     })
     .await
@@ -291,10 +315,16 @@ pub async fn mergesort_rayon_bridge(
 /// `rayon-bridge`: counts the n-queens solutions on `pool`, forking with `rayon::join` over
 /// halves of each board's children while fewer than `split` rows are filled.
 pub async fn nqueens_rayon_bridge(pool: Arc<ThreadPool>, n: u32, split: u32) -> u64 {
-    on_rayon(&pool, move || queens_join(Board::empty(n), split)).await
+    on_rayon(&pool, move || nqueens_join(n, split)).await
 }
 
-/// `fib(n)` by recursive `rayon::join`.
+// What runs inside the rayon job mirrors the `join` variants of the rayon backend
+// (crates/rayon/src/dnc.rs): the same functions under the same names, with the same bodies, so
+// that the two files diff cleanly and `rayon-bridge` differs from rayon's `join` only by the
+// bridge. A backend depends on nothing but `suite` and its runtime, hence a copy and not a
+// dependency: a change to those functions there must be made here too.
+
+/// `fib(n)` by recursive `rayon::join`, sequential for `k <= grain` (rayon's `fib_join`).
 fn fib_join(n: u32, grain: u32) -> u64 {
     if n < 2 || n <= grain {
         return fib::sequential(n);
@@ -303,55 +333,68 @@ fn fib_join(n: u32, grain: u32) -> u64 {
     a + b
 }
 
-/// The suite's ping-pong merge sort with `rayon::join` at every level: the sorted keys end in
-/// `buf` if `into_buf`, in `keys` otherwise.
-fn sort_join(keys: &mut [u64], buf: &mut [u64], into_buf: bool, grain: usize) {
+/// The suite's ping-pong merge sort with `rayon::join` on both halves and in the merges
+/// (rayon's `mergesort_join`).
+fn mergesort_join(keys: &mut [u64], grain: usize) {
+    let mut buf = vec![0; keys.len()];
+    sort_to(keys, &mut buf, false, grain.max(1));
+}
+
+/// Sorts `keys`, leaving the result in `buf` if `into_buf`.
+fn sort_to(keys: &mut [u64], buf: &mut [u64], into_buf: bool, grain: usize) {
     if keys.len() <= grain {
         return mergesort::leaf(keys, buf, into_buf);
     }
     let mid = keys.len() / 2;
-    let (keys_front, keys_back) = keys.split_at_mut(mid);
-    let (buf_front, buf_back) = buf.split_at_mut(mid);
+    let (keys_left, keys_right) = keys.split_at_mut(mid);
+    let (buf_left, buf_right) = buf.split_at_mut(mid);
     rayon::join(
-        || sort_join(keys_front, buf_front, !into_buf, grain),
-        || sort_join(keys_back, buf_back, !into_buf, grain),
+        || sort_to(keys_left, buf_left, !into_buf, grain),
+        || sort_to(keys_right, buf_right, !into_buf, grain),
     );
     let (src, dst) = mergesort::merge_ends(keys, buf, into_buf);
     merge_join(&src[..mid], &src[mid..], dst, grain);
 }
 
-/// Merges two sorted runs into `out`, cut in two independent halves by `merge_split` and joined,
-/// sequential for at most `grain` keys (and always for two: a cut could leave a half empty).
-fn merge_join(front: &[u64], back: &[u64], out: &mut [u64], grain: usize) {
+/// Merges two sorted runs into `out`, cut in two independent parts by `merge_split` and joined,
+/// sequential for at most `grain` keys.
+fn merge_join(left: &[u64], right: &[u64], out: &mut [u64], grain: usize) {
+    // Two keys are merged sequentially whatever the grain: with one key in each run, the cut
+    // falls at the middle of a one-key run, which may leave one part empty and never finish.
     if out.len() <= grain.max(2) {
-        return mergesort::merge(front, back, out);
+        return mergesort::merge(left, right, out);
     }
-    let (i, j) = mergesort::merge_split(front, back);
+    let (i, j) = mergesort::merge_split(left, right);
     let (out_front, out_back) = out.split_at_mut(i + j);
     rayon::join(
-        || merge_join(&front[..i], &back[..j], out_front, grain),
-        || merge_join(&front[i..], &back[j..], out_back, grain),
+        || merge_join(&left[..i], &right[..j], out_front, grain),
+        || merge_join(&left[i..], &right[j..], out_back, grain),
     );
 }
 
-/// The solutions below `board`, its children halved with `rayon::join` down to one board.
-fn queens_join(board: Board, split: u32) -> u64 {
+/// The n-queens count, each board's children halved with `rayon::join` down to one board
+/// (rayon's `nqueens_join`).
+fn nqueens_join(n: u32, split: u32) -> u64 {
+    count_join(Board::empty(n), split)
+}
+
+fn count_join(board: Board, split: u32) -> u64 {
     if board.depth() >= split {
         return board.count();
     }
     let children: Vec<Board> = board.children().collect();
-    queens_among_join(&children, split)
+    count_all_join(&children, split)
 }
 
-fn queens_among_join(boards: &[Board], split: u32) -> u64 {
+fn count_all_join(boards: &[Board], split: u32) -> u64 {
     match boards {
         [] => 0,
-        [board] => queens_join(*board, split),
+        [board] => count_join(*board, split),
         _ => {
             let (front, back) = boards.split_at(boards.len() / 2);
             let (a, b) = rayon::join(
-                || queens_among_join(front, split),
-                || queens_among_join(back, split),
+                || count_all_join(front, split),
+                || count_all_join(back, split),
             );
             a + b
         }

@@ -9,10 +9,29 @@
 //!
 //! Every request is [`call`]: write the 16-byte request, read the 4-byte header, read the
 //! payload, digest it. It is the suite's `call_blocking` with tokio's `AsyncWriteExt` and
-//! `AsyncReadExt`, each step an `.await`. Every connection has `TCP_NODELAY` set. Connecting
-//! and each call are bounded by the task's `timeout_ms` with [`tokio::time::timeout`], so a
-//! silent server fails the request instead of hanging it. Every error becomes a `Failure` that
-//! names the request and the server; nothing panics and nothing waits forever.
+//! `AsyncReadExt`, each step an `.await`. Every connection has `TCP_NODELAY` set. Every error
+//! becomes a `Failure` that names the request (or the round) and the server; nothing panics and
+//! nothing waits forever.
+//!
+//! # Timeouts
+//!
+//! Every request is bounded by the task's `timeout_ms`, so a silent server fails the cell
+//! instead of hanging it. A tokio timeout is an entry in the runtime's timer wheel, inserted
+//! when the timeout is first polled and removed when it completes or is dropped, so the form
+//! follows what the task shares:
+//!
+//! - Scatter: one deadline per round, the round's start plus `timeout_ms`, and one
+//!   [`tokio::time::timeout_at`] around the whole round's join (see `within_round`). Every
+//!   request of the round was sent at or after that start, so none may take longer than
+//!   `timeout_ms`; a round that takes longer fails, and dropping the round's futures cancels
+//!   the calls still waiting. That is one timer per round, where a `timeout` around every call
+//!   would insert and cancel K entries per round, ten thousand at the largest K. The threads
+//!   backend gets the same cheapness from `SO_RCVTIMEO`, set once per socket.
+//! - Crawl: each request is its own connection with its own start, so each gets its own
+//!   [`tokio::time::timeout`], one around the connect and one around the call, as the task's
+//!   parameters say (each bounded by `timeout_ms`). One timeout around the whole request would
+//!   save one wheel entry per request, next to a connect, a write, two reads and a close, and
+//!   would bound a different thing.
 //!
 //! # The variants
 //!
@@ -24,7 +43,8 @@
 //!   spawn costs less than the `write` system call the task then makes. Waking a parked task
 //!   costs about as much as spawning one, and the long-lived form would add a channel to start
 //!   each round and one to report. The per-round form also gets cancellation for free: on the
-//!   first failure the `JoinSet` is dropped, which aborts every call still in flight.
+//!   first failure, or at the round's deadline, the `JoinSet` is dropped, which aborts every
+//!   call still in flight.
 //! - `join-all`, scatter: the K calls of a round are futures in one task, driven together by
 //!   [`futures::future::try_join_all`]. Past 30 futures it keeps them in a `FuturesOrdered`
 //!   (a `FuturesUnordered` that hands results back in order), which polls only the futures
@@ -32,8 +52,8 @@
 //!   `'static`, nothing is spawned and nothing moves. This is concurrency without parallelism:
 //!   all K requests are in flight at once, but one worker at a time polls them all. Without
 //!   tokio's budget (see the next variant) it is the cheapest form when each reply needs
-//!   little CPU, and it is a bottleneck when a reply needs more. The first failure drops the
-//!   other futures, which cancels them.
+//!   little CPU, and it is a bottleneck when a reply needs more. The first failure, or the
+//!   round's deadline, drops the other futures, which cancels them.
 //! - `join-all-unconstrained`, scatter: `join-all` inside [`tokio::task::coop::unconstrained`].
 //!   Tokio gives a task a budget of 128 operations on its resources per poll. Once it is spent,
 //!   every tokio socket answers `Pending` and defers the task's wake-up until the poll is over,
@@ -59,12 +79,20 @@
 //!
 //! # Measurements
 //!
-//! Scatter records one latency per round, from the round's start to its last reply. Crawl
-//! records one per request. With `rate > 0` (open loop), request `i` waits with
-//! [`tokio::time::sleep_until`] until `Crawl::scheduled_start(i)` after the run's start, and its
-//! latency counts from then. A client that falls behind its schedule is charged for it (no
-//! coordinated omission). Tokio's timer ticks in milliseconds: a request due between two ticks
-//! starts at the next one, and its latency includes that wait, as it would in a real program.
+//! Scatter records one latency per round: from the round's start, before the first request is
+//! spawned or polled, until the task that runs the rounds has seen all K replies – the last
+//! `join_next` of the round's `JoinSet` in `spawn` and `current-thread`, the return of
+//! `try_join_all` in `join-all` and `join-all-unconstrained`. The threads backend ends a round
+//! at the same point. Crawl records one latency per request.
+//!
+//! With `rate > 0` (open loop), request `i` waits with [`tokio::time::sleep_until`] until
+//! `Crawl::scheduled_start(i)` after the run's start, and its latency counts from then. A client
+//! that falls behind its schedule is charged for it (no coordinated omission). Tokio's timer
+//! has a resolution of one millisecond and rounds every deadline up to the next tick, so a
+//! request can start up to 1 ms after it was due (more if the worker is busy), and that
+//! lateness is charged as latency. It is tokio's real behaviour, what a program pacing itself
+//! with tokio's timer gets, so it is measured rather than corrected. At rates above 1 000 per
+//! second the requests due within one tick start together, in a burst.
 
 use std::future::Future;
 use std::io;
@@ -136,19 +164,42 @@ struct Conn {
 
 impl Conn {
     /// Sends this connection's request of round `round` and returns the digest of the reply.
+    ///
+    /// No timeout of its own: the round's deadline bounds it (see [`within_round`]).
     async fn call(&mut self, p: Scatter, round: u32, addr: SocketAddr) -> Result<u64, Failure> {
-        let timeout = timeout(p.timeout_ms);
         let request = p.request(round, self.index);
-        within(timeout, call(&mut self.stream, request, &mut self.payload))
+        call(&mut self.stream, request, &mut self.payload)
             .await
             .map_err(|e| {
                 let what = format!(
                     "scatter round {round} on connection {} to {addr}",
                     self.index
                 );
-                io_failure(what, e, timeout)
+                Failure::context(&what, e)
             })
     }
+}
+
+/// A round's calls, bounded by one deadline: `timeout_ms` after the round's `start`.
+///
+/// When the deadline passes, `calls` is dropped, which cancels every call still in flight, and
+/// the round fails with a timeout. One timer entry for the whole round.
+async fn within_round<T>(
+    p: Scatter,
+    round: u32,
+    addr: SocketAddr,
+    start: Instant,
+    calls: impl Future<Output = Result<T, Failure>>,
+) -> Result<T, Failure> {
+    let deadline = time::Instant::from_std(start) + timeout(p.timeout_ms);
+    time::timeout_at(deadline, calls)
+        .await
+        .unwrap_or_else(|_elapsed| {
+            Err(Failure::new(format!(
+                "scatter round {round} on {} connections to {addr}: timed out after {} ms waiting for the replies",
+                p.conns, p.timeout_ms
+            )))
+        })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -199,12 +250,17 @@ async fn rounds_spawn(
                 (conn, digest)
             });
         }
-        while let Some(done) = calls.join_next().await {
-            let (conn, digest) = joined(done);
-            // On a failure, `?` drops `calls`, which aborts the calls still in flight.
-            report.tally.add(digest?);
-            conns.push(conn);
-        }
+        let all_replies = async {
+            while let Some(done) = calls.join_next().await {
+                let (conn, digest) = joined(done);
+                report.tally.add(digest?);
+                conns.push(conn);
+            }
+            Ok::<(), Failure>(())
+        };
+        // On a failure or at the deadline, `?` returns and drops `calls`, which aborts the
+        // calls still in flight.
+        within_round(p, round, addr, start, all_replies).await?;
         report.latencies_ns.push(nanos(start.elapsed()));
     }
     Ok((conns, report.into_outcome()))
@@ -220,8 +276,9 @@ async fn rounds_join_all(
     for round in 0..p.rounds {
         let start = Instant::now();
         let calls = conns.iter_mut().map(|conn| conn.call(p, round, addr));
-        // The first failure returns at once, dropping (cancelling) the other calls.
-        for digest in try_join_all(calls).await? {
+        // The first failure, or the deadline, returns at once, dropping (cancelling) the other
+        // calls.
+        for digest in within_round(p, round, addr, start, try_join_all(calls)).await? {
             report.tally.add(digest);
         }
         report.latencies_ns.push(nanos(start.elapsed()));
@@ -304,6 +361,9 @@ async fn fetch(addr: SocketAddr, request: Request, timeout: Duration) -> Result<
 
 /// In open loop, sleeps until request `i` is due and returns when that was; in closed loop
 /// returns `None` at once.
+///
+/// The sleep ends on the first timer tick at or after `due`: up to a millisecond late, and the
+/// request's latency, counted from `due`, includes that (see the module docs).
 async fn wait_until_due(p: &Crawl, i: u64, start: Instant) -> Option<Instant> {
     let due = start + p.scheduled_start(i)?;
     time::sleep_until(due.into()).await;

@@ -18,8 +18,8 @@
 //!
 //! | task | variant | what it shows |
 //! |---|---|---|
-//! | mergesort, fib, nqueens | `spawn` | recursive `tokio::spawn` down to the grain, leaves on the workers: CPU work in async, the pattern tokio warns about |
-//! | mergesort, fib, nqueens | `spawn-blocking` | the same task tree, every leaf (and merge) on `spawn_blocking`: the blocking pool, capped at N, computes |
+//! | mergesort, fib, nqueens | `spawn` | recursive `tokio::spawn` down to the grain, leaves on the workers: CPU work in async, the pattern tokio warns about. Merge sort's tasks are `'static`: every node allocates a fresh `Vec` (about 8n bytes per level, the top levels mapped fresh and page-faulted every repetition), and the merges are sequential, the final one over all n keys on one core |
+//! | mergesort, fib, nqueens | `spawn-blocking` | the same task tree, every leaf (and merge) on `spawn_blocking`: the blocking pool, capped at N, computes; merge sort pays the same allocations and sequential merges |
 //! | mergesort, fib, nqueens | `rayon-bridge` | tokio's advice: the whole job on a rayon pool of N threads, the result awaited on a `oneshot` |
 //! | scatter | `spawn` | a task per connection per round in a `JoinSet`, each moving its connection in and out |
 //! | scatter | `join-all` | a round's K calls as futures of one task (`try_join_all`): concurrency without parallelism |
@@ -28,6 +28,7 @@
 //! | crawl | `spawn` | an owned `Semaphore` permit, then a task per request on a fresh connection |
 //! | crawl | `current-thread` | `spawn` on a current-thread runtime: one OS thread |
 //! | bounded | `mpsc` | `tokio::sync::mpsc::channel(capacity)`; consumers share its one receiver behind an async `Mutex` |
+//! | bounded | `async-channel` | `async_channel::bounded(capacity)`, every consumer with its own receiver: the multi-consumer channel tokio's tutorial points to |
 //! | bounded | `current-thread` | `mpsc` on a current-thread runtime: hand-offs are task switches, never wake-ups |
 //!
 //! `cell.workers` = N means N worker threads: the multi-thread runtime has N workers, and its
@@ -87,7 +88,7 @@ pub struct Tokio;
 pub const DNC: &[Variant] = &[
     Variant {
         name: "spawn",
-        about: "recursive tokio::spawn to the grain, leaves on the workers: the CPU-in-async pattern tokio warns about",
+        about: "recursive tokio::spawn to the grain, leaves on the workers: the CPU-in-async pattern tokio warns about (mergesort: a Vec per node, sequential merges)",
     },
     Variant {
         name: "spawn-blocking",
@@ -135,7 +136,11 @@ pub const CRAWL: &[Variant] = &[
 pub const BOUNDED: &[Variant] = &[
     Variant {
         name: "mpsc",
-        about: "tokio::sync::mpsc::channel; consumers take turns at its one Receiver behind an async Mutex",
+        about: "tokio::sync::mpsc::channel; consumers take turns at its one Receiver behind an async Mutex: right for one consumer",
+    },
+    Variant {
+        name: "async-channel",
+        about: "async_channel::bounded, every consumer with its own receiver: the multi-consumer queue tokio's tutorial points to",
     },
     Variant {
         name: "current-thread",
@@ -214,6 +219,9 @@ impl Backend for Tokio {
                 "bounded: producers and consumers must each be at least 1",
             )),
             (Task::Bounded(p), "mpsc") => tasks_on(runtime(workers)?, move |_| pipeline::mpsc(p)),
+            (Task::Bounded(p), "async-channel") => {
+                tasks_on(runtime(workers)?, move |_| pipeline::async_channel(p))
+            }
             (Task::Bounded(p), "current-thread") => {
                 tasks_on(current_thread_runtime()?, move |_| pipeline::mpsc(p))
             }

@@ -1,32 +1,52 @@
-//! The bounded pipeline on tokio: P producer tasks, tokio's own bounded `mpsc` channel, and C
-//! consumer tasks sharing its one receiver.
+//! The bounded pipeline on tokio: P producer tasks, a bounded channel, and C consumer tasks –
+//! through tokio's own `mpsc`, whose one receiver the consumers share, or through
+//! `async-channel`, which gives every consumer a receiver of its own.
 //!
 //! Each repetition spawns P + C tasks on the runtime: producer `p` sends the items
 //! `produced_by(p, P, items)`, and each consumer takes items until the channel is closed and
-//! empty, doing the item's work and keeping its own [`Consumed`]. The consumers' tallies are
-//! merged once they are joined. The channel is bounded, so a producer's `send(..).await` parks
-//! the producer task while the channel is full. That back-pressure, and what waking the other
-//! side costs, is what the task measures. A parked task frees its worker for another task; it
-//! does not hold a thread the way a blocked `send` does.
+//! empty, doing the item's work with [`Consumed::take`] and keeping its own [`Consumed`]. The
+//! consumers' tallies are merged once they are joined. The channel is bounded, so a producer's
+//! `send(..).await` parks the producer task while the channel is full. That back-pressure, and
+//! what waking the other side costs, is what the task measures. A parked task frees its worker
+//! for another task; it does not hold a thread the way a blocked `send` does.
+//!
+//! # Which channel
 //!
 //! [`tokio::sync::mpsc::channel`] is multi-producer, *single*-consumer: there is one
-//! `Receiver`, and `recv` takes it by `&mut`. Several consumers share it the way tokio users do,
-//! as `Arc<tokio::sync::Mutex<Receiver>>`. The mutex is tokio's async one, because its guard is
+//! `Receiver`, and `recv` takes it by `&mut`. That is the shape of most tokio programs – many
+//! tasks send to one task that owns a resource (an actor) – and for it `mpsc` is the channel
+//! to choose. Several consumers can only share it the way tokio users do, as
+//! `Arc<tokio::sync::Mutex<Receiver>>`. The mutex is tokio's async one, because its guard is
 //! held across `recv().await`: a `std::sync::MutexGuard` held across an `.await` would block the
 //! worker while another task waits for the lock, and makes the future `!Send` anyway. The cost
 //! is the one the threads backend's `std-mpsc` pays: the consumer holding the lock waits in
 //! `recv` while the others wait for the lock, so consumers take turns at the queue, and a
 //! hand-off may wake two tasks (the lock's next waiter and the channel's). The work runs
-//! outside the lock. A real multi-consumer channel (async-channel, in the smol backend)
-//! avoids the second queue.
+//! outside the lock.
+//!
+//! For a work queue with several consumers, tokio's tutorial sends its readers elsewhere: "If
+//! you need a multi-producer multi-consumer channel where only one consumer sees each message,
+//! you can use the async-channel crate." [`async_channel::bounded`] is that channel (smol's,
+//! and runtime-agnostic: its wakers are plain `Waker`s, which tokio's tasks provide). Every
+//! consumer owns a clone of the receiver and they all wait on the queue itself, so there is no
+//! second queue in front of it. One difference is tokio's own: its `mpsc` and `Mutex` take
+//! part in the cooperative budget (a task that has done 128 operations on them is made to
+//! yield), and `async-channel` does not. A consumer that always finds an item waiting never
+//! yields through the channel: it holds its worker until the queue runs empty, and the tasks
+//! queued behind it wait for another worker to steal them. That is part of what the variant
+//! measures.
 //!
 //! The per-item work is done in the consumer task, on a worker, exactly as the threads backend
 //! does it: `work` rounds of hashing are well under a microsecond per item at the profiles'
 //! settings, far less than tokio's guideline for time between `.await`s.
 //!
-//! - `mpsc`: the tasks on the N-worker runtime. Items cross between workers, and a hand-off to
-//!   a parked worker is a thread wake-up, as with threads.
-//! - `current-thread`: the same tasks on a current-thread runtime. Every hand-off is a task
+//! # The variants
+//!
+//! - `mpsc`: tokio's `mpsc`, the tasks on the N-worker runtime. Items cross between workers,
+//!   and a hand-off to a parked worker is a thread wake-up, as with threads.
+//! - `async-channel`: `async_channel::bounded`, the tasks on the same N-worker runtime, every
+//!   consumer with its own receiver: the multi-consumer channel tokio points to.
+//! - `current-thread`: the `mpsc` tasks on a current-thread runtime. Every hand-off is a task
 //!   switch on one thread, so nothing ever waits for another core, and the consumers' work is
 //!   never done in parallel.
 
@@ -76,6 +96,46 @@ pub async fn mpsc(p: Bounded) -> Outcome {
         })
         .collect();
     drop(tx); // The channel closes when the last producer's sender is dropped.
+    collect(producers, consumers).await
+}
+
+/// `async-channel`: an `async_channel::bounded(capacity)` between producer and consumer tasks,
+/// every consumer with its own clone of the receiver.
+pub async fn async_channel(p: Bounded) -> Outcome {
+    let epoch = Instant::now();
+    let (tx, rx) = async_channel::bounded(p.capacity.max(1));
+    let consumers: Vec<JoinHandle<Consumed>> = (0..p.consumers)
+        .map(|_| {
+            let rx = rx.clone();
+            tokio::spawn(async move {
+                let mut consumed = Consumed::default();
+                // Ends when every sender is dropped and the queue is empty.
+                while let Ok(item) = rx.recv().await {
+                    consumed.take(item, epoch);
+                }
+                consumed
+            })
+        })
+        .collect();
+    drop(rx);
+    let producers: Vec<JoinHandle<()>> = (0..p.producers)
+        .map(|producer| {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                for seq in produced_by(producer, p.producers, p.items) {
+                    if tx.send(Item::new(seq, p.work, epoch)).await.is_err() {
+                        break; // Every consumer is gone; only a panic does that.
+                    }
+                }
+            })
+        })
+        .collect();
+    drop(tx); // The channel closes when the last producer's sender is dropped.
+    collect(producers, consumers).await
+}
+
+/// Joins the producers, then the consumers, and merges what the consumers kept.
+async fn collect(producers: Vec<JoinHandle<()>>, consumers: Vec<JoinHandle<Consumed>>) -> Outcome {
     for producer in producers {
         joined(producer.await);
     }

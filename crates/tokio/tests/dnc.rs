@@ -143,5 +143,8 @@ fn the_variants_are_the_documented_ones() {
         ]
     );
     assert_eq!(names(TaskId::Crawl), ["spawn", "current-thread"]);
-    assert_eq!(names(TaskId::Bounded), ["mpsc", "current-thread"]);
+    assert_eq!(
+        names(TaskId::Bounded),
+        ["mpsc", "async-channel", "current-thread"]
+    );
 }

@@ -6,7 +6,7 @@ mod common;
 
 use std::net::{SocketAddr, TcpListener};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::{cell, check, failure};
 use shootout_loopback::Server;
@@ -210,7 +210,34 @@ fn a_silent_server_times_out_instead_of_hanging() {
             // the second; dropping the runner after the failure must not hang either.
             let failure = failure(served(task, variant, workers, addr), 2, PATIENCE);
             let message = failure.to_string();
-            assert!(message.contains("timed out"), "{task} {variant}: {message}");
+            assert!(
+                message.contains("timed out") && message.contains(&addr.to_string()),
+                "{task} {variant}: {message}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_silent_server_fails_a_scatter_round_at_its_deadline() {
+    // One deadline per round, `timeout_ms` after its start: not before it, and not much after.
+    let addr = silent_addr();
+    let p = scatter(50, 3, 300);
+    for variant in SCATTER {
+        for workers in [1, 2] {
+            let cell = served(Task::Scatter(p), variant, workers, addr);
+            let mut run = Tokio.setup(&cell).unwrap();
+            let start = Instant::now();
+            let message = run(cell.task.input()).unwrap_err().to_string();
+            let took = start.elapsed();
+            assert!(
+                message.contains("scatter round 0") && message.contains("timed out after 300 ms"),
+                "{variant} workers={workers}: {message}"
+            );
+            assert!(
+                took >= Duration::from_millis(300) && took < Duration::from_secs(10),
+                "{variant} workers={workers}: failed after {took:?}"
+            );
         }
     }
 }

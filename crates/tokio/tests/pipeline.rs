@@ -8,7 +8,7 @@ use shootout_suite::task::Bounded;
 use shootout_suite::{Backend, Profile, Task, TaskId};
 use shootout_tokio::Tokio;
 
-const VARIANTS: [&str; 2] = ["mpsc", "current-thread"];
+const VARIANTS: [&str; 3] = ["mpsc", "async-channel", "current-thread"];
 
 fn check_all(p: Bounded) {
     let task = Task::Bounded(p);
@@ -81,4 +81,17 @@ fn no_producers_or_consumers_is_refused_not_hung() {
             );
         }
     }
+}
+
+#[test]
+fn more_consumers_than_workers_and_queue_slots() {
+    // More consumers than workers, and more than items in a full queue: every consumer waits on
+    // the queue itself (`async-channel`) or for the lock in front of it (`mpsc`).
+    check_all(Bounded {
+        producers: 3,
+        consumers: 8,
+        capacity: 2,
+        items: 5_000,
+        work: 0,
+    });
 }
