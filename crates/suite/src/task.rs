@@ -441,9 +441,10 @@ impl Task {
                 fail("timeout_ms must be at least 1".into())
             }
             Task::Crawl(p) if p.concurrency == 0 => fail("concurrency must be at least 1".into()),
-            Task::Crawl(p) if p.requests > 10_000_000 => {
-                fail(format!("requests = {} is too many: every request opens a connection", p.requests))
-            }
+            Task::Crawl(p) if p.requests > 10_000_000 => fail(format!(
+                "requests = {} is too many: every request opens a connection",
+                p.requests
+            )),
             Task::Bounded(p) if p.producers == 0 || p.consumers == 0 || p.capacity == 0 => {
                 fail("producers, consumers and capacity must each be at least 1".into())
             }
