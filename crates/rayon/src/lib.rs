@@ -23,6 +23,10 @@
 //! - `pipeline/bounded` – **`par-bridge`**: producer threads feed a bounded crossbeam channel,
 //!   and the pool consumes it through [`rayon::iter::ParallelBridge`]. This is rayon's documented
 //!   way to take work from a channel.
+//! - `pipeline/bounded` – **`broadcast`**: the same producers and channel, and one consumer loop
+//!   per pool thread started by [`ThreadPool::broadcast`]. What a rayon user writes when the
+//!   pool's whole job is draining the channel and `par_bridge`'s mutex around `next()` (held
+//!   while blocked in `recv`) costs too much.
 //! - `fanout/*` – not applicable: rayon's pool is for CPU-bound work (see [`fanout`]).
 //!
 //! # Examples
@@ -97,10 +101,16 @@ const NQUEENS: &[Variant] = &[
     },
 ];
 
-const BOUNDED: &[Variant] = &[Variant {
-    name: "par-bridge",
-    about: "producer threads -> crossbeam bounded channel -> par_bridge() on a pool of C threads",
-}];
+const BOUNDED: &[Variant] = &[
+    Variant {
+        name: "par-bridge",
+        about: "producer threads -> crossbeam bounded channel -> par_bridge() on a pool of C threads",
+    },
+    Variant {
+        name: "broadcast",
+        about: "pool.broadcast: a consumer loop on each of C pool threads, no par_bridge mutex",
+    },
+];
 
 impl Backend for Rayon {
     fn name(&self) -> &'static str {
@@ -155,6 +165,10 @@ impl Backend for Rayon {
                 // The pool is the consumers; the producers are threads of their own.
                 let consumers = pool(p.consumers)?;
                 runner(move |_| Ok(pipeline::bounded_par_bridge(&consumers, p)))
+            }
+            (Task::Bounded(p), "broadcast") => {
+                let consumers = pool(p.consumers)?;
+                runner(move |_| Ok(pipeline::bounded_broadcast(&consumers, p)))
             }
             _ => Err(cell.unsupported(self)),
         }

@@ -1,10 +1,11 @@
-//! The bounded pipeline on rayon: producer threads, a crossbeam channel, and `par_bridge`.
+//! The bounded pipeline on rayon: producer threads, a crossbeam channel, and `par_bridge` or
+//! `broadcast` on the consumer side.
 //!
 //! Rayon does not produce items; it consumes them. Producers here stand for anything that
 //! makes work outside the pool, like a reader or a network loop, so they are plain threads and
 //! not pool jobs. A rayon job that blocks on a full channel would hold a worker the consumers
 //! need. The producers send into a [`crossbeam_channel::bounded`] channel, whose capacity is
-//! the back-pressure. The consumer side is one expression: the receiver's blocking iterator,
+//! the back-pressure. In `par-bridge` the consumer side is one expression: the receiver's blocking iterator,
 //! turned into a parallel iterator by [`par_bridge`](rayon::iter::ParallelBridge::par_bridge),
 //! folded into one [`Consumed`] per worker and reduced. Rayon documents `par_bridge` for
 //! exactly this: "iterators that are difficult to parallelize by other means, like channels".
@@ -12,7 +13,19 @@
 //! The bridge keeps the iterator behind a mutex. A worker locks it and receives one item
 //! (blocking while the channel is empty), then unlocks and does the item's work. So the C
 //! consumers take turns at `recv` and do their work in parallel: the more work per item, the
-//! less the turn-taking matters. With `work = 0` the measurement is mostly that mutex.
+//! less the turn-taking matters. With `work = 0` the measurement is mostly that mutex, and a
+//! hand-off can cost two wake-ups: the channel wakes the worker that holds the lock, and its
+//! unlock wakes the next worker waiting for the lock.
+//!
+//! `broadcast` is what a rayon user writes once that mutex shows up in a profile, when the
+//! pool's job is to drain one stream: [`ThreadPool::broadcast`] runs one closure on every
+//! thread of the pool, here a plain consumer loop over the channel's receiver. The crossbeam
+//! channel is multi-consumer already, so the C loops wait in `recv` together and a send wakes
+//! one of them directly, with no lock around it. Nothing is left for rayon to schedule: each
+//! pool thread is one long-lived consumer, as in the threads backend's `crossbeam` variant, and
+//! while the loops run the pool can do nothing else (with `par_bridge` its workers are just as
+//! busy, blocked in `recv` or waiting for the lock). The broadcast returns one [`Consumed`] per
+//! thread, merged afterwards.
 //!
 //! Threads: the pool has C threads (`consumers`), and the P producers (`producers`) are
 //! P more threads, started for each repetition, as a producer thread is in a real program.
@@ -20,31 +33,20 @@
 use std::thread;
 use std::time::Instant;
 
+use crossbeam_channel::Sender;
 use rayon::ThreadPool;
 use rayon::prelude::*;
 use shootout_suite::pipeline::{Consumed, Item, produced_by};
 use shootout_suite::task::Bounded;
 use shootout_suite::{Answer, Outcome};
 
-/// Runs `pipeline/bounded`: `p.producers` threads send through a bounded channel of
-/// `p.capacity` items to the workers of `consumers`, which do the per-item work.
+/// `par-bridge`: `p.producers` threads send through a bounded channel of `p.capacity` items to
+/// the workers of `consumers`, which take the items through `par_bridge` and do their work.
 pub fn bounded_par_bridge(consumers: &ThreadPool, p: Bounded) -> Outcome {
     let epoch = Instant::now();
     let (sender, receiver) = crossbeam_channel::bounded(p.capacity);
     let consumed = thread::scope(|s| {
-        for producer in 0..p.producers {
-            let sender = sender.clone();
-            s.spawn(move || {
-                for seq in produced_by(producer, p.producers, p.items) {
-                    if sender.send(Item::new(seq, p.work, epoch)).is_err() {
-                        // The receiver is gone: a consumer panicked, and `install` re-raises it.
-                        return;
-                    }
-                }
-            });
-        }
-        // Only the producers hold senders now, so the stream ends when the last one finishes.
-        drop(sender);
+        spawn_producers(s, sender, p, epoch);
         consumers.install(|| {
             receiver
                 .into_iter()
@@ -59,5 +61,54 @@ pub fn bounded_par_bridge(consumers: &ThreadPool, p: Bounded) -> Outcome {
                 })
         })
     });
+    outcome(consumed)
+}
+
+/// `broadcast`: the same producers and channel, and one consumer loop on every thread of
+/// `consumers`, started by [`ThreadPool::broadcast`].
+pub fn bounded_broadcast(consumers: &ThreadPool, p: Bounded) -> Outcome {
+    let epoch = Instant::now();
+    let consumed = thread::scope(|s| {
+        // Made inside the scope's closure, so that if every consumer panics, the unwinding drops
+        // the receiver and the producers' sends fail instead of blocking the scope's join.
+        let (sender, receiver) = crossbeam_channel::bounded(p.capacity);
+        spawn_producers(s, sender, p, epoch);
+        // `recv` takes `&self` and a `Receiver` is `Sync`: the loops share this one, which
+        // is the same as a clone each.
+        let per_thread = consumers.broadcast(|_| {
+            let mut consumed = Consumed::default();
+            // Ends when every sender is dropped and the channel is empty.
+            for item in receiver.iter() {
+                consumed.take(item, epoch);
+            }
+            consumed
+        });
+        per_thread.into_iter().collect::<Consumed>()
+    });
+    outcome(consumed)
+}
+
+/// Starts the `p.producers` producer threads in scope `s`, each with a clone of `sender`; the
+/// original is dropped, so the stream ends when the last producer finishes.
+fn spawn_producers<'scope>(
+    s: &'scope thread::Scope<'scope, '_>,
+    sender: Sender<Item>,
+    p: Bounded,
+    epoch: Instant,
+) {
+    for producer in 0..p.producers {
+        let sender = sender.clone();
+        s.spawn(move || {
+            for seq in produced_by(producer, p.producers, p.items) {
+                if sender.send(Item::new(seq, p.work, epoch)).is_err() {
+                    // The receiver is gone: every consumer panicked, and the pool re-raises it.
+                    return;
+                }
+            }
+        });
+    }
+}
+
+fn outcome(consumed: Consumed) -> Outcome {
     Outcome::with_latencies(Answer::Tally(consumed.tally), consumed.latencies_ns)
 }

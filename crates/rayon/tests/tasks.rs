@@ -79,7 +79,7 @@ fn the_variants_are_the_documented_ones() {
     );
     assert_eq!(variants(TaskId::Fib), ["join", "scope"]);
     assert_eq!(variants(TaskId::Nqueens), ["join", "par-iter"]);
-    assert_eq!(variants(TaskId::Bounded), ["par-bridge"]);
+    assert_eq!(variants(TaskId::Bounded), ["par-bridge", "broadcast"]);
     for id in TaskId::ALL {
         for variant in Rayon.support(id).variants() {
             assert!(
@@ -239,7 +239,9 @@ fn bounded_with_uneven_sides_and_tiny_queues() {
                         ],
                     );
                     // `workers` does not size this pool: `consumers` does.
-                    check(task, "par-bridge", 2);
+                    for variant in variants(TaskId::Bounded) {
+                        check(task, variant, 2);
+                    }
                 }
             }
         }

@@ -8,11 +8,19 @@
 //!
 //! # `scope`: static splitting
 //!
-//! The classic recursive fork: at each level one half runs on a new scoped thread and the other
-//! half inline, down to depth `d`, the smallest with `2^d >= workers` (so `workers` is rounded up
-//! to a power of two; 1 worker spawns nothing). Below that depth – and wherever the problem is
-//! already under the task's grain – the suite's sequential kernels take over. A spawn costs tens
-//! of microseconds, so nobody splits further than there are cores.
+//! The classic recursive fork, with a budget of threads handed down the recursion. A call with
+//! a budget of `w >= 2` threads splits its problem in two, runs one part on a new scoped
+//! thread with a budget of `w - w/2` and the other inline with `w/2`; a call with a budget of 1
+//! splits no more and runs on its thread. The caller starts with `workers`, so exactly `workers`
+//! threads do the work, the calling thread counted as one (fewer only when the problem runs out
+//! of pieces first). Below that – and wherever the problem is already under the task's grain –
+//! the suite's sequential kernels take over. A spawn costs tens of microseconds, so nobody
+//! splits further than there are cores.
+//!
+//! An odd budget is shared unevenly, so the work is too where the problem allows it: mergesort
+//! cuts its keys and nqueens its boards in proportion to the two budgets, and fib gives the
+//! larger budget to `fib(n - 1)`, the larger call. A merge is cut where `merge_split` cuts it,
+//! near the middle, so with an odd budget one half of a merge has a thread more than it needs.
 //!
 //! The split is decided before anything runs, and that is its weakness: it cannot balance an
 //! irregular tree. `fib(n - 1)` is 1.618 times `fib(n - 2)`, so with two threads one finishes
@@ -48,111 +56,141 @@ use shootout_suite::dnc::{fib, mergesort};
 use crate::lock;
 
 // ---------------------------------------------------------------------------------------------
-// `scope`: split in two on scoped threads, down to a fixed depth.
+// `scope`: split in two on scoped threads, sharing out a budget of threads.
 // ---------------------------------------------------------------------------------------------
 
-/// Runs `a` and `b` and returns both results: `a` on a new scoped thread and `b` on this one
-/// while `depth > 0`, both inline once the depth is spent.
+/// Runs `a` and `b`, each given its share of a budget of `threads` threads, and returns both
+/// results: with `threads >= 2`, `a` runs on a new scoped thread with a budget of
+/// `threads - threads/2` and `b` on this one with `threads/2`; with one thread, both run here
+/// with a budget of 1.
 ///
-/// This is `rayon::join` built from `std::thread::scope`, with a real thread per call.
-fn fork<A: Send, B>(depth: u32, a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B) -> (A, B) {
-    if depth == 0 {
-        return (a(), b());
+/// This is `rayon::join` built from `std::thread::scope`, with a real thread per call. Each
+/// thread is counted once, by the budget it runs on, so a recursion that hands its budgets on
+/// uses exactly as many threads as it started with.
+fn fork<A: Send, B>(
+    threads: usize,
+    a: impl FnOnce(usize) -> A + Send,
+    b: impl FnOnce(usize) -> B,
+) -> (A, B) {
+    if threads <= 1 {
+        return (a(1), b(1));
     }
+    let (for_a, for_b) = split_budget(threads);
     thread::scope(|s| {
-        let a = s.spawn(a);
-        let b = b();
+        let a = s.spawn(move || a(for_a));
+        let b = b(for_b);
         (a.join().unwrap_or_else(|p| panic::resume_unwind(p)), b)
     })
 }
 
-/// Sorts `keys` by splitting in two on scoped threads down to depth log2(workers); runs of at
-/// most `grain` keys are sorted sequentially, and the top merges are split in parallel too.
-pub fn mergesort_scope(keys: &mut [u64], grain: usize, workers: usize) {
-    let mut buf = vec![0; keys.len()];
-    sort_to(keys, &mut buf, false, grain.max(1), split_depth(workers));
+/// How [`fork`] shares a budget of `threads >= 2` threads: `(spawned, inline)`, the spawned side
+/// taking the larger half of an odd budget.
+fn split_budget(threads: usize) -> (usize, usize) {
+    (threads - threads / 2, threads / 2)
 }
 
-/// The suite's ping-pong merge sort with a fork at each of the top `depth` levels: the sorted
-/// keys end in `buf` if `into_buf`, in `keys` otherwise.
-fn sort_to(keys: &mut [u64], buf: &mut [u64], into_buf: bool, grain: usize, depth: u32) {
+/// Where to cut `len` items before a [`fork`] with a budget of `threads`, so that the front part
+/// (which goes to `a`) matches `a`'s share of the threads; the middle when nothing is forked.
+fn cut(len: usize, threads: usize) -> usize {
+    if threads <= 1 {
+        return len / 2;
+    }
+    let (for_a, _) = split_budget(threads);
+    (len as u128 * for_a as u128 / threads as u128) as usize
+}
+
+/// Sorts `keys` on exactly `workers` threads, splitting in two on scoped threads with a budget
+/// of threads; runs of at most `grain` keys are sorted sequentially, and the merges above them
+/// are split in parallel too.
+pub fn mergesort_scope(keys: &mut [u64], grain: usize, workers: usize) {
+    let mut buf = vec![0; keys.len()];
+    sort_to(keys, &mut buf, false, grain.max(1), workers);
+}
+
+/// The suite's ping-pong merge sort with a fork wherever the budget has `threads >= 2`: the
+/// sorted keys end in `buf` if `into_buf`, in `keys` otherwise.
+fn sort_to(keys: &mut [u64], buf: &mut [u64], into_buf: bool, grain: usize, threads: usize) {
     if keys.len() <= grain {
         return mergesort::leaf(keys, buf, into_buf);
     }
-    let mid = keys.len() / 2;
+    // Both parts are non-empty: `keys` has at least two keys, and the front part's share of
+    // the budget is between a half and two thirds.
+    let mid = cut(keys.len(), threads);
     let (keys_lo, keys_hi) = keys.split_at_mut(mid);
     let (buf_lo, buf_hi) = buf.split_at_mut(mid);
-    let below = depth.saturating_sub(1);
     fork(
-        depth,
-        || sort_to(keys_lo, buf_lo, !into_buf, grain, below),
-        || sort_to(keys_hi, buf_hi, !into_buf, grain, below),
+        threads,
+        |w| sort_to(keys_lo, buf_lo, !into_buf, grain, w),
+        |w| sort_to(keys_hi, buf_hi, !into_buf, grain, w),
     );
     let (src, dst) = mergesort::merge_ends(keys, buf, into_buf);
-    merge_to(&src[..mid], &src[mid..], dst, grain, depth);
+    merge_to(&src[..mid], &src[mid..], dst, grain, threads);
 }
 
-/// Merges two sorted runs into `out`, cutting the merge in two independent halves with
-/// `merge_split` (one per thread) for `depth` levels, as long as it is longer than `grain`.
-fn merge_to(left: &[u64], right: &[u64], out: &mut [u64], grain: usize, depth: u32) {
-    if depth == 0 || !can_cut(left, right, grain) {
+/// Merges two sorted runs into `out` on a budget of `threads`, cutting the merge in two
+/// independent halves with `merge_split` while the budget has two threads and the merge is
+/// longer than `grain`.
+fn merge_to(left: &[u64], right: &[u64], out: &mut [u64], grain: usize, threads: usize) {
+    if threads <= 1 || !can_cut(left, right, grain) {
         return mergesort::merge(left, right, out);
     }
     let (i, j) = mergesort::merge_split(left, right);
     let (out_lo, out_hi) = out.split_at_mut(i + j);
     fork(
-        depth,
-        || merge_to(&left[..i], &right[..j], out_lo, grain, depth - 1),
-        || merge_to(&left[i..], &right[j..], out_hi, grain, depth - 1),
+        threads,
+        |w| merge_to(&left[..i], &right[..j], out_lo, grain, w),
+        |w| merge_to(&left[i..], &right[j..], out_hi, grain, w),
     );
 }
 
-/// `fib(n)`, forking `fib(n - 1)` onto a new thread for the top log2(workers) levels; sequential
-/// below that depth and for every `fib(k)` with `k <= grain`.
+/// `fib(n)` on exactly `workers` threads: `fib(n - 1)` is forked onto a new thread with the
+/// larger share of the budget; sequential once the budget is one thread, and for every
+/// `fib(k)` with `k <= grain`.
 pub fn fib_scope(n: u32, grain: u32, workers: usize) -> u64 {
-    fib_to(n, grain, split_depth(workers))
+    fib_to(n, grain, workers)
 }
 
-fn fib_to(n: u32, grain: u32, depth: u32) -> u64 {
-    if depth == 0 || n < 2 || n <= grain {
+fn fib_to(n: u32, grain: u32, threads: usize) -> u64 {
+    if threads <= 1 || n < 2 || n <= grain {
         return fib::sequential(n);
     }
     let (a, b) = fork(
-        depth,
-        || fib_to(n - 1, grain, depth - 1),
-        || fib_to(n - 2, grain, depth - 1),
+        threads,
+        |w| fib_to(n - 1, grain, w),
+        |w| fib_to(n - 2, grain, w),
     );
     a + b
 }
 
-/// Counts the n-queens solutions, splitting the candidate boards of the first `split` rows in
-/// two halves per fork for the top log2(workers) levels; sequential below.
+/// Counts the n-queens solutions on exactly `workers` threads, sharing the candidate boards of
+/// the first `split` rows out between them in proportion to their budgets; sequential below.
 pub fn nqueens_scope(n: u32, split: u32, workers: usize) -> u64 {
-    queens_below(Board::empty(n), split, split_depth(workers))
+    queens_below(Board::empty(n), split, workers)
 }
 
 /// The solutions below `board`: its children are shared out between threads while the board is
-/// shallower than `split` and forks remain.
-fn queens_below(board: Board, split: u32, depth: u32) -> u64 {
-    if depth == 0 || board.depth() >= split {
+/// shallower than `split` and the budget has threads to spare.
+fn queens_below(board: Board, split: u32, threads: usize) -> u64 {
+    if threads <= 1 || board.depth() >= split {
         return board.count();
     }
     let children: Vec<Board> = board.children().collect();
-    queens_among(&children, split, depth)
+    queens_among(&children, split, threads)
 }
 
-/// The solutions below all of `boards`: one half on a new thread, the other inline.
-fn queens_among(boards: &[Board], split: u32, depth: u32) -> u64 {
+/// The solutions below all of `boards`: a share of them on a new thread, the rest inline.
+fn queens_among(boards: &[Board], split: u32, threads: usize) -> u64 {
     match boards {
         [] => 0,
-        [board] => queens_below(*board, split, depth),
-        _ if depth == 0 => boards.iter().map(|board| board.count()).sum(),
+        [board] => queens_below(*board, split, threads),
+        _ if threads <= 1 => boards.iter().map(|board| board.count()).sum(),
         _ => {
-            let (lo, hi) = boards.split_at(boards.len() / 2);
+            // Both parts are non-empty, as in `sort_to`.
+            let (lo, hi) = boards.split_at(cut(boards.len(), threads));
             let (a, b) = fork(
-                depth,
-                || queens_among(lo, split, depth - 1),
-                || queens_among(hi, split, depth - 1),
+                threads,
+                |w| queens_among(lo, split, w),
+                |w| queens_among(hi, split, w),
             );
             a + b
         }
@@ -163,11 +201,6 @@ fn queens_among(boards: &[Board], split: u32, depth: u32) -> u64 {
 /// and its longer run has two keys, so that `merge_split` leaves both halves non-empty.
 fn can_cut(left: &[u64], right: &[u64], grain: usize) -> bool {
     left.len() + right.len() > grain && left.len().max(right.len()) >= 2
-}
-
-/// The smallest depth `d` with `2^d >= workers`: how many times to split in two.
-fn split_depth(workers: usize) -> u32 {
-    workers.max(1).next_power_of_two().trailing_zeros()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -362,7 +395,53 @@ pub const MAX_TASK_BYTES: usize = 64 << 20;
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashSet;
+    use std::thread::ThreadId;
+
     use super::*;
+
+    /// Forks a binary tree `levels` deep on a budget of `threads`, recording every thread that
+    /// runs a node of it.
+    fn record_threads(threads: usize, levels: u32, seen: &Mutex<HashSet<ThreadId>>) {
+        lock(seen).insert(thread::current().id());
+        if levels > 0 {
+            fork(
+                threads,
+                |w| record_threads(w, levels - 1, seen),
+                |w| record_threads(w, levels - 1, seen),
+            );
+        }
+    }
+
+    #[test]
+    fn a_budget_of_n_threads_runs_on_exactly_n_threads() {
+        // Deep enough for every budget to be spent: N = 3 runs on 3 threads, not 4.
+        for workers in 1..=9 {
+            let seen = Mutex::new(HashSet::new());
+            record_threads(workers, 6, &seen);
+            let used = seen.into_inner().unwrap().len();
+            assert_eq!(used, workers, "workers = {workers}");
+        }
+    }
+
+    #[test]
+    fn a_fork_shares_the_whole_budget_and_cuts_in_proportion() {
+        for threads in 2..=64 {
+            let (spawned, inline) = split_budget(threads);
+            assert_eq!(spawned + inline, threads);
+            assert!(spawned >= inline && inline >= 1, "threads = {threads}");
+        }
+        // Two parts, both non-empty, whatever the budget; the spawned part's share of 3 is 2/3.
+        for len in 2..=40 {
+            for threads in 1..=12 {
+                let mid = cut(len, threads);
+                assert!(0 < mid && mid < len, "len = {len}, threads = {threads}");
+            }
+        }
+        assert_eq!(cut(300, 3), 200);
+        assert_eq!(cut(300, 2), 150);
+        assert_eq!(cut(301, 1), 150);
+    }
 
     #[test]
     fn fib_leaf_count_matches_the_leaves() {

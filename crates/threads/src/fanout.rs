@@ -29,8 +29,10 @@
 //!
 //! # Measurements
 //!
-//! Scatter records one latency per round, from the round's start to the last reply. Crawl
-//! records one per request; with `rate > 0` (open loop) request `i` is due at
+//! Scatter records one latency per round, from the round's start until the caller has seen all
+//! K replies: the owner stamps the time when its wait for the round returns, after the last
+//! thread has reported and the owner has woken, as every backend defines it. Crawl records one
+//! per request; with `rate > 0` (open loop) request `i` is due at
 //! `Crawl::scheduled_start(i)` after the run's start and its latency counts from then, so a
 //! client that falls behind its schedule is charged for it (no coordinated omission).
 
@@ -203,7 +205,7 @@ pub fn crawl_pool(p: Crawl, addr: SocketAddr) -> Result<Runner, Failure> {
         }
     });
     let mut crew = Crew::spawn("crawl-pool", threads)?;
-    runner(move |_| Ok(crew.round(0)?.0.into_outcome()))
+    runner(move |_| Ok(crew.round(0)?.into_outcome()))
 }
 
 /// One crawl request: a fresh connection, one call, closed on return.
@@ -285,10 +287,9 @@ impl Drop for Permit<'_> {
 /// are stopped and joined on drop.
 ///
 /// What Python's `ThreadPoolExecutor` gives and std leaves to you. The threads park on a
-/// `Condvar` until the generation counter moves; the last one to report stamps the time and
-/// wakes the owner on a second `Condvar`. A job that fails still reports, so a round always
-/// ends; the round's claim counter lets pool threads share its work and stop claiming after a
-/// failure.
+/// `Condvar` until the generation counter moves; the last one to report wakes the owner on a
+/// second `Condvar`. A job that fails still reports, so a round always ends; the round's claim
+/// counter lets pool threads share its work and stop claiming after a failure.
 struct Crew {
     shared: Arc<Shared>,
     threads: Vec<JoinHandle<()>>,
@@ -340,7 +341,6 @@ struct State {
     running: usize,
     report: Report,
     failure: Option<Failure>,
-    last_report: Instant,
 }
 
 impl Crew {
@@ -358,7 +358,6 @@ impl Crew {
             running: 0,
             report: Report::default(),
             failure: None,
-            last_report: now,
         };
         let shared = Shared {
             state: Mutex::new(state),
@@ -383,9 +382,9 @@ impl Crew {
         Ok(crew)
     }
 
-    /// Runs round `index` on every thread; returns the merged reports and the time from the
-    /// round's start to the last report, or the first failure.
-    fn round(&mut self, index: u32) -> Result<(Report, Duration), Failure> {
+    /// Runs round `index` on every thread and waits for all of them; returns the merged reports,
+    /// or the first failure.
+    fn round(&mut self, index: u32) -> Result<Report, Failure> {
         let mut state = lock(&self.shared.state);
         self.shared.next.store(0, Ordering::Relaxed); // published to the threads by the mutex
         state.generation += 1;
@@ -393,9 +392,7 @@ impl Crew {
         state.running = self.threads.len();
         state.report = Report::default();
         state.failure = None;
-        let start = Instant::now();
-        state.start = start;
-        state.last_report = start;
+        state.start = Instant::now();
         drop(state);
         self.shared.go.notify_all();
         let state = lock(&self.shared.state);
@@ -406,7 +403,7 @@ impl Crew {
             .unwrap_or_else(|e| e.into_inner());
         match state.failure.take() {
             Some(failure) => Err(failure),
-            None => Ok((mem::take(&mut state.report), state.last_report - start)),
+            None => Ok(mem::take(&mut state.report)),
         }
     }
 }
@@ -443,7 +440,6 @@ fn serve(shared: &Shared, mut job: impl FnMut(Round<'_>) -> Result<Report, Failu
         }
         state.running -= 1;
         if state.running == 0 {
-            state.last_report = Instant::now();
             shared.done.notify_one();
         }
     }
@@ -474,22 +470,27 @@ fn scatter_runner(p: Scatter, mut crew: Crew) -> Result<Runner, Failure> {
         if let Some(failure) = &broken {
             return Err(Failure::context("an earlier repetition failed", failure));
         }
-        let mut tally = Tally::new();
-        let mut latencies_ns = Vec::with_capacity(p.rounds as usize);
-        for index in 0..p.rounds {
-            match crew.round(index) {
-                Ok((report, took)) => {
-                    tally.merge(report.tally);
-                    latencies_ns.push(nanos(took));
-                }
-                Err(failure) => {
-                    broken = Some(failure.clone());
-                    return Err(failure);
-                }
-            }
-        }
-        Ok(Outcome::with_latencies(Answer::Tally(tally), latencies_ns))
+        timed_rounds(p.rounds, |index| crew.round(index)).inspect_err(|failure| {
+            broken = Some(failure.clone());
+        })
     })
+}
+
+/// Runs rounds `0..rounds` with `round`, which returns once the caller has every reply of the
+/// round, and records one latency per round: from just before the call until it returns.
+fn timed_rounds(
+    rounds: u32,
+    mut round: impl FnMut(u32) -> Result<Report, Failure>,
+) -> Result<Outcome, Failure> {
+    let mut tally = Tally::new();
+    let mut latencies_ns = Vec::with_capacity(rounds as usize);
+    for index in 0..rounds {
+        let start = Instant::now();
+        let report = round(index)?;
+        latencies_ns.push(nanos(start.elapsed()));
+        tally.merge(report.tally);
+    }
+    Ok(Outcome::with_latencies(Answer::Tally(tally), latencies_ns))
 }
 
 /// Opens `count` connections to `addr`, one after the other (setup time is not measured).
@@ -548,4 +549,72 @@ fn timeout(ms: u32) -> Duration {
 
 fn nanos(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A report of one reply, whose digest is `value`.
+    fn reply(value: u64) -> Report {
+        let mut report = Report::default();
+        report.record(value, None);
+        report
+    }
+
+    #[test]
+    fn a_round_lasts_until_the_caller_has_every_reply() {
+        // Every reply is in, but the caller sees them only 20 ms later: that is part of the round.
+        let late = Duration::from_millis(20);
+        let outcome = timed_rounds(3, |index| {
+            thread::sleep(late);
+            Ok(reply(u64::from(index)))
+        })
+        .unwrap();
+        assert_eq!(outcome.latencies_ns.len(), 3);
+        assert!(
+            outcome.latencies_ns.iter().all(|&ns| ns >= nanos(late)),
+            "{:?}",
+            outcome.latencies_ns
+        );
+        let mut expected = Tally::new();
+        (0..3).for_each(|value| expected.add(value));
+        assert_eq!(outcome.answer, Answer::Tally(expected));
+    }
+
+    #[test]
+    fn timed_rounds_stop_at_the_first_failure() {
+        let mut calls = 0;
+        let result = timed_rounds(5, |index| {
+            calls += 1;
+            if index == 1 {
+                Err(Failure::new("round 1 failed"))
+            } else {
+                Ok(reply(0))
+            }
+        });
+        assert_eq!(result.unwrap_err(), Failure::new("round 1 failed"));
+        assert_eq!(calls, 2);
+    }
+
+    #[test]
+    fn a_crew_round_waits_for_its_slowest_thread() {
+        // Thread `i` takes `i` × 10 ms: the round, timed by its caller, takes the longest.
+        let jobs = (0..4u64).map(|i| {
+            move |round: Round<'_>| {
+                thread::sleep(Duration::from_millis(10 * i));
+                Ok(reply(u64::from(round.index) * 4 + i))
+            }
+        });
+        let mut crew = Crew::spawn("test-crew", jobs).unwrap();
+        let outcome = timed_rounds(2, |index| crew.round(index)).unwrap();
+        assert!(
+            outcome.latencies_ns.iter().all(|&ns| ns >= 30_000_000),
+            "{:?}",
+            outcome.latencies_ns
+        );
+        let mut expected = Tally::new();
+        (0..8).for_each(|value| expected.add(value));
+        assert_eq!(outcome.answer, Answer::Tally(expected));
+    }
 }

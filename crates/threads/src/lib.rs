@@ -13,7 +13,7 @@
 //!
 //! | task | variant | what it shows |
 //! |---|---|---|
-//! | mergesort, fib, nqueens | `scope` | [`std::thread::scope`], split in two down to depth log2(workers): static, cannot balance an irregular tree |
+//! | mergesort, fib, nqueens | `scope` | [`std::thread::scope`], split in two, a budget of N threads shared out down the recursion: static, cannot balance an irregular tree |
 //! | mergesort, fib, nqueens | `task-queue` | many small tasks cut up front, claimed by N threads from an atomic counter: dynamic balancing by hand |
 //! | scatter | `thread-per-conn` | one long-lived thread per connection, woken each round: blocking IO's natural fan-out |
 //! | scatter | `pool` | N threads share the K calls of a round: only N in flight, the price of a small blocking pool |
@@ -21,12 +21,12 @@
 //! | crawl | `pool` | C long-lived threads claim request ids: the pool's size is the in-flight limit |
 //! | bounded | `std-mpsc` | [`std::sync::mpsc::sync_channel`], consumers share the one receiver behind a `Mutex` |
 //! | bounded | `crossbeam` | [`crossbeam_channel::bounded`]: a multi-consumer queue, receivers cloned |
-//! | bounded | `mutex-condvar` | the textbook monitor: a `VecDeque` under a `Mutex`, `not_empty` and `not_full` Condvars |
+//! | bounded | `mutex-condvar` | the textbook monitor: a `VecDeque` under a `Mutex`, `not_empty` and `not_full` Condvars, signalled only when a thread waits |
 //!
 //! `cell.workers` = N means N OS threads do the work, the calling thread counted as one of them.
-//! Where the idiom itself fixes the count it is said in the variant's docs: `scope` rounds N up
-//! to a power of two, `thread-per-conn` uses K (scatter) or up to C (crawl) threads, the crawl
-//! `pool` has C threads, and a pipeline runs P + C threads.
+//! Where the idiom itself fixes the count it is said in the variant's docs: `thread-per-conn`
+//! uses K (scatter) or up to C (crawl) threads, the crawl `pool` has C threads, and a pipeline
+//! runs P + C threads.
 //!
 //! # Examples
 //!
@@ -65,7 +65,7 @@ pub struct Threads;
 pub const DNC: &[Variant] = &[
     Variant {
         name: "scope",
-        about: "std::thread::scope, split in two down to depth log2(workers): static, no balancing",
+        about: "std::thread::scope, split in two sharing out a budget of N threads: static, no balancing",
     },
     Variant {
         name: "task-queue",
@@ -109,7 +109,7 @@ pub const BOUNDED: &[Variant] = &[
     },
     Variant {
         name: "mutex-condvar",
-        about: "the textbook monitor: VecDeque under a Mutex with not_empty / not_full Condvars",
+        about: "the textbook monitor: VecDeque under a Mutex with not_empty / not_full Condvars, signalled only when a thread waits",
     },
 ];
 

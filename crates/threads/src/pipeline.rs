@@ -17,12 +17,15 @@
 //! - `mutex-condvar`: the textbook monitor, what every channel is made of: a `VecDeque` under a
 //!   `Mutex`, one `Condvar` for "not empty" (consumers wait on it) and one for "not full"
 //!   (producers wait on it), and a count of producers still running so that consumers know when
-//!   the queue is closed.
+//!   the queue is closed. The state also counts the threads waiting on each `Condvar`, and a
+//!   push or pop signals only when somebody waits: std's futex `Condvar` makes a `futex_wake`
+//!   system call on every `notify_one`, waiter or not, and a queue that is rarely empty or full
+//!   would otherwise pay one per item for nothing.
 
 use std::collections::VecDeque;
 use std::panic;
 use std::sync::mpsc;
-use std::sync::{Condvar, Mutex};
+use std::sync::{Condvar, Mutex, PoisonError};
 use std::thread::{self, ScopedJoinHandle};
 use std::time::Instant;
 
@@ -136,6 +139,14 @@ pub fn mutex_condvar(p: Bounded) -> Outcome {
 }
 
 /// A bounded queue built as a monitor: the state under one `Mutex`, two `Condvar`s to wait on.
+///
+/// A thread that must wait counts itself in the state before it sleeps and uncounts itself when
+/// it wakes, both under the lock, so the other side reads under the same lock whether anybody
+/// waits and signals only then. No wake-up is lost: a waiter is counted before it releases the
+/// lock, so whoever changes the state after that sees the count and signals. (A waiter that was
+/// signalled but has not run yet still counts, so it may get a spare signal: harmless.) The
+/// signal itself is sent after unlocking, so that the woken thread does not wake only to block
+/// on the mutex.
 pub struct Monitor {
     state: Mutex<Queue>,
     capacity: usize,
@@ -148,6 +159,10 @@ pub struct Monitor {
 struct Queue {
     items: VecDeque<Item>,
     producers_left: usize,
+    /// Consumers asleep on `not_empty`.
+    waiting_consumers: usize,
+    /// Producers asleep on `not_full`.
+    waiting_producers: usize,
 }
 
 impl Monitor {
@@ -157,6 +172,8 @@ impl Monitor {
             state: Mutex::new(Queue {
                 items: VecDeque::with_capacity(capacity),
                 producers_left: producers,
+                waiting_consumers: 0,
+                waiting_producers: 0,
             }),
             capacity: capacity.max(1),
             not_empty: Condvar::new(),
@@ -166,28 +183,40 @@ impl Monitor {
 
     /// Adds an item, waiting while the queue is full.
     pub fn push(&self, item: Item) {
-        let queue = lock(&self.state);
-        let mut queue = self
-            .not_full
-            .wait_while(queue, |q| q.items.len() >= self.capacity)
-            .unwrap_or_else(|e| e.into_inner());
+        let mut queue = lock(&self.state);
+        while queue.items.len() >= self.capacity {
+            queue.waiting_producers += 1;
+            queue = self
+                .not_full
+                .wait(queue)
+                .unwrap_or_else(PoisonError::into_inner);
+            queue.waiting_producers -= 1;
+        }
         queue.items.push_back(item);
-        // Unlock before waking a consumer, so that it does not wake only to block on the mutex.
+        // Whether a consumer sleeps is read under the lock; it is woken after the unlock.
+        let wake = queue.waiting_consumers > 0;
         drop(queue);
-        self.not_empty.notify_one();
+        if wake {
+            self.not_empty.notify_one();
+        }
     }
 
     /// Takes the oldest item, waiting while the queue is empty; `None` once it is empty and
     /// every producer is done.
     pub fn pop(&self) -> Option<Item> {
-        let queue = lock(&self.state);
-        let mut queue = self
-            .not_empty
-            .wait_while(queue, |q| q.items.is_empty() && q.producers_left > 0)
-            .unwrap_or_else(|e| e.into_inner());
+        let mut queue = lock(&self.state);
+        while queue.items.is_empty() && queue.producers_left > 0 {
+            queue.waiting_consumers += 1;
+            queue = self
+                .not_empty
+                .wait(queue)
+                .unwrap_or_else(PoisonError::into_inner);
+            queue.waiting_consumers -= 1;
+        }
         let item = queue.items.pop_front();
+        let wake = item.is_some() && queue.waiting_producers > 0;
         drop(queue);
-        if item.is_some() {
+        if wake {
             self.not_full.notify_one();
         }
         item
@@ -198,9 +227,9 @@ impl Monitor {
     pub fn producer_done(&self) {
         let mut queue = lock(&self.state);
         queue.producers_left -= 1;
-        let closed = queue.producers_left == 0;
+        let wake = queue.producers_left == 0 && queue.waiting_consumers > 0;
         drop(queue);
-        if closed {
+        if wake {
             self.not_empty.notify_all();
         }
     }
@@ -213,4 +242,94 @@ fn joined<T>(handle: ScopedJoinHandle<'_, T>) -> T {
 
 fn outcome(consumed: Consumed) -> Outcome {
     Outcome::with_latencies(Answer::Tally(consumed.tally), consumed.latencies_ns)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    use shootout_suite::Task;
+
+    use super::*;
+
+    fn item(seq: u64) -> Item {
+        Item {
+            seq,
+            work: 0,
+            born_ns: 0,
+        }
+    }
+
+    /// Polls until the monitor's state satisfies `ready`; a thread that never gets there fails
+    /// the test instead of hanging it.
+    fn wait_for(monitor: &Monitor, ready: impl Fn(&Queue) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !ready(&lock(&monitor.state)) {
+            assert!(Instant::now() < deadline, "the state never got there");
+            thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    fn waiting(monitor: &Monitor) -> (usize, usize) {
+        let queue = lock(&monitor.state);
+        (queue.waiting_consumers, queue.waiting_producers)
+    }
+
+    #[test]
+    fn only_sleeping_threads_are_counted_as_waiting() {
+        let monitor = Monitor::new(1, 1);
+        thread::scope(|s| {
+            // A consumer on an empty queue sleeps, counted; the push that feeds it wakes it.
+            let consumer = s.spawn(|| monitor.pop());
+            wait_for(&monitor, |q| q.waiting_consumers == 1);
+            monitor.push(item(1));
+            assert_eq!(joined(consumer), Some(item(1)));
+            assert_eq!(waiting(&monitor), (0, 0));
+
+            // Pushes and pops that never wait leave the counts at zero: nobody to signal.
+            monitor.push(item(2));
+            assert_eq!(monitor.pop(), Some(item(2)));
+            assert_eq!(waiting(&monitor), (0, 0));
+
+            // A producer on a full queue sleeps, counted; the pop that frees a slot wakes it.
+            monitor.push(item(3));
+            let producer = s.spawn(|| monitor.push(item(4)));
+            wait_for(&monitor, |q| q.waiting_producers == 1);
+            assert_eq!(monitor.pop(), Some(item(3)));
+            joined(producer);
+            assert_eq!(monitor.pop(), Some(item(4)));
+            assert_eq!(waiting(&monitor), (0, 0));
+
+            // Consumers asleep on an empty queue are all woken when the last producer is done.
+            let consumers: Vec<_> = (0..3).map(|_| s.spawn(|| monitor.pop())).collect();
+            wait_for(&monitor, |q| q.waiting_consumers == 3);
+            monitor.producer_done();
+            for consumer in consumers {
+                assert_eq!(joined(consumer), None);
+            }
+            assert_eq!(waiting(&monitor), (0, 0));
+        });
+    }
+
+    #[test]
+    fn no_wake_up_is_lost_under_contention() {
+        // Many threads on a queue of one item: every hand-off waits on one side or the other.
+        // A lost wake-up would leave a thread asleep forever; the watchdog turns that into a
+        // failure.
+        let p = Bounded {
+            producers: 4,
+            consumers: 4,
+            capacity: 1,
+            items: 20_000,
+            work: 0,
+        };
+        let (done, outcome) = mpsc::channel();
+        thread::spawn(move || done.send(mutex_condvar(p)));
+        let outcome = outcome
+            .recv_timeout(Duration::from_secs(120))
+            .expect("mutex-condvar hung: a wake-up was lost");
+        let task = Task::Bounded(p);
+        assert_eq!(task.checksum(&outcome.answer), task.expected_checksum());
+    }
 }
