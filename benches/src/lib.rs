@@ -102,4 +102,6 @@ pub fn bench_task(c: &mut Criterion, id: TaskId, server: Option<SocketAddr>) {
 
 /// What every bench binary does before anything else: serve as a worker process if the
 /// processes backend started this binary as one.
-pub fn init() {}
+pub fn init() {
+    shootout_processes::run_if_worker();
+}

@@ -186,6 +186,8 @@ struct CellArgs {
 }
 
 fn main() -> ExitCode {
+    // When the processes backend re-executes this binary as one of its workers, serve and exit.
+    shootout_processes::run_if_worker();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         // Help and version go to stdout as clap prints them; a usage error is one line, exit 2.

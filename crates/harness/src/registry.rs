@@ -8,6 +8,7 @@ pub fn backends() -> &'static [&'static dyn Backend] {
         &shootout_suite::sequential::Sequential,
         &shootout_threads::Threads,
         &shootout_rayon::Rayon,
+        &shootout_processes::Processes,
         &shootout_tokio::Tokio,
         &shootout_async_std::AsyncStd,
         &shootout_smol::Smol,

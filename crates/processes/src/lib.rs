@@ -1,1 +1,207 @@
-//! The suite on OS processes: worker pools, pipes, Unix sockets, shared memory.
+//! The suite on OS processes: worker pools, pipes, Unix sockets, shared memory and
+//! process-shared synchronisation – the Rust counterpart of Python's `multiprocessing`.
+//!
+//! Sometimes a worker must not share an address space with its parent: it runs code that may
+//! crash, it needs its own limits, or (in Python) it needs its own interpreter lock. Then the
+//! workers are processes, and nothing is shared unless it is sent: every task, key and reply
+//! crosses a pipe or a socket, or is put in memory that both sides map, and every worker costs a
+//! process start (about a millisecond). This crate writes each task the way an expert with
+//! processes would, and its variants differ in the one thing that matters here – which
+//! inter-process mechanism pays for the isolation – so the tables show what isolation costs.
+//!
+//! # Variants
+//!
+//! | task | variant | what it shows |
+//! |---|---|---|
+//! | mergesort | `pipe` | a pool started in setup; runs go out and come back as raw bytes through 1 MiB pipes, the parent merges |
+//! | mergesort | `shm` | the same pool shape; keys in a `memfd` mapped by all, only ranges cross the pipes |
+//! | mergesort, fib, nqueens | `spawn-per-task` | N fresh processes per repetition, one share of the work each: process start-up is timed |
+//! | fib, nqueens | `pipe` | a pool started in setup; chunks of tasks dealt dynamically over pipes, two queued per worker |
+//! | scatter, crawl | `blocking` | N processes, one thread each, every request written before its reply is read |
+//! | scatter, crawl | `threads` | N processes with a thread per connection (scatter) or per in-flight slot (crawl) |
+//! | bounded | `pipe` | one packet-mode pipe shared by every producer and consumer, batches of items as atomic writes |
+//! | bounded | `unix-socket` | one `SOCK_SEQPACKET` socket pair: message boundaries for free |
+//! | bounded | `shm-ring` | a ring of `capacity` items in shared memory, tickets and futexes, no system call when not full or empty |
+//!
+//! `cell.workers` = N means N worker processes, the parent (which only hands out work, merges
+//! and measures) not counted. Fan-out runs `min(N, K)` processes for scatter and `min(N, C)` for
+//! crawl; a pipeline runs P + C processes, whatever N says.
+//!
+//! # Examples
+//!
+//! A program that uses this backend calls [`run_if_worker`] first thing in `main`: the workers
+//! are this same program, started again.
+//!
+//! ```rust,standalone_crate
+//! use shootout_suite::{Backend, Cell, Profile, Task, TaskId};
+//! use shootout_processes::Processes;
+//!
+//! fn main() {
+//!     // In a worker this serves the parent and exits; here it returns at once.
+//!     shootout_processes::run_if_worker();
+//!
+//!     let task = Task::new(TaskId::Fib, Profile::Smoke);
+//!     let cell = Cell { task, variant: "pipe".into(), workers: 2, server: None };
+//!     let mut run = Processes.setup(&cell).unwrap(); // starts two worker processes
+//!     let outcome = run(task.input()).unwrap();
+//!     assert_eq!(task.checksum(&outcome.answer), task.expected_checksum());
+//! } // dropping `run` kills and reaps the workers
+//! ```
+//!
+//! # Implementation
+//!
+//! **Workers are this program, re-executed.** A pool starts [`std::env::current_exe`] with the
+//! environment variable [`WORKER_ENV`] set to the parent's pid; the program's `main` calls
+//! [`run_if_worker`] first, which in a worker serves the parent and exits. This is
+//! `multiprocessing`'s `spawn` start method (and procspawn's design): unlike a bare `fork` of a
+//! process that already has threads (the harness, criterion, libtest all have), an `exec` starts
+//! a clean process with no copied locks and no half-copied threads, and it needs no `unsafe`.
+//! Test binaries, whose `main` is libtest's, hold a `#[test] fn worker_entry()` that calls
+//! [`run_if_worker`] and tell the pool to start workers with
+//! [`set_worker_args`]`(["worker_entry", "--exact", "--nocapture", "--test-threads=1"])`.
+//!
+//! **Everything a worker needs comes over its stdin.** A worker's stdin is a Unix socket to the
+//! parent; its role arrives there first, with the file descriptors it needs (its pipes, the
+//! `memfd`, its end of the queue) attached as `SCM_RIGHTS`. That is simpler and safer than the
+//! alternatives: stdio inheritance has three slots and libtest owns stdout; inheriting other
+//! descriptors means clearing close-on-exec, which leaks them into every process any other thread
+//! starts meanwhile; `/proc/<ppid>/fd/<n>` reopens a file, not the same pipe end, and depends on
+//! ptrace permissions.
+//!
+//! **Workers never outlive the parent.** Each worker sets `PR_SET_PDEATHSIG` to `SIGKILL` and
+//! checks that its parent is still the one that started it; workers are direct children of the
+//! process that calls `setup` (so the harness can account their CPU time and memory) and stay in
+//! its process group (so the harness's `killpg` on a timeout or Ctrl-C reaches them); dropping a
+//! runner kills and reaps every worker. The death signal follows the *thread* that started the
+//! worker, so a runner must be dropped before the thread that set it up exits – runners are not
+//! `Send`, which makes that the natural order.
+//!
+//! **A dead worker fails the repetition, never hangs it.** The parent sees a worker's death as
+//! end-of-file on its link or `EPIPE` writing to it (it `poll`s every link it waits for), reaps
+//! it, and fails with its exit status; the pool then fails every later repetition at once.
+//!
+//! Each family lives in its own file ([`dnc`], [`fanout`], [`pipeline`]), named as in every
+//! other backend crate; both sides of each protocol – the parent's and the worker's – are in the
+//! family's file. Starting workers and talking to them is in `worker.rs`, the `memfd` mapping in
+//! `shm.rs`, the shared-memory ring in `ring.rs`. The sequential kernels come from
+//! `shootout-suite`.
+
+pub mod dnc;
+pub mod fanout;
+pub mod pipeline;
+mod ring;
+mod shm;
+mod worker;
+
+pub use worker::{WORKER_ENV, run_if_worker, set_worker_args};
+
+use shootout_suite::{Backend, Cell, Failure, Runner, Support, Task, TaskId, Variant};
+
+/// The processes backend: worker processes with pipes, Unix sockets and shared memory.
+pub struct Processes;
+
+/// The variants of `dnc/mergesort`.
+pub const MERGESORT: &[Variant] = &[
+    Variant {
+        name: "pipe",
+        about: "a pool started in setup; runs sent and returned as raw bytes through 1 MiB pipes, merged in the parent",
+    },
+    Variant {
+        name: "shm",
+        about: "a pool started in setup; keys in a memfd mapped by every process, only ranges cross the pipes",
+    },
+    Variant {
+        name: "spawn-per-task",
+        about: "N fresh processes per repetition, one run each through pipes: process start-up is part of the work",
+    },
+];
+
+/// The variants of `dnc/fib` and `dnc/nqueens`.
+pub const DNC: &[Variant] = &[
+    Variant {
+        name: "pipe",
+        about: "a pool started in setup; chunks of tasks dealt to whichever worker answers, over pipes",
+    },
+    Variant {
+        name: "spawn-per-task",
+        about: "N fresh processes per repetition, each with a fixed share of the tasks: process start-up is timed",
+    },
+];
+
+/// The variants of `fanout/scatter` and `fanout/crawl`.
+pub const FANOUT: &[Variant] = &[
+    Variant {
+        name: "blocking",
+        about: "N processes with one thread each: all requests written, then the replies read",
+    },
+    Variant {
+        name: "threads",
+        about: "N processes with a blocking thread per connection inside each: a pre-fork, threaded server's shape",
+    },
+];
+
+/// The variants of `pipeline/bounded`.
+pub const BOUNDED: &[Variant] = &[
+    Variant {
+        name: "pipe",
+        about: "one packet-mode pipe for all P + C processes, items in batches written atomically",
+    },
+    Variant {
+        name: "unix-socket",
+        about: "one SOCK_SEQPACKET socket pair: every batch a message, boundaries kept by the kernel",
+    },
+    Variant {
+        name: "shm-ring",
+        about: "a ring of capacity items in shared memory with futexes: no system call unless full or empty",
+    },
+];
+
+impl Backend for Processes {
+    fn name(&self) -> &'static str {
+        "processes"
+    }
+
+    fn about(&self) -> &'static str {
+        "OS processes re-executed from this program: pipes, Unix sockets, memfd shared memory, futexes"
+    }
+
+    fn support(&self, task: TaskId) -> Support {
+        match task {
+            TaskId::Mergesort => Support::Variants(MERGESORT),
+            TaskId::Fib | TaskId::Nqueens => Support::Variants(DNC),
+            TaskId::Scatter | TaskId::Crawl => Support::Variants(FANOUT),
+            TaskId::Bounded => Support::Variants(BOUNDED),
+        }
+    }
+
+    fn setup(&self, cell: &Cell) -> Result<Runner, Failure> {
+        let workers = cell.workers;
+        if workers == 0 {
+            return Err(Failure::new("workers must be at least 1"));
+        }
+        match (cell.task, cell.variant.as_str()) {
+            (Task::Mergesort(p), "pipe") => dnc::mergesort_pipe(p, workers),
+            (Task::Mergesort(p), "shm") => dnc::mergesort_shm(p, workers),
+            (Task::Mergesort(p), "spawn-per-task") => dnc::mergesort_spawn_per_task(p, workers),
+            (Task::Fib(p), "pipe") => dnc::fib_pipe(p, workers),
+            (Task::Fib(p), "spawn-per-task") => dnc::fib_spawn_per_task(p, workers),
+            (Task::Nqueens(p), "pipe") => dnc::nqueens_pipe(p, workers),
+            (Task::Nqueens(p), "spawn-per-task") => dnc::nqueens_spawn_per_task(p, workers),
+            (Task::Scatter(p), "blocking") => fanout::scatter_blocking(p, cell.server()?, workers),
+            (Task::Scatter(p), "threads") => fanout::scatter_threads(p, cell.server()?, workers),
+            (Task::Crawl(p), "blocking") => fanout::crawl_blocking(p, cell.server()?, workers),
+            (Task::Crawl(p), "threads") => fanout::crawl_threads(p, cell.server()?, workers),
+            (Task::Bounded(p), "pipe") => pipeline::bounded_pipe(p),
+            (Task::Bounded(p), "unix-socket") => pipeline::bounded_unix_socket(p),
+            (Task::Bounded(p), "shm-ring") => pipeline::bounded_shm_ring(p),
+            _ => Err(cell.unsupported(self)),
+        }
+    }
+}
+
+/// In this crate's own unit-test binary, the entry point of its worker processes.
+#[cfg(test)]
+#[test]
+fn worker_entry() {
+    run_if_worker();
+}

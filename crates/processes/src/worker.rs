@@ -92,6 +92,7 @@ pub(crate) const ERR: u8 = 1;
 ///     // ... the program proper ...
 /// }
 /// ```
+#[allow(clippy::needless_doctest_main)] // The point of the example is where in `main` it goes.
 pub fn run_if_worker() {
     let Some(parent) = std::env::var_os(WORKER_ENV) else {
         return;
@@ -314,7 +315,10 @@ impl Pool {
             }
         }
         self.recv(w).map(drop).map_err(|failure| {
-            Failure::context(&format!("{} worker {w} could not start", self.name), failure)
+            Failure::context(
+                &format!("{} worker {w} could not start", self.name),
+                failure,
+            )
         })
     }
 
@@ -536,8 +540,11 @@ fn serve(parent: &OsStr) -> Result<(), Failure> {
         other => Err(Failure::new(format!("unknown worker family {other}"))),
     };
     if let Err(failure) = &result {
-        // The parent may be waiting for a reply: tell it why there will be none.
-        let _ = link.send(&err(failure));
+        // The parent may be waiting for a reply: tell it why there will be none. Once it has
+        // the message, saying it again on stderr would only repeat it.
+        if link.send(&err(failure)).is_ok() {
+            std::process::exit(1);
+        }
     }
     result
 }
@@ -565,7 +572,9 @@ fn receive_role(control: &OwnedFd) -> Result<(Vec<u8>, Vec<OwnedFd>), Failure> {
         return Err(broken(io::ErrorKind::UnexpectedEof.into()));
     }
     let mut socket = File::from(control.try_clone().map_err(broken)?);
-    socket.read_exact(&mut header[got.bytes..]).map_err(broken)?;
+    socket
+        .read_exact(&mut header[got.bytes..])
+        .map_err(broken)?;
     let len = frame_len(header).map_err(broken)?;
     let mut role = vec![0; len];
     socket.read_exact(&mut role).map_err(broken)?;
@@ -722,11 +731,15 @@ impl<'a> Dec<'a> {
     }
 
     pub(crate) fn u32(&mut self) -> Result<u32, Failure> {
-        Ok(u32::from_le_bytes(self.take(4)?.try_into().expect("4 bytes")))
+        Ok(u32::from_le_bytes(
+            self.take(4)?.try_into().expect("4 bytes"),
+        ))
     }
 
     pub(crate) fn u64(&mut self) -> Result<u64, Failure> {
-        Ok(u64::from_le_bytes(self.take(8)?.try_into().expect("8 bytes")))
+        Ok(u64::from_le_bytes(
+            self.take(8)?.try_into().expect("8 bytes"),
+        ))
     }
 
     /// A `u64` that must fit `usize`.
@@ -776,7 +789,10 @@ mod tests {
             .bytes(b"abc")
             .u64s(&[1, 2])
             .finish();
-        assert_eq!(frame_len(frame[..4].try_into().unwrap()).unwrap(), frame.len() - 4);
+        assert_eq!(
+            frame_len(frame[..4].try_into().unwrap()).unwrap(),
+            frame.len() - 4
+        );
         let mut dec = Dec::new(&frame[4..]);
         assert_eq!(dec.u8().unwrap(), 7);
         assert_eq!(dec.u32().unwrap(), 9);
