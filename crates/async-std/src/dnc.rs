@@ -48,12 +48,19 @@
 //!
 //! # `spawn-blocking`: the CPU work on blocking's pool
 //!
-//! "Do not block the executor: move CPU-heavy work to `spawn_blocking`."
-//! [`async_std::task::spawn_blocking`] is `async_global_executor::spawn_blocking`, which is
-//! blocking's `unblock`, the function smol calls `smol::unblock`, inside one more task spawned
-//! on the executor. The task tree is the one of `spawn`; every piece of CPU work, a leaf and for
-//! merge sort every merge, goes to the pool. The two variants share their code and differ only
-//! in [`Cpu`].
+//! "Do not block the executor: move CPU-heavy work to `spawn_blocking`." The task tree is the
+//! one of `spawn`; every piece of CPU work, a leaf and for merge sort every merge, goes to
+//! blocking's pool. The two variants share their code and differ only in [`Cpu`].
+//!
+//! [`async_std::task::spawn_blocking`]`(f)` is
+//! `task::spawn(async_global_executor::spawn_blocking(f))`, and
+//! `async_global_executor::spawn_blocking` is blocking's `unblock`, the function smol calls
+//! `smol::unblock`. So `f` goes to the pool at once, as in smol, and one more task is spawned
+//! on the executor only to await it: two executor hops per piece. That task is scheduled and
+//! polled once, to wait on the pool, and when the pool is done it is woken and scheduled again,
+//! to finish and only then wake the task that awaits the piece; smol's `unblock` wakes that
+//! task straight from the pool. It is the runtime's real cost of `spawn_blocking`, what every
+//! async-std program that follows the advice pays, so it is measured as it is.
 //!
 //! The pool is sized for blocking IO, not for cores: it grows to 500 threads (the
 //! `BLOCKING_MAX_THREADS` variable, read once, at first use; async-std has no API for it), and
@@ -95,7 +102,8 @@ pub enum Cpu {
     /// `spawn`.
     Inline,
     /// On blocking's pool while the task waits for it, at most as many pieces at once as the
-    /// semaphore has permits: `spawn-blocking`.
+    /// semaphore has permits: `spawn-blocking`. Each piece also spawns the task that
+    /// `task::spawn_blocking` wraps around it: two executor hops (see the module docs).
     SpawnBlocking(Arc<Semaphore>),
 }
 

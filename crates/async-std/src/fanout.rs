@@ -12,12 +12,33 @@
 //! payload, digest it. It is the suite's `call_blocking` written with async-std's `io::Read`
 //! and `io::Write` (futures-io's `AsyncRead` and `AsyncWrite` under std's names) and their
 //! `ReadExt` / `WriteExt` methods, each step an `.await`. Every connection has `TCP_NODELAY`
-//! set. Async IO has no socket timeout, and a future that is never woken simply waits, so
-//! connecting and each call are bounded by [`io::timeout`], async-std's ready-made version of
-//! what smol writes by hand: the IO future raced against an async-io timer, dropped (cancelled)
-//! if the timer wins, and an error of kind `TimedOut`. A silent server fails the request after
-//! the task's `timeout_ms` instead of hanging it. Every error becomes a `Failure` that names the
-//! request and the server; nothing panics and nothing waits forever.
+//! set. Every error becomes a `Failure` that names the request (or the round) and the server;
+//! nothing panics and nothing waits forever.
+//!
+//! # Timeouts
+//!
+//! Every request is bounded by the task's `timeout_ms`, so a silent server fails the cell
+//! instead of hanging it. Async IO has no socket timeout, and a future that is never woken
+//! simply waits, so the IO is bounded by async-std's ready-made timeouts, [`future::timeout`]
+//! and [`io::timeout`]: what smol writes by hand, the future raced against an async-io timer,
+//! dropped (cancelled) if the timer wins. An async-io timer is registered when it is first
+//! polled: an insert pushed onto the reactor's queue of timer operations (it holds 1 000), and
+//! a notification that wakes the thread waiting on epoll so that it sees the new deadline;
+//! dropping the timer pushes a remove. So the form follows what the task shares:
+//!
+//! - Scatter: one deadline per round, the round's start plus `timeout_ms`, and one
+//!   [`future::timeout`] around the whole round, for the time left until that deadline (see
+//!   `within_round`; async-std has no timeout-at). Every request of the round was sent at or
+//!   after that start, so none may take longer than `timeout_ms`; a round that takes longer
+//!   fails, and the calls still waiting are cancelled. That is one timer per round, where a
+//!   timeout around every call would push K inserts and K removes per round and wake the
+//!   reactor K times; past 1 000 operations the queue is full, and the thread inserting a timer
+//!   drains it into the timer map under the reactor's lock. tokio has the same one deadline per
+//!   round; the threads backend gets the same cheapness from `SO_RCVTIMEO`, set once per
+//!   socket.
+//! - Crawl: each request is its own connection with its own start, so each gets its own
+//!   [`io::timeout`], one around the connect and one around the call, as the task's parameters
+//!   say (each bounded by `timeout_ms`).
 //!
 //! # The variants
 //!
@@ -25,9 +46,9 @@
 //!   [`CONNECTS_IN_FLIGHT`] connects at once. Each round spawns one task per connection on the
 //!   runtime's N threads: concurrency and parallelism. A spawned task is `'static` and cannot
 //!   borrow its connection, so the connection moves into the task and comes back with the
-//!   reply's digest. The round awaits the tasks' handles in order; on the first failure the
-//!   remaining tasks are cancelled with [`cancel_all`]: dropping an async-std `JoinHandle`
-//!   would only detach its task, which would run on to its timeout.
+//!   reply's digest. The round awaits the tasks' handles in order; on the first failure, or at
+//!   the round's deadline, the tasks not yet awaited are cancelled with [`cancel_all`]:
+//!   dropping an async-std `JoinHandle` would only detach its task, which would run on.
 //! - `join-all`, scatter: the K calls of a round are futures in one task, driven together by
 //!   [`futures::future::try_join_all`] (async-std has no n-ary join). Past 30 futures it
 //!   keeps them in a `FuturesOrdered` (a `FuturesUnordered` that keeps the results in order),
@@ -36,26 +57,36 @@
 //!   their connections (`&mut`), so nothing is `'static`, nothing is spawned and nothing moves.
 //!   This is concurrency without parallelism: all K requests are in flight at once, but one
 //!   thread at a time polls them all, the shape of a single-threaded event loop (Python's
-//!   `asyncio.gather`). The first failure drops the other futures, which cancels them.
+//!   `asyncio.gather`). The first failure, or the round's deadline, drops the other futures,
+//!   which cancels them.
 //! - `spawn`, crawl: one task paces the requests. It waits for a request's scheduled time (open
 //!   loop), takes a permit from an [`async_lock::Semaphore`] of C permits (waiting while C
 //!   requests are in flight), and spawns a task that connects, calls, and drops the permit.
 //!   async-std has no semaphore of its own (its `sync` module re-exports async-lock's `Mutex`
 //!   and `RwLock` but not this), so it is async-lock's, as in smol. `acquire_arc` gives an
-//!   owned guard, which is what lets the permit move into a `'static` task. async-lock's
-//!   semaphore cannot be closed, so a failed request raises a flag instead, and the pacing loop
-//!   starts nothing more once it sees it.
+//!   owned guard, which is what lets the permit move into a `'static` task. The handles go into
+//!   a [`FuturesUnordered`], and after each permit the pacing task collects the requests that
+//!   have finished, in any order, without waiting for the others (`now_or_never` polls the set
+//!   once with a waker that does nothing, so a finishing request never wakes the pacing task
+//!   for it). The set holds about C handles, not N, and the first failure it sees ends the
+//!   crawl: the requests still in flight are cancelled with [`cancel_all`], since dropping the
+//!   set would only detach them. async-lock's semaphore cannot be closed, so a failed request
+//!   also raises a flag, and the pacing loop starts nothing more once it sees it.
 //!
 //! # Measurements
 //!
-//! Scatter records one latency per round, from the round's start to its last reply. Crawl
-//! records one per request. With `rate > 0` (open loop), request `i` waits until
-//! `Crawl::scheduled_start(i)` after the run's start, and its latency counts from then. A
-//! client that falls behind its schedule is charged for it (no coordinated omission).
-//! async-std has no sleep-until, so the wait is a [`task::sleep`] for the time left, which is
-//! an async-io timer like smol's `Timer::at`; async-io's timers have no tick: a timer fires
-//! when the reactor next wakes at or after its deadline.
+//! Scatter records one latency per round: from the round's start, before the first task is
+//! spawned or the first call polled, until the caller has seen all K replies: the await of the
+//! round's last handle in `spawn`, the return of `try_join_all` in `join-all`. tokio and the
+//! threads backend end a round at the same point. Crawl records one latency per request. With
+//! `rate > 0` (open loop), request `i` waits until `Crawl::scheduled_start(i)` after the run's
+//! start, and its latency counts from then. A client that falls behind its schedule is charged
+//! for it (no coordinated omission). async-std has no sleep-until, so the wait is a
+//! [`task::sleep`] for the time left, which is an async-io timer like smol's `Timer::at`;
+//! async-io's timers have no tick: a timer fires when the reactor next wakes at or after its
+//! deadline.
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -63,11 +94,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use async_lock::Semaphore;
+use async_std::future;
 use async_std::io::{self, Read, ReadExt, Write, WriteExt};
 use async_std::net::TcpStream;
 use async_std::task::{self, JoinHandle};
-use futures::future::try_join_all;
-use futures::stream::{self, StreamExt, TryStreamExt};
+use futures::future::{FutureExt as _, try_join_all};
+use futures::stream::{self, FuturesUnordered, StreamExt, TryStreamExt};
 use shootout_suite::fanout::{REPLY_HEADER_LEN, Request, digest, reply_len};
 use shootout_suite::task::{Crawl, Scatter};
 use shootout_suite::{Answer, Failure, Outcome, Runner, Tally, runner};
@@ -116,19 +148,44 @@ struct Conn {
 
 impl Conn {
     /// Sends this connection's request of round `round` and returns the digest of the reply.
+    ///
+    /// No timeout of its own: the round's deadline bounds it (see [`within_round`]).
     async fn call(&mut self, p: Scatter, round: u32, addr: SocketAddr) -> Result<u64, Failure> {
-        let timeout = timeout(p.timeout_ms);
         let request = p.request(round, self.index);
-        io::timeout(timeout, call(&mut self.stream, request, &mut self.payload))
+        call(&mut self.stream, request, &mut self.payload)
             .await
             .map_err(|e| {
                 let what = format!(
                     "scatter round {round} on connection {} to {addr}",
                     self.index
                 );
-                io_failure(what, e, timeout)
+                Failure::context(&what, e)
             })
     }
+}
+
+/// A round's calls, bounded by one deadline: `timeout_ms` after the round's `start`.
+///
+/// async-std has no timeout-at, so [`future::timeout`] gets the time left until the deadline.
+/// When it expires, `calls` is dropped, which cancels every call it owns, and the round fails
+/// with a timeout. One timer for the whole round. Dropping `calls` does not cancel the tasks
+/// it awaits: the caller does that (see `rounds_spawn`).
+async fn within_round<T>(
+    p: Scatter,
+    round: u32,
+    addr: SocketAddr,
+    start: Instant,
+    calls: impl Future<Output = Result<T, Failure>>,
+) -> Result<T, Failure> {
+    let deadline = start + timeout(p.timeout_ms);
+    future::timeout(deadline.saturating_duration_since(Instant::now()), calls)
+        .await
+        .unwrap_or_else(|_elapsed| {
+            Err(Failure::new(format!(
+                "scatter round {round} on {} connections to {addr}: timed out after {} ms waiting for the replies",
+                p.conns, p.timeout_ms
+            )))
+        })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -156,7 +213,7 @@ async fn rounds_spawn(
     let mut report = Report::default();
     for round in 0..p.rounds {
         let start = Instant::now();
-        let calls: Vec<JoinHandle<(Conn, Result<u64, Failure>)>> = conns
+        let mut calls: VecDeque<JoinHandle<(Conn, Result<u64, Failure>)>> = conns
             .drain(..)
             .map(|mut conn| {
                 task::spawn(async move {
@@ -165,17 +222,21 @@ async fn rounds_spawn(
                 })
             })
             .collect();
-        let mut calls = calls.into_iter();
-        while let Some(call) = calls.next() {
-            let (conn, digest) = call.await;
-            match digest {
-                Ok(digest) => report.tally.add(digest),
-                Err(failure) => {
-                    cancel_all(calls).await;
-                    return Err(failure);
-                }
+        let all_replies = async {
+            // A handle leaves `calls` only once its task has finished.
+            while let Some(call) = calls.front_mut() {
+                let (conn, digest) = call.await;
+                calls.pop_front();
+                report.tally.add(digest?);
+                conns.push(conn);
             }
-            conns.push(conn);
+            Ok::<(), Failure>(())
+        };
+        // On a failure or at the deadline, the tasks not yet awaited are cancelled: dropping
+        // their handles would only detach them.
+        if let Err(failure) = within_round(p, round, addr, start, all_replies).await {
+            cancel_all(calls).await;
+            return Err(failure);
         }
         report.latencies_ns.push(nanos(start.elapsed()));
     }
@@ -192,8 +253,9 @@ async fn rounds_join_all(
     for round in 0..p.rounds {
         let start = Instant::now();
         let calls = conns.iter_mut().map(|conn| conn.call(p, round, addr));
-        // The first failure returns at once, dropping (cancelling) the other calls.
-        for digest in try_join_all(calls).await? {
+        // The first failure, or the deadline, returns at once, dropping (cancelling) the other
+        // calls.
+        for digest in within_round(p, round, addr, start, try_join_all(calls)).await? {
             report.tally.add(digest);
         }
         report.latencies_ns.push(nanos(start.elapsed()));
@@ -216,36 +278,45 @@ pub fn crawl_spawn(p: Crawl, addr: SocketAddr, workers: usize) -> Result<Runner,
 async fn crawl_tasks(p: Crawl, addr: SocketAddr) -> Result<Outcome, Failure> {
     let permits = Arc::new(Semaphore::new(p.concurrency.max(1)));
     let failed = Arc::new(AtomicBool::new(false));
-    let mut requests: Vec<JoinHandle<Result<(u64, u64), Failure>>> = Vec::new();
-    let start = Instant::now();
-    for i in 0..p.requests {
-        let due = wait_until_due(&p, i, start).await;
-        // Waits while C requests are in flight.
-        let permit = permits.acquire_arc().await;
-        if failed.load(Ordering::Relaxed) {
-            break; // Start nothing more once a request has failed.
-        }
-        let began = due.unwrap_or_else(Instant::now);
-        let failed = Arc::clone(&failed);
-        requests.push(task::spawn(async move {
-            let result = fetch(addr, p.request(i), timeout(p.timeout_ms)).await;
-            if result.is_err() {
-                failed.store(true, Ordering::Relaxed);
-            }
-            drop(permit); // Only now may the next request start.
-            result.map(|digest| (digest, nanos(began.elapsed())))
-        }));
-    }
+    let mut requests: FuturesUnordered<JoinHandle<Result<(u64, u64), Failure>>> =
+        FuturesUnordered::new();
     let mut report = Report::default();
-    let mut requests = requests.into_iter();
-    while let Some(request) = requests.next() {
-        match request.await {
-            Ok(reply) => report.record(reply),
-            Err(failure) => {
-                cancel_all(requests).await;
-                return Err(failure);
+    let start = Instant::now();
+    let all_replies = async {
+        for i in 0..p.requests {
+            let due = wait_until_due(&p, i, start).await;
+            // Waits while C requests are in flight.
+            let permit = permits.acquire_arc().await;
+            if failed.load(Ordering::Relaxed) {
+                break; // Start nothing more once a request has failed.
             }
+            // Collect the requests that have finished, without waiting for the others, so
+            // that the set holds about C handles and a failure ends the crawl as soon as it is
+            // seen.
+            while let Some(Some(done)) = requests.next().now_or_never() {
+                report.record(done?);
+            }
+            let began = due.unwrap_or_else(Instant::now);
+            let failed = Arc::clone(&failed);
+            requests.push(task::spawn(async move {
+                let result = fetch(addr, p.request(i), timeout(p.timeout_ms)).await;
+                if result.is_err() {
+                    failed.store(true, Ordering::Relaxed);
+                }
+                drop(permit); // Only now may the next request start.
+                result.map(|digest| (digest, nanos(began.elapsed())))
+            }));
         }
+        while let Some(done) = requests.next().await {
+            report.record(done?);
+        }
+        Ok::<(), Failure>(())
+    };
+    // On a failure, the requests still in flight are cancelled: dropping their handles would
+    // only detach them.
+    if let Err(failure) = all_replies.await {
+        cancel_all(requests).await;
+        return Err(failure);
     }
     Ok(report.into_outcome())
 }

@@ -21,7 +21,11 @@
 //!   optional name, and async-std's task-local storage, set around every poll) before handing
 //!   it to async-executor. Its `JoinHandle` *detaches* the task when dropped, where smol's
 //!   `Task` cancels it, so code that gives up on tasks must cancel them by hand.
-//!   `task::spawn_blocking` is blocking's `unblock` inside one more spawned task.
+//!   `task::spawn_blocking(f)` is `task::spawn(async_global_executor::spawn_blocking(f))`:
+//!   blocking's `unblock` inside one more task, spawned only to await it. That task costs two
+//!   executor hops per piece (it is scheduled once to start waiting, and again when the pool
+//!   is done) before it wakes the task that awaits the piece, which smol's `unblock` wakes
+//!   straight from the pool.
 //!   `async_std::channel` is async-channel (the older 1.x line), and `async_std::sync::Mutex`
 //!   is async-lock's; there is no semaphore, so async-lock's is used. `io::timeout` and
 //!   `task::sleep` are async-io timers.
@@ -34,11 +38,11 @@
 //! | task | variant | what it shows |
 //! |---|---|---|
 //! | mergesort, fib, nqueens | `spawn` | recursive `task::spawn` + `.await` down to the grain: CPU work on the executor threads, the form async code takes first |
-//! | mergesort, fib, nqueens | `spawn-blocking` | the same recursion, each sequential leaf sent to `task::spawn_blocking`, at most N at once (an `async_lock::Semaphore`): the usual advice for CPU work |
+//! | mergesort, fib, nqueens | `spawn-blocking` | the same recursion, each sequential leaf sent to `task::spawn_blocking`, at most N at once (an `async_lock::Semaphore`): the usual advice for CPU work. `task::spawn_blocking(f)` is `task::spawn(async_global_executor::spawn_blocking(f))`, two executor hops per piece: the runtime's real cost |
 //! | scatter | `spawn` | a task per connection per round, all awaited: concurrency and parallelism |
 //! | scatter | `join-all` | a round's K calls as K futures joined in one task: concurrency without parallelism |
 //! | crawl | `spawn` | an async-lock `Semaphore` permit, then a task per request on a fresh connection |
-//! | bounded | `channel` | [`async_std::channel::bounded`] (async-channel, re-exported); producers and consumers are tasks |
+//! | bounded | `async-channel` | [`async_std::channel::bounded`], which is async-channel 1.x re-exported (smol's variant of the same name runs 2.x); producers and consumers are tasks |
 //!
 //! `cell.workers` = N means N executor threads, for every task.
 //!
@@ -60,10 +64,13 @@
 //! [`Backend::setup`] sizes the global executor ([`runtime`]; its threads start on the first
 //! call in the process, as setup) and opens a scatter's connections. Each repetition is
 //! `task::block_on(task::spawn(root))` ([`run_task`]): the root is a task on the executor
-//! threads, and the calling thread only waits for it. async-std's `block_on` runs a
-//! thread-local executor (for `spawn_local`, unused here) and, like every `async_io::block_on`,
-//! may take its turn waiting on the reactor, but it runs no task of the global executor: the
-//! calling thread is not an extra worker.
+//! threads, and the calling thread only waits for it. async-std's `block_on` is
+//! `async_io::block_on` around a thread-local executor (for `spawn_local`, unused here): it
+//! runs no task of the global executor, so the calling thread is not an extra worker, but
+//! while it waits it takes its turn waiting on the reactor, so IO readiness and timers may be
+//! handled on it and the tasks they wake run elsewhere. `shootout-smol` parks its calling
+//! thread with `futures_lite::future::block_on` instead; async-std offers no other `block_on`,
+//! and this crate uses async-std's own API, so that difference is the runtime's.
 //!
 //! Each family lives in its own file ([`dnc`], [`fanout`], [`pipeline`]), named as in every
 //! other backend crate, so that two backends diff cleanly. The sequential kernels and the wire
@@ -95,7 +102,7 @@ pub const DNC: &[Variant] = &[
     },
     Variant {
         name: "spawn-blocking",
-        about: "async recursion, each leaf sent to task::spawn_blocking, at most N at once (a Semaphore)",
+        about: "async recursion, each leaf sent to task::spawn_blocking, at most N at once (a Semaphore): two executor hops per piece",
     },
 ];
 
@@ -119,8 +126,8 @@ pub const CRAWL: &[Variant] = &[Variant {
 
 /// The variants of `pipeline/bounded`.
 pub const BOUNDED: &[Variant] = &[Variant {
-    name: "channel",
-    about: "async_std::channel::bounded (async-channel re-exported), receivers cloned; tasks on N threads",
+    name: "async-channel",
+    about: "async_std::channel::bounded, which is async-channel 1.x re-exported, receivers cloned; tasks on N threads",
 }];
 
 impl Backend for AsyncStd {
@@ -172,8 +179,8 @@ impl Backend for AsyncStd {
             (Task::Scatter(p), "spawn") => fanout::scatter_spawn(p, cell.server()?, workers),
             (Task::Scatter(p), "join-all") => fanout::scatter_join_all(p, cell.server()?, workers),
             (Task::Crawl(p), "spawn") => fanout::crawl_spawn(p, cell.server()?, workers),
-            (Task::Bounded(p), "channel") => {
-                tasks_on(runtime(workers)?, move |_| pipeline::channel(p))
+            (Task::Bounded(p), "async-channel") => {
+                tasks_on(runtime(workers)?, move |_| pipeline::async_channel(p))
             }
             _ => Err(cell.unsupported(self)),
         }
@@ -267,8 +274,8 @@ impl Runtime {
 /// Runs `future` as a task of async-std's executor while the calling thread waits for it: one
 /// repetition, `task::block_on(task::spawn(future))`.
 ///
-/// The calling thread runs no task of the global executor. A panic in the task is raised again
-/// here.
+/// The calling thread runs no task of the global executor, though it may take its turn
+/// waiting on the reactor (see the crate docs). A panic in the task is raised again here.
 pub fn run_task<T: Send + 'static>(
     _sized: &Runtime,
     future: impl Future<Output = T> + Send + 'static,

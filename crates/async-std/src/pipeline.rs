@@ -1,14 +1,15 @@
-//! The bounded pipeline on async-std: producer and consumer tasks around `async_std::channel`.
+//! The bounded pipeline on async-std: producer and consumer tasks around an `async-channel`.
 //!
-//! [`async_std::channel::bounded`] is async-channel, re-exported: `async_std::channel` is
-//! `pub use async_channel::*`, of the 1.x line where smol uses 2.x, the same design. So it is
-//! multi-producer and multi-consumer, every consumer owns a clone of the receiver and they wait
-//! on the queue together, as with crossbeam. The difference from a blocking channel is
-//! what waiting costs: a producer that finds the queue full, or a consumer that finds it
-//! empty, is a task that suspends (its future returns `Pending` and the thread runs another
-//! task) instead of a thread that parks. A hand-off between two tasks on the same executor
-//! thread is a function call away; only when the other side sleeps on another thread does it
-//! cost a thread wake-up.
+//! [`async_std::channel::bounded`] *is* async-channel: `async_std::channel` is
+//! `pub use async_channel::*`, of the 1.x line where smol uses 2.x, the same design. That is
+//! why the variant is named `async-channel`, as in smol and tokio, so the three line up in the
+//! tables. It is multi-producer and multi-consumer, so every consumer owns a clone of the
+//! receiver and they wait on the queue together, as with crossbeam. The difference from a
+//! blocking channel is what waiting costs: a producer that finds the queue full, or a consumer
+//! that finds it empty, is a task that suspends (its future returns `Pending` and the thread
+//! runs another task) instead of a thread that parks. A hand-off between two tasks on the same
+//! executor thread is a function call away; only when the other side sleeps on another thread
+//! does it cost a thread wake-up.
 //!
 //! Each repetition spawns P producer tasks and C consumer tasks on the executor's N threads
 //! (`workers`, whatever P and C are). Producer `p` sends the items `produced_by(p, P, items)`;
@@ -28,9 +29,9 @@ use shootout_suite::pipeline::{Consumed, Item, produced_by};
 use shootout_suite::task::Bounded;
 use shootout_suite::{Answer, Outcome};
 
-/// `channel`: an `async_std::channel::bounded(capacity)` between P producer and C consumer
-/// tasks, every consumer with its own receiver.
-pub async fn channel(p: Bounded) -> Outcome {
+/// `async-channel`: an `async_std::channel::bounded(capacity)` (async-channel 1.x) between P
+/// producer and C consumer tasks, every consumer with its own receiver.
+pub async fn async_channel(p: Bounded) -> Outcome {
     let epoch = Instant::now();
     let (tx, rx) = async_std::channel::bounded(p.capacity.max(1));
     let consumers: Vec<JoinHandle<Consumed>> = (0..p.consumers)

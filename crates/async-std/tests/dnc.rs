@@ -114,7 +114,7 @@ fn the_variants_are_the_documented_ones() {
     }
     assert_eq!(names(TaskId::Scatter), ["spawn", "join-all"]);
     assert_eq!(names(TaskId::Crawl), ["spawn"]);
-    assert_eq!(names(TaskId::Bounded), ["channel"]);
+    assert_eq!(names(TaskId::Bounded), ["async-channel"]);
     for id in TaskId::ALL {
         for variant in AsyncStd.support(id).variants() {
             assert!(!variant.about.is_empty(), "{id} {}", variant.name);

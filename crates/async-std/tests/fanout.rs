@@ -7,9 +7,11 @@
 
 mod common;
 
+use std::io::Read;
 use std::net::{SocketAddr, TcpListener};
+use std::sync::mpsc;
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::{cell, check, failure};
 use shootout_async_std::AsyncStd;
@@ -193,6 +195,106 @@ fn a_silent_server_times_out_instead_of_hanging() {
         let failure = failure(served(task, variant, WORKERS, addr), 2, PATIENCE);
         let message = failure.to_string();
         assert!(message.contains("timed out"), "{task} {variant}: {message}");
+    }
+}
+
+/// A silent server that also reports every connection the client closes.
+fn silent_server_reporting_closes() -> (SocketAddr, mpsc::Receiver<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (closed, closes) = mpsc::channel();
+    thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { break };
+            let closed = closed.clone();
+            thread::spawn(move || {
+                // Reads the requests, never answers, and waits for the end of the stream.
+                while matches!(stream.read(&mut [0; 64]), Ok(n) if n > 0) {}
+                let _ = closed.send(());
+            });
+        }
+    });
+    (addr, closes)
+}
+
+#[test]
+fn a_silent_server_fails_a_scatter_round_at_its_deadline() {
+    // One deadline per round, `timeout_ms` after its start: not before it, and not much after.
+    // The calls still waiting are cancelled, not detached, which closes every connection.
+    let p = scatter(50, 3, 300);
+    for variant in SCATTER {
+        let (addr, closes) = silent_server_reporting_closes();
+        let cell = served(Task::Scatter(p), variant, WORKERS, addr);
+        let mut run = AsyncStd.setup(&cell).unwrap();
+        let start = Instant::now();
+        let message = run(cell.task.input()).unwrap_err().to_string();
+        let took = start.elapsed();
+        assert!(
+            message.contains("scatter round 0 on 50 connections")
+                && message.contains("timed out after 300 ms"),
+            "{variant}: {message}"
+        );
+        assert!(
+            took >= Duration::from_millis(300) && took < Duration::from_secs(10),
+            "{variant}: failed after {took:?}"
+        );
+        for closed in 0..p.conns {
+            assert!(
+                closes.recv_timeout(Duration::from_secs(20)).is_ok(),
+                "{variant}: {closed} of {} connections closed",
+                p.conns
+            );
+        }
+    }
+}
+
+/// A server that holds its first connection open without ever answering, and closes every
+/// later one as soon as it is accepted. The receiver hears when the client closes the held one.
+fn first_silent_then_closing_server() -> (SocketAddr, mpsc::Receiver<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (closed, held_closed) = mpsc::channel();
+    thread::spawn(move || {
+        let mut incoming = listener.incoming();
+        if let Some(Ok(mut held)) = incoming.next() {
+            thread::spawn(move || {
+                // Reads the request, then waits for the end of the stream.
+                while matches!(held.read(&mut [0; 64]), Ok(n) if n > 0) {}
+                let _ = closed.send(());
+            });
+        }
+        for stream in incoming {
+            if stream.is_err() {
+                break;
+            }
+        }
+    });
+    (addr, held_closed)
+}
+
+#[test]
+fn a_crawl_ends_at_its_first_failure_without_waiting_for_slower_requests() {
+    // One request hangs until its timeout, a minute away; the others fail at once. The crawl
+    // must end with one of their failures long before that, and cancel the hanging request
+    // (which closes its connection) rather than leave it running, detached.
+    for variant in CRAWL {
+        let (addr, held_closed) = first_silent_then_closing_server();
+        let cell = served(Task::Crawl(crawl(40, 4, 0, 60_000)), variant, WORKERS, addr);
+        let start = Instant::now();
+        let message = failure(cell, 1, PATIENCE).to_string();
+        let took = start.elapsed();
+        assert!(
+            message.contains(&addr.to_string()) && !message.contains("timed out"),
+            "{variant}: {message}"
+        );
+        assert!(
+            took < Duration::from_secs(20),
+            "{variant}: failed after {took:?}"
+        );
+        assert!(
+            held_closed.recv_timeout(Duration::from_secs(20)).is_ok(),
+            "{variant}: the hanging request was not cancelled"
+        );
     }
 }
 

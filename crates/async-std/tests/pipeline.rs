@@ -7,7 +7,7 @@ use shootout_suite::pipeline::LATENCY_SAMPLE;
 use shootout_suite::task::Bounded;
 use shootout_suite::{Profile, Task, TaskId};
 
-const VARIANTS: [&str; 1] = ["channel"];
+const VARIANTS: [&str; 1] = ["async-channel"];
 /// The one worker count of this test binary (async-std's executor is sized once per process).
 const WORKERS: usize = 2;
 

@@ -16,11 +16,11 @@
 //! handle that is not finished suspends the parent, and its thread runs other tasks meanwhile.
 //! Three things differ from `std::thread::scope` and `rayon::join`, all from the runtime:
 //!
-//! - **`'static`.** `Executor::spawn` on the runtime's `Executor<'static>` takes only `'static`
-//!   futures: a spawned task may outlive the frame that spawned it (a detached task runs on),
-//!   so it can borrow nothing. async-executor also has scoped executors (`Executor<'a>` takes
-//!   futures that borrow for `'a`), but the threads that run one must end within `'a`, so they
-//!   would be started inside every repetition, N thread spawns in the timed region. So data
+//! - **`'static`.** `spawn` on the runtime's `StaticExecutor` takes only `'static` futures: a
+//!   spawned task may outlive the frame that spawned it (a detached task runs on), so it can
+//!   borrow nothing. async-executor also has scoped executors (`Executor<'a>` takes futures
+//!   that borrow for `'a`), but the threads that run one must end within `'a`, so they would
+//!   be started inside every repetition, N thread spawns in the timed region. So data
 //!   moves in and results move out. `fib` and `nqueens` pass small `Copy` values. Merge sort
 //!   shares its input read-only in an `Arc<Vec<u64>>`: each leaf copies its run out and sorts
 //!   it, and each merge consumes its children's sorted `Vec`s and returns a new one. That is as
@@ -35,7 +35,8 @@
 //!   `spawn`'s `Send` bound the compiler would need the future's type while still inferring it.
 //!   The recursion is declared as `fn … -> impl Future<Output = T> + Send + 'static` around an
 //!   `async move` block, and the inline branch is `Box::pin`ned, since a future cannot contain
-//!   itself. Each spawn also clones the executor's `Arc` (see [`crate::Runtime`]).
+//!   itself. The executor goes down the recursion as a `&'static StaticExecutor`, a pointer
+//!   copied into each task (see [`crate::Runtime`]).
 //!
 //! This is CPU-bound work on executor threads, which async guides call a mistake: a leaf holds
 //! its thread for the whole leaf, and every socket, timer and task queued on that thread waits
@@ -77,7 +78,7 @@ use std::future::Future;
 use std::ops::Range;
 use std::sync::Arc;
 
-use async_executor::{Executor, Task};
+use async_executor::{StaticExecutor, Task};
 use async_lock::Semaphore;
 use shootout_suite::dnc::nqueens::Board;
 use shootout_suite::dnc::{fib, mergesort};
@@ -122,13 +123,13 @@ impl Cpu {
 
 /// `spawn`: `fib(n)` as a tree of tasks on `ex` down to the grain, the leaves computed on the
 /// executor threads.
-pub async fn fib_spawn(ex: Arc<Executor<'static>>, n: u32, grain: u32) -> u64 {
+pub async fn fib_spawn(ex: &'static StaticExecutor, n: u32, grain: u32) -> u64 {
     fib_tasks(ex, n, grain, Cpu::Inline).await
 }
 
 /// `unblock`: the tree of [`fib_spawn`], the leaves computed on blocking's pool, at most
 /// `workers` at once.
-pub async fn fib_unblock(ex: Arc<Executor<'static>>, n: u32, grain: u32, workers: usize) -> u64 {
+pub async fn fib_unblock(ex: &'static StaticExecutor, n: u32, grain: u32, workers: usize) -> u64 {
     fib_tasks(ex, n, grain, Cpu::unblock(workers)).await
 }
 
@@ -138,7 +139,7 @@ pub async fn fib_unblock(ex: Arc<Executor<'static>>, n: u32, grain: u32, workers
     reason = "an `async fn` that spawns itself cannot prove its future `Send` (E0283)"
 )]
 fn fib_tasks(
-    ex: Arc<Executor<'static>>,
+    ex: &'static StaticExecutor,
     n: u32,
     grain: u32,
     cpu: Cpu,
@@ -147,7 +148,7 @@ fn fib_tasks(
         if n < 2 || n <= grain {
             return cpu.run(move || fib::sequential(n)).await;
         }
-        let a = ex.spawn(fib_tasks(Arc::clone(&ex), n - 1, grain, cpu.clone()));
+        let a = ex.spawn(fib_tasks(ex, n - 1, grain, cpu.clone()));
         let b = Box::pin(fib_tasks(ex, n - 2, grain, cpu)).await;
         a.await + b
     }
@@ -159,7 +160,11 @@ fn fib_tasks(
 
 /// `spawn`: sorts `keys` as a tree of tasks on `ex` over runs of at most `grain` keys; leaves
 /// and merges run on the executor threads.
-pub async fn mergesort_spawn(ex: Arc<Executor<'static>>, keys: Vec<u64>, grain: usize) -> Vec<u64> {
+pub async fn mergesort_spawn(
+    ex: &'static StaticExecutor,
+    keys: Vec<u64>,
+    grain: usize,
+) -> Vec<u64> {
     let n = keys.len();
     sort_tasks(ex, Arc::new(keys), 0..n, grain.max(1), Cpu::Inline).await
 }
@@ -167,7 +172,7 @@ pub async fn mergesort_spawn(ex: Arc<Executor<'static>>, keys: Vec<u64>, grain: 
 /// `unblock`: the tree of [`mergesort_spawn`], every leaf sort and every merge run on blocking's
 /// pool, at most `workers` at once.
 pub async fn mergesort_unblock(
-    ex: Arc<Executor<'static>>,
+    ex: &'static StaticExecutor,
     keys: Vec<u64>,
     grain: usize,
     workers: usize,
@@ -191,7 +196,7 @@ pub async fn mergesort_unblock(
     reason = "an `async fn` that spawns itself cannot prove its future `Send` (E0283)"
 )]
 fn sort_tasks(
-    ex: Arc<Executor<'static>>,
+    ex: &'static StaticExecutor,
     keys: Arc<Vec<u64>>,
     run: Range<usize>,
     grain: usize,
@@ -209,7 +214,7 @@ fn sort_tasks(
         }
         let mid = run.start + run.len() / 2;
         let back = ex.spawn(sort_tasks(
-            Arc::clone(&ex),
+            ex,
             Arc::clone(&keys),
             mid..run.end,
             grain,
@@ -234,14 +239,14 @@ fn merged(front: &[u64], back: &[u64]) -> Vec<u64> {
 
 /// `spawn`: counts the n-queens solutions with a task per board on `ex` while fewer than
 /// `split` rows are filled; the boards at the split are counted on the executor threads.
-pub async fn nqueens_spawn(ex: Arc<Executor<'static>>, n: u32, split: u32) -> u64 {
+pub async fn nqueens_spawn(ex: &'static StaticExecutor, n: u32, split: u32) -> u64 {
     queens_tasks(ex, Board::empty(n), split, Cpu::Inline).await
 }
 
 /// `unblock`: the tree of [`nqueens_spawn`], the boards at the split counted on blocking's
 /// pool, at most `workers` at once.
 pub async fn nqueens_unblock(
-    ex: Arc<Executor<'static>>,
+    ex: &'static StaticExecutor,
     n: u32,
     split: u32,
     workers: usize,
@@ -256,7 +261,7 @@ pub async fn nqueens_unblock(
     reason = "an `async fn` that spawns itself cannot prove its future `Send` (E0283)"
 )]
 fn queens_tasks(
-    ex: Arc<Executor<'static>>,
+    ex: &'static StaticExecutor,
     board: Board,
     split: u32,
     cpu: Cpu,
@@ -267,7 +272,7 @@ fn queens_tasks(
         }
         let children: Vec<Task<u64>> = board
             .children()
-            .map(|child| ex.spawn(queens_tasks(Arc::clone(&ex), child, split, cpu.clone())))
+            .map(|child| ex.spawn(queens_tasks(ex, child, split, cpu.clone())))
             .collect();
         let mut count = 0;
         for child in children {

@@ -10,12 +10,32 @@
 //! Every request is [`call`]: write the 16-byte request, read the 4-byte header, read the
 //! payload, digest it. It is the suite's `call_blocking` written with futures-lite's
 //! `AsyncWriteExt` and `AsyncReadExt` (`smol::io`), each step an `.await`. Every connection has
-//! `TCP_NODELAY` set. Async IO has no socket timeout, and a future that is never woken simply
-//! waits, so connecting and each call are raced against an [`async_io::Timer`] with
-//! [`FutureExt::or`]: the first to finish wins and the other is dropped, and dropping an IO
-//! future cancels it (see [`within`]). A silent server fails the request after the task's
-//! `timeout_ms` instead of hanging it. Every error becomes a `Failure` that names the request
-//! and the server; nothing panics and nothing waits forever.
+//! `TCP_NODELAY` set. Every error becomes a `Failure` that names the request (or the round) and
+//! the server; nothing panics and nothing waits forever.
+//!
+//! # Timeouts
+//!
+//! Every request is bounded by the task's `timeout_ms`, so a silent server fails the cell
+//! instead of hanging it. Async IO has no socket timeout, and a future that is never woken
+//! simply waits, so the IO is raced against an [`async_io::Timer`] with [`FutureExt::or`]: the
+//! first to finish wins and the other is dropped, and dropping an IO future cancels it. An
+//! async-io timer is registered when it is first polled: an insert pushed onto the reactor's
+//! queue of timer operations (it holds 1 000), and a notification that wakes the thread waiting
+//! on epoll so that it sees the new deadline; dropping the timer pushes a remove. So the form
+//! follows what the task shares:
+//!
+//! - Scatter: one deadline per round, the round's start plus `timeout_ms`, and one
+//!   [`Timer::at`] raced against the whole round (see `within_round`). Every request of the
+//!   round was sent at or after that start, so none may take longer than `timeout_ms`; a round
+//!   that takes longer fails, and dropping the round's future cancels the calls still waiting.
+//!   That is one timer per round, where a timer around every call would push K inserts and K
+//!   removes per round and wake the reactor K times; past 1 000 operations the queue is full,
+//!   and the thread inserting a timer drains it into the timer map under the reactor's lock.
+//!   tokio has the same one deadline per round; the threads backend gets the same cheapness
+//!   from `SO_RCVTIMEO`, set once per socket.
+//! - Crawl: each request is its own connection with its own start, so each gets its own
+//!   timers, one raced against the connect and one against the call (see [`within`]), as the
+//!   task's parameters say (each bounded by `timeout_ms`).
 //!
 //! # The variants
 //!
@@ -23,8 +43,9 @@
 //!   [`CONNECTS_IN_FLIGHT`] connects at once. Each round spawns one task per connection on the
 //!   runtime's N threads: concurrency and parallelism. A spawned task is `'static` and cannot
 //!   borrow its connection, so the connection moves into the task and comes back with the
-//!   reply's digest. The round awaits the tasks' handles in order; on the first failure the
-//!   remaining handles are dropped, and dropping a smol `Task` cancels it.
+//!   reply's digest. The round awaits the tasks' handles in order; on the first failure, or at
+//!   the round's deadline, the handles not yet awaited are dropped, and dropping a smol `Task`
+//!   cancels it.
 //! - `join-all`, scatter: the K calls of a round are futures in one task, driven together by
 //!   [`futures::future::try_join_all`] (futures-lite has no n-ary join). Past 30 futures it
 //!   keeps them in a `FuturesOrdered` (a `FuturesUnordered` that keeps the results in order),
@@ -33,22 +54,31 @@
 //!   their connections (`&mut`), so nothing is `'static`, nothing is spawned and nothing moves.
 //!   This is concurrency without parallelism: all K requests are in flight at once, but one
 //!   thread at a time polls them all, the shape of a single-threaded event loop (Python's
-//!   `asyncio.gather`). The first failure drops the other futures, which cancels them.
+//!   `asyncio.gather`). The first failure, or the round's deadline, drops the other futures,
+//!   which cancels them.
 //! - `spawn`, crawl: one task paces the requests. It waits for a request's scheduled time (open
 //!   loop), takes a permit from an [`async_lock::Semaphore`] of C permits (waiting while C
 //!   requests are in flight), and spawns a task that connects, calls, and drops the permit.
 //!   `acquire_arc` gives an owned guard, which is what lets the permit move into a `'static`
-//!   task. async-lock's semaphore cannot be closed, so a failed request raises a flag instead,
+//!   task. The handles go into a [`FuturesUnordered`], and after each permit the pacing task
+//!   collects the requests that have finished, in any order, without waiting for the others
+//!   (`now_or_never` polls the set once with a waker that does nothing, so a finishing request
+//!   never wakes the pacing task for it). The set holds about C handles, not N, and the first
+//!   failure it sees ends the crawl: the set is dropped, which cancels the requests still in
+//!   flight. async-lock's semaphore cannot be closed, so a failed request also raises a flag,
 //!   and the pacing loop starts nothing more once it sees it.
 //!
 //! # Measurements
 //!
-//! Scatter records one latency per round, from the round's start to its last reply. Crawl
-//! records one per request. With `rate > 0` (open loop), request `i` waits on
-//! [`async_io::Timer::at`] until `Crawl::scheduled_start(i)` after the run's start, and its
-//! latency counts from then. A client that falls behind its schedule is charged for it (no
-//! coordinated omission). async-io's timers have no tick: a timer fires when the reactor next
-//! wakes at or after its deadline.
+//! Scatter records one latency per round: from the round's start, before the first task is
+//! spawned or the first call polled, until the caller has seen all K replies: the await of the
+//! round's last handle in `spawn`, the return of `try_join_all` in `join-all`. tokio and the
+//! threads backend end a round at the same point. Crawl records one latency per request. With
+//! `rate > 0` (open loop), request `i` waits on [`async_io::Timer::at`] until
+//! `Crawl::scheduled_start(i)` after the run's start, and its latency counts from then. A
+//! client that falls behind its schedule is charged for it (no coordinated omission).
+//! async-io's timers have no tick: a timer fires when the reactor next wakes at or after its
+//! deadline.
 
 use std::future::Future;
 use std::io;
@@ -57,12 +87,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use async_executor::{Executor, Task};
+use async_executor::{StaticExecutor, Task};
 use async_io::Timer;
 use async_lock::Semaphore;
 use async_net::TcpStream;
-use futures::future::try_join_all;
-use futures::stream::{self, StreamExt, TryStreamExt};
+use futures::future::{FutureExt as _, try_join_all};
+use futures::stream::{self, FuturesUnordered, StreamExt, TryStreamExt};
 use futures_lite::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, FutureExt};
 use shootout_suite::fanout::{REPLY_HEADER_LEN, Request, digest, reply_len};
 use shootout_suite::task::{Crawl, Scatter};
@@ -125,19 +155,44 @@ struct Conn {
 
 impl Conn {
     /// Sends this connection's request of round `round` and returns the digest of the reply.
+    ///
+    /// No timeout of its own: the round's deadline bounds it (see [`within_round`]).
     async fn call(&mut self, p: Scatter, round: u32, addr: SocketAddr) -> Result<u64, Failure> {
-        let timeout = timeout(p.timeout_ms);
         let request = p.request(round, self.index);
-        within(timeout, call(&mut self.stream, request, &mut self.payload))
+        call(&mut self.stream, request, &mut self.payload)
             .await
             .map_err(|e| {
                 let what = format!(
                     "scatter round {round} on connection {} to {addr}",
                     self.index
                 );
-                io_failure(what, e, timeout)
+                Failure::context(&what, e)
             })
     }
+}
+
+/// A round's calls, bounded by one deadline: `timeout_ms` after the round's `start`.
+///
+/// `calls` is raced against one [`Timer::at`] the deadline. When the timer wins, `calls` is
+/// dropped, which cancels every call still in flight, and the round fails with a timeout. One
+/// timer for the whole round.
+async fn within_round<T>(
+    p: Scatter,
+    round: u32,
+    addr: SocketAddr,
+    start: Instant,
+    calls: impl Future<Output = Result<T, Failure>>,
+) -> Result<T, Failure> {
+    let deadline = start + timeout(p.timeout_ms);
+    calls
+        .or(async {
+            Timer::at(deadline).await;
+            Err(Failure::new(format!(
+                "scatter round {round} on {} connections to {addr}: timed out after {} ms waiting for the replies",
+                p.conns, p.timeout_ms
+            )))
+        })
+        .await
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -149,7 +204,7 @@ pub fn scatter_spawn(p: Scatter, addr: SocketAddr, workers: usize) -> Result<Run
     let runtime = runtime(workers)?;
     let ex = runtime.executor();
     scatter_runner(p, addr, runtime, move |p, addr, conns| {
-        rounds_spawn(Arc::clone(&ex), p, addr, conns)
+        rounds_spawn(ex, p, addr, conns)
     })
 }
 
@@ -161,7 +216,7 @@ pub fn scatter_join_all(p: Scatter, addr: SocketAddr, workers: usize) -> Result<
 /// The rounds of one repetition, a task per call on `ex`: each task owns its connection while
 /// the call runs and hands it back with the digest.
 async fn rounds_spawn(
-    ex: Arc<Executor<'static>>,
+    ex: &'static StaticExecutor,
     p: Scatter,
     addr: SocketAddr,
     mut conns: Vec<Conn>,
@@ -178,12 +233,17 @@ async fn rounds_spawn(
                 })
             })
             .collect();
-        for call in calls {
-            let (conn, digest) = call.await;
-            // On a failure, `?` drops the remaining handles, which cancels their tasks.
-            report.tally.add(digest?);
-            conns.push(conn);
-        }
+        let all_replies = async {
+            for call in calls {
+                let (conn, digest) = call.await;
+                report.tally.add(digest?);
+                conns.push(conn);
+            }
+            Ok::<(), Failure>(())
+        };
+        // On a failure or at the deadline, the handles not yet awaited are dropped, which
+        // cancels their tasks.
+        within_round(p, round, addr, start, all_replies).await?;
         report.latencies_ns.push(nanos(start.elapsed()));
     }
     Ok((conns, report.into_outcome()))
@@ -199,8 +259,9 @@ async fn rounds_join_all(
     for round in 0..p.rounds {
         let start = Instant::now();
         let calls = conns.iter_mut().map(|conn| conn.call(p, round, addr));
-        // The first failure returns at once, dropping (cancelling) the other calls.
-        for digest in try_join_all(calls).await? {
+        // The first failure, or the deadline, returns at once, dropping (cancelling) the other
+        // calls.
+        for digest in within_round(p, round, addr, start, try_join_all(calls)).await? {
             report.tally.add(digest);
         }
         report.latencies_ns.push(nanos(start.elapsed()));
@@ -216,19 +277,20 @@ async fn rounds_join_all(
 pub fn crawl_spawn(p: Crawl, addr: SocketAddr, workers: usize) -> Result<Runner, Failure> {
     let runtime = runtime(workers)?;
     let ex = runtime.executor();
-    runner(move |_| run_task(&runtime, crawl_tasks(Arc::clone(&ex), p, addr)))
+    runner(move |_| run_task(&runtime, crawl_tasks(ex, p, addr)))
 }
 
 /// One repetition of a crawl: this task paces the requests (the schedule in open loop, a free
 /// permit always) and spawns a task for each on `ex`.
 async fn crawl_tasks(
-    ex: Arc<Executor<'static>>,
+    ex: &'static StaticExecutor,
     p: Crawl,
     addr: SocketAddr,
 ) -> Result<Outcome, Failure> {
     let permits = Arc::new(Semaphore::new(p.concurrency.max(1)));
     let failed = Arc::new(AtomicBool::new(false));
-    let mut requests: Vec<Task<Result<(u64, u64), Failure>>> = Vec::new();
+    let mut requests: FuturesUnordered<Task<Result<(u64, u64), Failure>>> = FuturesUnordered::new();
+    let mut report = Report::default();
     let start = Instant::now();
     for i in 0..p.requests {
         let due = wait_until_due(&p, i, start).await;
@@ -236,6 +298,11 @@ async fn crawl_tasks(
         let permit = permits.acquire_arc().await;
         if failed.load(Ordering::Relaxed) {
             break; // Start nothing more once a request has failed.
+        }
+        // Collect the requests that have finished, without waiting for the others, so that the
+        // set holds about C handles and a failure ends the crawl as soon as it is seen.
+        while let Some(Some(done)) = requests.next().now_or_never() {
+            report.record(done?);
         }
         let began = due.unwrap_or_else(Instant::now);
         let failed = Arc::clone(&failed);
@@ -248,10 +315,9 @@ async fn crawl_tasks(
             result.map(|digest| (digest, nanos(began.elapsed())))
         }));
     }
-    let mut report = Report::default();
-    for request in requests {
-        // On a failure, `?` drops the remaining handles, which cancels their tasks.
-        report.record(request.await?);
+    // On a failure, `?` drops `requests`, which cancels the requests still in flight.
+    while let Some(done) = requests.next().await {
+        report.record(done?);
     }
     Ok(report.into_outcome())
 }

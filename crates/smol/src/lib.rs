@@ -15,8 +15,9 @@
 //! executor for tests and small programs ([`smol::spawn`]). That executor runs on one thread
 //! unless the `SMOL_THREADS` variable says otherwise, read once at first use, and smol's own
 //! docs advise creating your own `Executor` for anything else. So there is no "smol runtime" to
-//! size: a program builds one. This crate shows how, in [`runtime`]: an `Executor` in an `Arc`,
-//! run by N threads that each call `async_io::block_on(executor.run(shutdown))`.
+//! size: a program builds one. This crate shows how, in [`runtime`]: an `Executor`, leaked into
+//! a `&'static StaticExecutor`, run by N threads that each call
+//! `async_io::block_on(executor.run(shutdown))`.
 //!
 //! # Variants
 //!
@@ -30,9 +31,9 @@
 //! | bounded | `async-channel` | [`async_channel::bounded`] (multi-consumer, receivers cloned); producers and consumers are tasks |
 //!
 //! `cell.workers` = N means N executor threads, for every task. Besides them the process has
-//! the calling thread, blocked while a repetition runs; async-io's `async-io` thread, which
-//! waits on the reactor when no other thread does; and for `unblock`, blocking's pool threads,
-//! at most N of them working at once.
+//! the calling thread, parked while a repetition runs; async-io's `async-io` thread, which
+//! waits on the reactor when no executor thread does; and for `unblock`, blocking's pool
+//! threads, at most N of them working at once.
 //!
 //! # Examples
 //!
@@ -51,15 +52,24 @@
 //!
 //! [`Backend::setup`] builds the cell's [`Runtime`] (the thread spawns are setup, not work) and
 //! opens a scatter's connections. Each repetition spawns its root task on the executor and the
-//! calling thread blocks on the task's handle ([`run_task`]), so the calling thread runs no
+//! calling thread waits for the task's handle ([`run_task`]), so the calling thread runs no
 //! task: it is not an extra worker. Dropping the runner drops the `Runtime`, which closes its
 //! shutdown channel and joins its threads.
 //!
-//! Every thread blocks with [`async_io::block_on`] (which is `smol::block_on`), not
-//! `futures_lite::future::block_on`: while its future is pending, a thread blocked in async-io's
-//! `block_on` takes its turn waiting on epoll and processing timers, so an idle executor
-//! thread wakes its own tasks' IO without a hop through the `async-io` thread. That is what
-//! smol's own global executor and async-std's executor threads do too.
+//! The executor threads and the calling thread wait in different ways, each for a reason:
+//!
+//! - An executor thread runs `async_io::block_on(executor.run(..))` (`smol::block_on` is the
+//!   same function). While its future is pending, a thread in async-io's `block_on` takes its
+//!   turn waiting on epoll and firing timers, so an idle executor thread wakes its own tasks'
+//!   IO without a hop through the `async-io` thread. That is what smol's own global executor
+//!   and async-std's executor threads do too.
+//! - The calling thread waits with `futures_lite::future::block_on(task)`, which only parks the
+//!   thread until the task's handle wakes it. It never touches the reactor, so every IO
+//!   readiness and timer of a repetition is handled by an executor thread (or, while they are
+//!   all busy, by the `async-io` thread), never by a thread that cannot run the woken task.
+//!   Waiting with `async_io::block_on` here would make the calling thread compete for the
+//!   reactor, most of all at the start of a repetition, when every executor thread is busy
+//!   with the new tasks; the tasks it woke would still have to be run elsewhere.
 //!
 //! Each family lives in its own file ([`dnc`], [`fanout`], [`pipeline`]), named as in every
 //! other backend crate, so that two backends diff cleanly; `shootout-async-std` mirrors these
@@ -70,10 +80,9 @@ pub mod fanout;
 pub mod pipeline;
 
 use std::future::Future;
-use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 
-use async_executor::Executor;
+use async_executor::{Executor, StaticExecutor};
 use shootout_suite::{
     Answer, Backend, Cell, Failure, Input, Outcome, Runner, Support, Task, TaskId, Variant, runner,
 };
@@ -174,20 +183,27 @@ impl Backend for Smol {
     }
 }
 
-/// An `async_executor::Executor` run by a fixed number of threads: what a smol program builds
+/// An `async_executor` executor run by a fixed number of threads: what a smol program builds
 /// where tokio has its `Runtime` and async-std its global executor. Made by [`runtime`].
 ///
-/// The executor sits in an [`Arc`] because its tasks must be `'static`: a task that spawns
-/// more tasks (every `dnc` recursion does) holds a clone of it, and each thread running it
-/// holds another. Leaking it as a `&'static Executor` would save the reference counting (an
-/// atomic increment per spawn, next to a spawn's few hundred nanoseconds) but could never free
-/// it, and the tests build hundreds of runtimes in one process.
+/// Its tasks must be `'static`, and a task that spawns more tasks (every `dnc` recursion does)
+/// must hold the executor, so the executor is `'static` too: [`Executor::leak`] turns a new
+/// `Executor` into a `&'static StaticExecutor` (async-executor's `static` feature), its own
+/// form of `Box::leak(Box::new(executor))`. The reference is a pointer copied into each task.
+/// An `Arc<Executor>` would cost an atomic increment and decrement of one shared count per
+/// spawn, a cache line every thread writes, and `Box::leak` alone would save only that one:
+/// an `Executor` that may be dropped clones its own inner `Arc` twice per spawn and locks its
+/// table of live tasks at every spawn and every finish, so that its drop can cancel them. A
+/// `StaticExecutor` is never dropped and does neither.
 ///
-/// Dropping the `Runtime` stops the threads: it closes the shutdown channel on which every
-/// thread's `run` waits, then joins them. A repetition awaits all its tasks, so none is left
-/// queued; any that were would be dropped with the last reference to the executor.
+/// The price is that the executor is never freed. Dropping the `Runtime` stops the threads: it
+/// closes the shutdown channel on which every thread's `run` waits, then joins them. A
+/// repetition awaits or cancels every task it spawns, and the drop then runs any cancelled task
+/// the threads had not got to (which drops its future and closes its sockets), so what stays
+/// behind is an idle executor: about a kilobyte of empty queues per runtime. The harness runs
+/// every cell in a process of its own, so there it is one per process.
 pub struct Runtime {
-    executor: Arc<Executor<'static>>,
+    executor: &'static StaticExecutor,
     /// Never sent on: dropping it closes the channel, and every `run` returns.
     shutdown: Option<async_channel::Sender<()>>,
     threads: Vec<JoinHandle<()>>,
@@ -205,12 +221,12 @@ pub fn runtime(workers: usize) -> Result<Runtime, Failure> {
     let (shutdown, stopped) = async_channel::bounded::<()>(1);
     // Built up one thread at a time, so that a failed spawn drops (stops and joins) the rest.
     let mut runtime = Runtime {
-        executor: Arc::new(Executor::new()),
+        executor: Executor::new().leak(),
         shutdown: Some(shutdown),
         threads: Vec::with_capacity(workers),
     };
     for i in 0..workers {
-        let executor = Arc::clone(&runtime.executor);
+        let executor = runtime.executor;
         let stopped = stopped.clone();
         let thread = thread::Builder::new()
             .name(format!("smol-worker-{i}"))
@@ -226,9 +242,9 @@ pub fn runtime(workers: usize) -> Result<Runtime, Failure> {
 }
 
 impl Runtime {
-    /// A handle to the executor, for spawning tasks: a clone of its `Arc`.
-    pub fn executor(&self) -> Arc<Executor<'static>> {
-        Arc::clone(&self.executor)
+    /// The executor, for spawning tasks.
+    pub fn executor(&self) -> &'static StaticExecutor {
+        self.executor
     }
 
     /// How many threads run the executor.
@@ -243,26 +259,30 @@ impl Drop for Runtime {
         for thread in self.threads.drain(..) {
             let _ = thread.join();
         }
+        // A task whose handle was dropped just before (a failed repetition cancels what it
+        // spawned) may still be queued, its future alive. Running it now drops the future.
+        // Nothing else can be queued: a repetition leaves no task behind that still runs.
+        while self.executor.try_tick() {}
     }
 }
 
 /// Runs `future` as a task of `runtime` while the calling thread waits for it: one repetition.
 ///
-/// The calling thread runs no task; like every `async_io::block_on`, it may take its turn
-/// waiting on the reactor while the executor threads are busy. A panic in the task is raised
-/// again here (async-executor hands it to the task's handle).
+/// The calling thread runs no task and never waits on the reactor: it parks in
+/// `futures_lite::future::block_on` until the task's handle wakes it (see the crate docs). A
+/// panic in the task is raised again here (async-executor hands it to the task's handle).
 pub fn run_task<T: Send + 'static>(
     runtime: &Runtime,
     future: impl Future<Output = T> + Send + 'static,
 ) -> T {
-    async_io::block_on(runtime.executor.spawn(future))
+    futures_lite::future::block_on(runtime.executor.spawn(future))
 }
 
 /// A runner that runs `work`'s future as a task of `runtime`, built once per cell; `work` gets
 /// the executor to spawn on.
 fn tasks_on<Fut>(
     runtime: Runtime,
-    mut work: impl FnMut(Arc<Executor<'static>>, Input) -> Fut + 'static,
+    mut work: impl FnMut(&'static StaticExecutor, Input) -> Fut + 'static,
 ) -> Result<Runner, Failure>
 where
     Fut: Future<Output = Outcome> + Send + 'static,
@@ -278,4 +298,36 @@ fn sorted(keys: Vec<u64>) -> Outcome {
 /// Wraps a single number as the answer.
 fn value(v: u64) -> Outcome {
     Outcome::new(Answer::Value(v))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::future;
+
+    use super::*;
+
+    #[test]
+    fn a_repetition_runs_on_an_executor_thread_not_the_caller() {
+        let rt = runtime(2).unwrap();
+        let name = run_task(&rt, async { thread::current().name().map(str::to_owned) });
+        assert!(name.unwrap().starts_with("smol-worker-"));
+        assert_eq!(rt.threads(), 2);
+    }
+
+    #[test]
+    fn dropping_a_runtime_drops_the_tasks_cancelled_just_before() {
+        // A task that would wait forever, holding a sender: its future is dropped, and the
+        // channel closed, only once the executor runs the cancelled task (or the drop does).
+        for _ in 0..50 {
+            let rt = runtime(2).unwrap();
+            let (held, closed) = async_channel::bounded::<()>(1);
+            let task = rt.executor().spawn(async move {
+                let _held = held;
+                future::pending::<()>().await
+            });
+            drop(task);
+            drop(rt);
+            assert!(closed.is_closed(), "a cancelled task outlived its runtime");
+        }
+    }
 }

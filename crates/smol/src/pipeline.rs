@@ -20,17 +20,16 @@
 //! nanoseconds of hashing per item at most, the kind of short CPU work a task may do between
 //! awaits without holding its thread from anyone for long.
 
-use std::sync::Arc;
 use std::time::Instant;
 
-use async_executor::{Executor, Task};
+use async_executor::{StaticExecutor, Task};
 use shootout_suite::pipeline::{Consumed, Item, produced_by};
 use shootout_suite::task::Bounded;
 use shootout_suite::{Answer, Outcome};
 
 /// `async-channel`: an `async_channel::bounded(capacity)` between P producer and C consumer
 /// tasks on `ex`, every consumer with its own receiver.
-pub async fn async_channel(ex: Arc<Executor<'static>>, p: Bounded) -> Outcome {
+pub async fn async_channel(ex: &'static StaticExecutor, p: Bounded) -> Outcome {
     let epoch = Instant::now();
     let (tx, rx) = async_channel::bounded(p.capacity.max(1));
     let consumers: Vec<Task<Consumed>> = (0..p.consumers)
