@@ -158,15 +158,16 @@ pub struct ProcessStats {
 impl ProcessStats {
     /// Reads the counters of process `pid`, if it still exists.
     ///
-    /// CPU time is the scheduler's nanosecond count (`schedstat`), split into user and system
-    /// time in the proportion of the coarser tick counts in `stat`.
+    /// CPU time is the scheduler's nanosecond count (`schedstat`) of every live thread, plus
+    /// the time of threads that have already exited, which only the process's tick counts in
+    /// `stat` still hold (10 ms resolution); it is split into user and system time in the
+    /// proportion of those ticks. Context switches of exited threads are not kept by Linux
+    /// anywhere in `/proc` and are missing.
     pub fn read(pid: i32) -> Option<ProcessStats> {
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
         let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-        // utime and stime are fields 14 and 15 of stat; index 0 here is field 3.
-        let (user_ticks, sys_ticks): (u64, u64) =
-            (fields.get(11)?.parse().ok()?, fields.get(12)?.parse().ok()?);
+        let (user_ticks, sys_ticks) = stat_ticks(&stat)?;
+        let mut live_ticks = 0u64;
         let mut cpu_ns = 0u64;
         let mut usage = Usage::default();
         for task in std::fs::read_dir(format!("/proc/{pid}/task"))
@@ -180,6 +181,8 @@ impl ProcessStats {
                 .next()
                 .and_then(|n| n.parse::<u64>().ok())
                 .unwrap_or(0);
+            let task_stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+            live_ticks += stat_ticks(&task_stat).map_or(0, |(u, s)| u + s);
             let task_status =
                 std::fs::read_to_string(task.path().join("status")).unwrap_or_default();
             usage.voluntary += status_field(&task_status, "voluntary_ctxt_switches").unwrap_or(0);
@@ -187,6 +190,7 @@ impl ProcessStats {
                 status_field(&task_status, "nonvoluntary_ctxt_switches").unwrap_or(0);
         }
         let ticks = user_ticks + sys_ticks;
+        cpu_ns += ticks.saturating_sub(live_ticks) * tick_ns();
         usage.sys_ns = if ticks == 0 {
             0
         } else {
@@ -198,6 +202,22 @@ impl ProcessStats {
             peak_rss_kib: status_field(&status, "VmHWM").unwrap_or(0),
         })
     }
+}
+
+/// `(utime, stime)` in clock ticks from a `/proc/.../stat` line (fields 14 and 15).
+fn stat_ticks(stat: &str) -> Option<(u64, u64)> {
+    // Counted after the parenthesised command name, which may hold spaces: index 0 is field 3.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    Some((fields.get(11)?.parse().ok()?, fields.get(12)?.parse().ok()?))
+}
+
+/// The length of a clock tick in nanoseconds.
+fn tick_ns() -> u64 {
+    let per_second = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+        .ok()
+        .flatten()
+        .unwrap_or(100);
+    1_000_000_000 / per_second.max(1) as u64
 }
 
 /// The peak resident set of every child process seen, to report their sum.

@@ -10,6 +10,9 @@ use shootout_suite::TaskId;
 use crate::report::{Section, baseline};
 use crate::summary::CellSummary;
 
+/// The canvas a chart draws on.
+type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
+
 /// A plot's size in pixels.
 const SIZE: (u32, u32) = (880, 560);
 
@@ -24,19 +27,18 @@ struct Series {
 pub fn draw_all(sections: &[Section<'_>], dir: &Path) -> std::io::Result<Vec<String>> {
     std::fs::create_dir_all(dir)?;
     let mut written = Vec::new();
-    let mut save = |name: String,
-                    draw: &dyn Fn(&DrawingArea<SVGBackend<'_>, Shift>) -> Result<(), String>|
-     -> std::io::Result<()> {
-        let path = dir.join(&name);
-        {
-            let root = SVGBackend::new(&path, SIZE).into_drawing_area();
-            root.fill(&WHITE).map_err(std::io::Error::other)?;
-            draw(&root).map_err(std::io::Error::other)?;
-            root.present().map_err(std::io::Error::other)?;
-        }
-        written.push(name);
-        Ok(())
-    };
+    let mut save =
+        |name: String, draw: &dyn Fn(&Area<'_>) -> Result<(), String>| -> std::io::Result<()> {
+            let path = dir.join(&name);
+            {
+                let root = SVGBackend::new(&path, SIZE).into_drawing_area();
+                root.fill(&WHITE).map_err(std::io::Error::other)?;
+                draw(&root).map_err(std::io::Error::other)?;
+                root.present().map_err(std::io::Error::other)?;
+            }
+            written.push(name);
+            Ok(())
+        };
 
     for task in [TaskId::Mergesort, TaskId::Fib, TaskId::Nqueens] {
         // The section of this task with the most cells: the one swept over workers.
