@@ -26,7 +26,8 @@ for ((w = 2; w < cores; w *= 2)); do workers+=",$w"; done
 run() {
   local append=()
   [ -f "$out" ] && append=(--append)
-  "$shootout" run --profile full --out "$out" "${append[@]}" "$@"
+  # A cell that fails is recorded and shown in the tables; it must not stop the suite.
+  "$shootout" run --profile full --out "$out" "${append[@]}" "$@" || echo "(some cells above did not verify; they are recorded as such)"
 }
 
 # Every task at its published parameters, over the worker counts.
