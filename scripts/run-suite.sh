@@ -37,5 +37,5 @@ run --workers "$workers" "$@"
 run --workers "$cores" --task scatter -p conns=10,100,10000 -p rounds=5 --rounds 2 --timeout 120 "$@"
 # Pipeline throughput against work per item, and against producers × consumers.
 run --workers "$cores" --task bounded -p work=0,1000 "$@"
-run --workers "$cores" --task bounded -p producers=1,4 -p consumers=1,4 "$@"
+run --workers "$cores" --task bounded -p producers=1,4 -p consumers=1,4 -p work=0 -p items=1000000 "$@"
 echo "records: $out"
