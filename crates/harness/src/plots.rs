@@ -64,7 +64,10 @@ pub fn draw_all(sections: &[Section<'_>], dir: &Path) -> std::io::Result<Vec<Str
             points: vec![(1.0, 1.0), (max_workers, max_workers)],
             dashed: true,
         });
-        let title = format!("{}: speedup over sequential vs workers", section.heading);
+        let title = format!(
+            "{}: speedup over sequential vs workers (dashed: ideal)",
+            section.heading
+        );
         save(format!("speedup-{}.svg", task.short()), &|root| {
             line_chart(
                 root,
@@ -346,7 +349,8 @@ fn line_chart(
             };
             for s in series {
                 let index = labels.iter().position(|l| *l == s.label).unwrap_or(0);
-                let color = Palette99::pick(index).to_rgba();
+                // The reference line (ideal scaling) is black; every measured series gets its own colour.
+                let color = if s.label == "ideal" { BLACK.to_rgba() } else { Palette99::pick(index).to_rgba() };
                 let style = ShapeStyle::from(&color).stroke_width(2);
                 let points = s.points.clone();
                 if s.dashed {
