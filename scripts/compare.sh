@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ $# -eq 2 ] || { echo "usage: $0 A.jsonl B.jsonl" >&2; exit 2; }
-shootout=${SHOOTOUT:-target/release/shootout}
+shootout=${SHOOTOUT:-${CARGO_TARGET_DIR:-target}/release/shootout}
 if [ -z "${SHOOTOUT:-}" ]; then
   cargo build --release -p shootout-harness >&2
 fi

@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-shootout=${SHOOTOUT:-target/release/shootout}
+shootout=${SHOOTOUT:-${CARGO_TARGET_DIR:-target}/release/shootout}
 if [ -z "${SHOOTOUT:-}" ]; then
   cargo build --release -p shootout-harness
 fi

@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-shootout=${SHOOTOUT:-target/release/shootout}
+shootout=${SHOOTOUT:-${CARGO_TARGET_DIR:-target}/release/shootout}
 machine=$("$shootout" machine)
 out=${OUT:-results/$machine/runs.jsonl}
 mkdir -p "$(dirname "$out")"
