@@ -175,11 +175,11 @@ pub fn summary_markdown(records: &[Record], source: &str, to_root: &str) -> Stri
             let _ = writeln!(md, "**{w} worker{}**\n", if w == 1 { "" } else { "s" });
             let _ = writeln!(
                 md,
-                "| backend / variant | median | ± | speedup | efficiency | CPU s | CPU use | RSS MiB | workers' RSS MiB | threads | switches | p50 | p99 | throughput | verdict |"
+                "| backend / variant | median | ± | setup | speedup | efficiency | CPU s | CPU use | RSS MiB | workers' RSS MiB | threads | switches | p50 | p99 | throughput | verdict |"
             );
             let _ = writeln!(
                 md,
-                "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|"
+                "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|"
             );
             for c in rows {
                 let _ = writeln!(md, "{}", row(c, base, family, to_root, w));
@@ -191,7 +191,7 @@ pub fn summary_markdown(records: &[Record], source: &str, to_root: &str) -> Stri
 }
 
 const COLUMNS: &str = "Columns: **median** wall time per repetition and **±** its spread (median absolute deviation / median; \
-`noisy` above 10 %); **speedup** = the sequential baseline's median / this median, **efficiency** = speedup / workers; \
+`noisy` above 10 %); **setup** = building the runtime, pool, worker processes or connections (untimed in the median); **speedup** = the sequential baseline's median / this median, **efficiency** = speedup / workers; \
 **CPU s** = user + system time of every thread and worker process per repetition, **CPU use** = CPU s / wall time \
 (cores kept busy); **RSS** = peak resident memory of the cell process, **workers' RSS** = the sum over its worker \
 processes; **threads** = most threads at once; **switches** = context switches per repetition; **p50/p99** = latency \
@@ -224,6 +224,7 @@ fn row(
         } else {
             dash()
         },
+        if ok { seconds(c.setup_s) } else { dash() },
         speedup.map_or_else(dash, |s| format!("{s:.2}×")),
         speedup
             .filter(|_| c.backend != BASELINE)
