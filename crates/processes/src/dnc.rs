@@ -294,39 +294,14 @@ impl Tasks {
 /// [`MAX_TASK_BYTES`]).
 fn fib_tasks(p: Fib) -> Tasks {
     let mut leaves = Vec::new();
-    fib_leaves(p.n, fib_cut(p.n, p.grain), &mut leaves);
+    fib::leaves(p.n, fib_cut(p.n, p.grain), &mut leaves);
     Tasks::Fib(leaves)
-}
-
-/// Appends the leaves of `fib(n)`'s recursion tree cut at `cut`, in order.
-fn fib_leaves(n: u32, cut: u32, leaves: &mut Vec<u8>) {
-    if n < 2 || n <= cut {
-        leaves.push(u8::try_from(n).expect("fib(n) fits u64 only for n < 94"));
-    } else {
-        fib_leaves(n - 1, cut, leaves);
-        fib_leaves(n - 2, cut, leaves);
-    }
 }
 
 /// The cutoff for `fib(n)`'s leaves: `grain`, unless that makes more than [`MAX_TASK_BYTES`]
 /// of tasks, in which case the smallest cutoff above it that fits.
 fn fib_cut(n: u32, grain: u32) -> u32 {
-    (grain..)
-        .find(|&cut| fib_leaf_count(n, cut) <= MAX_TASK_BYTES as u64)
-        .expect("a cutoff of n has one leaf")
-}
-
-/// How many leaves `fib(n)`'s recursion tree has when cut at `cut` (saturating).
-fn fib_leaf_count(n: u32, cut: u32) -> u64 {
-    let floor = cut.max(1); // fib(0) and fib(1) are leaves whatever the cutoff
-    if n <= floor {
-        return 1;
-    }
-    let (mut below, mut at) = (1u64, 1u64);
-    for _ in floor..n {
-        (below, at) = (at, at.saturating_add(below));
-    }
-    at
+    fib::cut_within(n, grain, MAX_TASK_BYTES as u64)
 }
 
 /// The boards with `split` queens placed (fewer rows if they would not fit
@@ -620,21 +595,6 @@ mod tests {
                 );
             }
         }
-    }
-
-    #[test]
-    fn fib_leaves_sum_to_fib() {
-        for n in 0..=20 {
-            for cut in 0..=22 {
-                let mut leaves = Vec::new();
-                fib_leaves(n, cut, &mut leaves);
-                assert_eq!(fib_leaf_count(n, cut), leaves.len() as u64);
-                let sum: u64 = leaves.iter().map(|&k| fib::sequential(u32::from(k))).sum();
-                assert_eq!(sum, fib::closed(n), "n = {n}, cut = {cut}");
-            }
-        }
-        let cut = fib_cut(50, 1);
-        assert!(cut > 1 && fib_leaf_count(50, cut) <= MAX_TASK_BYTES as u64);
     }
 
     #[test]

@@ -128,6 +128,40 @@ pub mod fib {
         }
     }
 
+    /// Appends the leaves of `fib(n)`'s recursion tree cut at `cut` – every `k` with `k <= cut`
+    /// (or `k < 2`) that the recursion reaches – in order; their `sequential` values sum to
+    /// `fib(n)`. The task list of a backend that hands out the work up front.
+    pub fn leaves(n: u32, cut: u32, out: &mut Vec<u8>) {
+        if n < 2 || n <= cut {
+            out.push(u8::try_from(n).expect("fib(n) fits u64 only for n < 94"));
+        } else {
+            leaves(n - 1, cut, out);
+            leaves(n - 2, cut, out);
+        }
+    }
+
+    /// How many leaves `fib(n)`'s recursion tree has when cut at `cut` (saturating).
+    pub fn leaf_count(n: u32, cut: u32) -> u64 {
+        let floor = cut.max(1); // fib(0) and fib(1) are leaves whatever the cutoff
+        if n <= floor {
+            return 1;
+        }
+        // leaves(k) = leaves(k - 1) + leaves(k - 2) above the floor, 1 at and just below it.
+        let (mut below, mut at) = (1u64, 1u64);
+        for _ in floor..n {
+            (below, at) = (at, at.saturating_add(below));
+        }
+        at
+    }
+
+    /// The cutoff for `fib(n)`'s leaves: `grain`, unless that makes more than `most` leaves,
+    /// in which case the smallest cutoff above it that does not.
+    pub fn cut_within(n: u32, grain: u32, most: u64) -> u32 {
+        (grain..)
+            .find(|&cut| leaf_count(n, cut) <= most)
+            .expect("a cutoff of n has one leaf")
+    }
+
     /// `fib(n)` by iteration, for the reference checksum (instant for any `n` that fits `u64`).
     pub fn closed(n: u32) -> u64 {
         let (mut a, mut b) = (0u64, 1u64);
@@ -278,6 +312,33 @@ mod tests {
             assert_eq!(fib::sequential(n), fib::closed(n), "fib({n})");
         }
         assert_eq!(fib::closed(93), 12_200_160_415_121_876_738);
+    }
+
+    #[test]
+    fn fib_leaves_sum_to_fib_and_are_counted() {
+        for n in 0..=20 {
+            for cut in 0..=22 {
+                let mut leaves = Vec::new();
+                fib::leaves(n, cut, &mut leaves);
+                assert_eq!(
+                    fib::leaf_count(n, cut),
+                    leaves.len() as u64,
+                    "n = {n}, cut = {cut}"
+                );
+                let sum: u64 = leaves.iter().map(|&k| fib::sequential(u32::from(k))).sum();
+                assert_eq!(sum, fib::closed(n), "n = {n}, cut = {cut}");
+            }
+        }
+    }
+
+    #[test]
+    fn fib_cut_is_the_grain_unless_the_leaves_would_not_fit() {
+        let most = 64 << 20;
+        assert_eq!(fib::cut_within(38, 20, most), 20);
+        assert_eq!(fib::cut_within(30, 1, most), 1);
+        let cut = fib::cut_within(50, 1, most);
+        assert!(cut > 1 && fib::leaf_count(50, cut) <= most);
+        assert!(fib::leaf_count(50, cut - 1) > most);
     }
 
     #[test]

@@ -236,41 +236,14 @@ fn work_through<T: Sync, R: Send + Sum>(
 /// `fib(n)` as a task queue: every leaf `fib(k)` of the recursion tree at the cutoff is a task.
 pub fn fib_task_queue(n: u32, grain: u32, workers: usize) -> u64 {
     let mut leaves = Vec::new();
-    fib_leaves(n, fib_cut(n, grain), &mut leaves);
+    fib::leaves(n, fib_cut(n, grain), &mut leaves);
     work_through(&leaves, workers, |&k| fib::sequential(u32::from(k)))
-}
-
-/// Appends the leaves of `fib(n)`'s recursion tree cut at `cut`, in order.
-fn fib_leaves(n: u32, cut: u32, leaves: &mut Vec<u8>) {
-    if n < 2 || n <= cut {
-        leaves.push(u8::try_from(n).expect("fib(n) fits u64 only for n < 94"));
-    } else {
-        fib_leaves(n - 1, cut, leaves);
-        fib_leaves(n - 2, cut, leaves);
-    }
 }
 
 /// The cutoff for `fib(n)`'s leaves: `grain`, unless that makes more than [`MAX_TASK_BYTES`]
 /// of tasks, in which case the smallest cutoff above it that fits.
 fn fib_cut(n: u32, grain: u32) -> u32 {
-    let most = (MAX_TASK_BYTES / size_of::<u8>()) as u64;
-    (grain..)
-        .find(|&cut| fib_leaf_count(n, cut) <= most)
-        .expect("a cutoff of n has one leaf")
-}
-
-/// How many leaves `fib(n)`'s recursion tree has when cut at `cut` (saturating).
-fn fib_leaf_count(n: u32, cut: u32) -> u64 {
-    let floor = cut.max(1); // fib(0) and fib(1) are leaves whatever the cutoff
-    if n <= floor {
-        return 1;
-    }
-    // leaves(k) = leaves(k - 1) + leaves(k - 2) above the floor, 1 at and just below it.
-    let (mut below, mut at) = (1u64, 1u64);
-    for _ in floor..n {
-        (below, at) = (at, at.saturating_add(below));
-    }
-    at
+    fib::cut_within(n, grain, (MAX_TASK_BYTES / size_of::<u8>()) as u64)
 }
 
 /// The n-queens count as a task queue: every board with `split` queens placed is a task.
@@ -441,32 +414,6 @@ mod tests {
         assert_eq!(cut(300, 3), 200);
         assert_eq!(cut(300, 2), 150);
         assert_eq!(cut(301, 1), 150);
-    }
-
-    #[test]
-    fn fib_leaf_count_matches_the_leaves() {
-        for n in 0..=20 {
-            for cut in 0..=22 {
-                let mut leaves = Vec::new();
-                fib_leaves(n, cut, &mut leaves);
-                assert_eq!(
-                    fib_leaf_count(n, cut),
-                    leaves.len() as u64,
-                    "n = {n}, cut = {cut}"
-                );
-                let sum: u64 = leaves.iter().map(|&k| fib::sequential(u32::from(k))).sum();
-                assert_eq!(sum, fib::closed(n), "n = {n}, cut = {cut}");
-            }
-        }
-    }
-
-    #[test]
-    fn fib_cut_is_the_grain_unless_the_tasks_would_not_fit() {
-        assert_eq!(fib_cut(38, 20), 20);
-        assert_eq!(fib_cut(30, 1), 1);
-        let cut = fib_cut(50, 1);
-        assert!(cut > 1 && fib_leaf_count(50, cut) <= MAX_TASK_BYTES as u64);
-        assert!(fib_leaf_count(50, cut - 1) > MAX_TASK_BYTES as u64);
     }
 
     #[test]
