@@ -38,4 +38,9 @@ run --workers "$cores" --task scatter -p conns=10,100,10000 -p rounds=5 --rounds
 # Pipeline throughput against work per item, and against producers × consumers.
 run --workers "$cores" --task bounded -p work=0,1000 "$@"
 run --workers "$cores" --task bounded -p producers=1,4 -p consumers=1,4 -p work=0 -p items=1000000 "$@"
+# The sync family under more contenders than cores (W = 4 x cores: 8 on two cores), where a
+# lock holder can be preempted and waiters outnumber the CPUs; and the lock against the length
+# of its critical section.
+run --workers "$((cores * 4))" --task sync "$@"
+run --workers "$cores" --task lock -p section=0,256 "$@"
 echo "records: $out"

@@ -1,7 +1,7 @@
 //! Criterion benchmarks of every task on every backend: `cargo bench` at the workspace root.
 //!
 //! One bench target per task family (`benches/dnc.rs`, `benches/fanout.rs`,
-//! `benches/pipeline.rs`), one criterion group per task (`dnc/fib`), one benchmark per
+//! `benches/pipeline.rs`, `benches/sync.rs`), one criterion group per task (`dnc/fib`), one benchmark per
 //! backend variant (`threads/task-queue`) with the task's parameters as the benchmark's
 //! parameter, so criterion's report puts the backends of a task side by side. The parameters
 //! are the suite's `bench` profile; workers are the available cores, as in `shootout run`.

@@ -157,7 +157,7 @@ fn select_tasks(names: &[String]) -> Result<Vec<TaskId>, String> {
         if matched.is_empty() {
             let known: Vec<String> = TaskId::ALL.iter().map(|t| t.name()).collect();
             return Err(format!(
-                "unknown task `{name}` (tasks: {}; or a family: dnc, fanout, pipeline)",
+                "unknown task `{name}` (tasks: {}; or a family: dnc, fanout, pipeline, sync)",
                 known.join(", ")
             ));
         }

@@ -151,7 +151,95 @@ pub fn draw_all(sections: &[Section<'_>], dir: &Path) -> std::io::Result<Vec<Str
             )
         })?;
     }
+    // The sync family against contention: the section of each task swept over most workers.
+    let swept = |task: TaskId| {
+        sections
+            .iter()
+            .filter(|s| s.task == task)
+            .max_by_key(|s| s.cells.len())
+    };
+    if let Some(section) = swept(TaskId::Lock) {
+        let series = workers_series(section, |c| c.throughput.map(|t| (t, f64::NAN)));
+        if series.iter().any(|s| s.points.len() >= 2) {
+            let title = format!("{}: entries per second vs workers", section.heading);
+            save("sync-lock-throughput.svg".into(), &|root| {
+                line_chart(
+                    root,
+                    &title,
+                    "workers (log)",
+                    "entries per second (log)",
+                    &series,
+                    true,
+                    true,
+                )
+            })?;
+        }
+    }
+    if let Some(section) = swept(TaskId::Event) {
+        let series = workers_series(section, |c| {
+            c.latency
+                .as_ref()
+                .map(|l| (l.p50_ns as f64 / 1e3, l.p99_ns as f64 / 1e3))
+        });
+        if series.iter().any(|s| s.points.len() >= 2) {
+            let title = format!(
+                "{}: set-to-wake latency vs waiters (solid p50, dashed p99)",
+                section.heading
+            );
+            save("sync-event-latency.svg".into(), &|root| {
+                line_chart(
+                    root,
+                    &title,
+                    "waiters W (log)",
+                    "latency, µs (log)",
+                    &series,
+                    true,
+                    true,
+                )
+            })?;
+        }
+    }
     Ok(written)
+}
+
+/// Per backend/variant of `section` (the baseline left out): `metric` (a pair: solid, dashed;
+/// NaN for none) against the worker count.
+fn workers_series(
+    section: &Section<'_>,
+    metric: impl Fn(&CellSummary) -> Option<(f64, f64)>,
+) -> Vec<Series> {
+    let mut series: Vec<Series> = Vec::new();
+    for c in section
+        .cells
+        .iter()
+        .filter(|c| c.status.is_verified() && c.backend != crate::registry::BASELINE)
+    {
+        let Some((solid, dashed)) = metric(c) else {
+            continue;
+        };
+        let label = format!("{}/{}", c.backend, c.variant);
+        for (value, is_dashed) in [(solid, false), (dashed, true)] {
+            if !value.is_finite() {
+                continue;
+            }
+            let point = (c.workers as f64, value);
+            match series
+                .iter_mut()
+                .find(|s| s.label == label && s.dashed == is_dashed)
+            {
+                Some(s) => s.points.push(point),
+                None => series.push(Series {
+                    label: label.clone(),
+                    points: vec![point],
+                    dashed: is_dashed,
+                }),
+            }
+        }
+    }
+    for s in &mut series {
+        s.points.sort_by(|a, b| a.0.total_cmp(&b.0));
+    }
+    series
 }
 
 fn speedup_series(section: &Section<'_>) -> Vec<Series> {

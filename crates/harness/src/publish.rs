@@ -149,7 +149,7 @@ pub fn headline_tables(records: &[Record], link_prefix: &str) -> String {
         .and_then(|r| Profile::parse(&r.profile))
         .unwrap_or(Profile::Full);
     let mut md = String::new();
-    for family in [Family::Dnc, Family::Fanout, Family::Pipeline] {
+    for family in [Family::Dnc, Family::Fanout, Family::Pipeline, Family::Sync] {
         let tasks: Vec<TaskId> = TaskId::ALL
             .into_iter()
             .filter(|t| t.family() == family)
@@ -165,6 +165,10 @@ pub fn headline_tables(records: &[Record], link_prefix: &str) -> String {
             Family::Dnc => "speedup over sequential (higher is better)",
             Family::Fanout => "scatter: p50 / p99 round latency; crawl: requests per second",
             Family::Pipeline => "items per second (higher is better)",
+            Family::Sync => {
+                "lock, semaphore: entries per second; barrier: phases per second; \
+                 event: p50 / p99 set-to-wake latency; condition: p50 / p99 round trip"
+            }
         };
         let _ = writeln!(md, "**{}** – {what}\n", family.name());
         let header: Vec<String> = columns
@@ -225,6 +229,11 @@ fn params_of(section: &Section<'_>) -> String {
         TaskId::Scatter => &["conns"],
         TaskId::Crawl => &["requests", "concurrency"],
         TaskId::Bounded => &["producers", "consumers", "work"],
+        TaskId::Lock => &["section"],
+        TaskId::Semaphore => &["permits", "section"],
+        TaskId::Barrier => &["width"],
+        TaskId::Event => &["rounds"],
+        TaskId::Condition => &["trips"],
     };
     keys.iter()
         .filter_map(|k| c.params.get(*k).map(|v| format!("{k}={v}")))
@@ -264,14 +273,20 @@ fn best(section: &Section<'_>, backend: &str) -> String {
             Some(base) => format!("{:.2}×", base.wall_s / fastest.wall_s),
             None => seconds(fastest.wall_s),
         },
-        Family::Fanout if section.task == TaskId::Scatter => match &fastest.latency {
-            Some(l) => format!(
-                "{} / {}",
-                seconds(l.p50_ns as f64 / 1e9),
-                seconds(l.p99_ns as f64 / 1e9)
-            ),
-            None => seconds(fastest.wall_s),
-        },
+        _ if matches!(
+            section.task,
+            TaskId::Scatter | TaskId::Event | TaskId::Condition
+        ) =>
+        {
+            match &fastest.latency {
+                Some(l) => format!(
+                    "{} / {}",
+                    seconds(l.p50_ns as f64 / 1e9),
+                    seconds(l.p99_ns as f64 / 1e9)
+                ),
+                None => seconds(fastest.wall_s),
+            }
+        }
         _ => fastest
             .throughput
             .map_or_else(|| seconds(fastest.wall_s), rate),

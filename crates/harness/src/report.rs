@@ -134,8 +134,14 @@ pub fn summary_markdown(records: &[Record], source: &str, to_root: &str) -> Stri
     );
     let _ = writeln!(md, "{}", COLUMNS);
 
-    for section in sections(&cells) {
+    let all = sections(&cells);
+    let mut gil_written = false;
+    for section in &all {
         let family = section.task.family();
+        if family != Family::Dnc && !gil_written {
+            md.push_str(&gil_experiment(&all));
+            gil_written = true;
+        }
         let _ = writeln!(md, "## {}\n", section.heading);
         let _ = writeln!(md, "{}.\n", capitalise(section.task.about()));
         // One table per worker count of the parallel cells (the baseline always has one).
@@ -164,7 +170,7 @@ pub fn summary_markdown(records: &[Record], source: &str, to_root: &str) -> Stri
             section.task.name(),
             workers_list.join(",")
         );
-        let base = baseline(&section);
+        let base = baseline(section);
         for &w in &workers {
             // The one-thread baseline is repeated in every table, as the reference row.
             let rows = section
@@ -187,6 +193,103 @@ pub fn summary_markdown(records: &[Record], source: &str, to_root: &str) -> Stri
             let _ = writeln!(md);
         }
     }
+    if !gil_written {
+        md.push_str(&gil_experiment(&all));
+    }
+    md
+}
+
+/// The rows of the GIL table: the two lock-bound variants, then the free models for contrast.
+const GIL_ROWS: &[(&str, &str)] = &[
+    ("threads", "gil"),
+    ("threads", "gil-switch"),
+    ("threads", "task-queue"),
+    ("threads", "scope"),
+    ("processes", "pipe"),
+    ("processes", "spawn-per-task"),
+    ("rayon", "join"),
+];
+
+/// The GIL experiment: `dnc/fib` speedup against workers for the threads that share one lock
+/// and for the models that do not, and what it says, in numbers from the table.
+fn gil_experiment(all: &[Section<'_>]) -> String {
+    let Some(section) = all
+        .iter()
+        .filter(|s| s.task == TaskId::Fib)
+        .filter(|s| s.cells.iter().any(|c| c.variant == "gil"))
+        .max_by_key(|s| s.cells.len())
+    else {
+        return String::new();
+    };
+    let Some(base) = baseline(section) else {
+        return String::new();
+    };
+    let speedup = |backend: &str, variant: &str, workers: usize| {
+        section
+            .cells
+            .iter()
+            .find(|c| {
+                c.backend == backend
+                    && c.variant == variant
+                    && c.workers == workers
+                    && c.status.is_verified()
+            })
+            .map(|c| base.wall_s / c.wall_s)
+    };
+    let mut workers: Vec<usize> = section
+        .cells
+        .iter()
+        .filter(|c| c.backend != BASELINE)
+        .map(|c| c.workers)
+        .collect();
+    workers.sort_unstable();
+    workers.dedup();
+
+    let mut md = String::new();
+    let _ = writeln!(
+        md,
+        "## The GIL experiment: {}
+",
+        section.heading
+    );
+    let _ = writeln!(
+        md,
+        "Speedup over sequential against workers. `threads/gil` runs every leaf of the recursion while holding one \
+         global lock; `threads/gil-switch` keeps the lock across a batch of leaves and lets it go between batches, \
+         the way CPython's switch interval does. The other rows share no lock.\n"
+    );
+    let header: Vec<String> = workers.iter().map(|w| format!("{w} workers")).collect();
+    let _ = writeln!(md, "| backend / variant | {} |", header.join(" | "));
+    let _ = writeln!(md, "|---|{}", "--:|".repeat(workers.len()));
+    for &(backend, variant) in GIL_ROWS {
+        let figures: Vec<String> = workers
+            .iter()
+            .map(|&w| speedup(backend, variant, w).map_or("-".into(), |s| format!("{s:.2}×")))
+            .collect();
+        if figures.iter().all(|f| f == "-") {
+            continue;
+        }
+        let _ = writeln!(md, "| {backend}/{variant} | {} |", figures.join(" | "));
+    }
+    let top = workers.last().copied().unwrap_or(1);
+    let figure = |backend, variant| {
+        speedup(backend, variant, top).map_or("(not measured)".into(), |s| format!("{s:.2}×"))
+    };
+    let _ = writeln!(
+        md,
+        "\nWith {top} workers, fib under one lock ran at {} the sequential speed (`gil`) and {} (`gil-switch`); \
+         free threads reached {} (`task-queue`), processes {} (`pipe`) and rayon {} (`join`). One lock around \
+         all the CPU work caps any number of threads at one core's worth, whatever the switching policy – and \
+         every hand-over of the lock costs a wake-up on top. This is CPython's global interpreter lock, modelled \
+         in Rust: it serialises the work exactly as the GIL does, without CPython's interpreter overhead. It is \
+         why CPU-bound Python reaches for `multiprocessing`: each process has its own interpreter and its own \
+         lock, and pays instead for starting workers and moving data to them (the `processes` rows).\n",
+        figure("threads", "gil"),
+        figure("threads", "gil-switch"),
+        figure("threads", "task-queue"),
+        figure("processes", "pipe"),
+        figure("rayon", "join"),
+    );
     md
 }
 
@@ -195,8 +298,9 @@ const COLUMNS: &str = "Columns: **median** wall time per repetition and **±** i
 **CPU s** = user + system time of every thread and worker process per repetition, **CPU use** = CPU s / wall time \
 (cores kept busy); **RSS** = peak resident memory of the cell process, **workers' RSS** = the sum over its worker \
 processes; **threads** = most threads at once; **switches** = context switches per repetition; **p50/p99** = latency \
-(per round for scatter, per request for crawl, per sampled item for the pipeline); **throughput** = requests or items \
-per second. See [METHODOLOGY.md](../../METHODOLOGY.md).\n";
+(per round for scatter, per request for crawl, per sampled item for the pipeline, per wake-up for event, per round \
+trip for condition); **throughput** = requests, items, entries (lock, semaphore), phases (barrier), rounds (event) or \
+round trips (condition) per second. See [METHODOLOGY.md](../../METHODOLOGY.md).\n";
 
 fn row(
     c: &CellSummary,

@@ -28,6 +28,11 @@
 //!   pool's whole job is draining the channel and `par_bridge`'s mutex around `next()` (held
 //!   while blocked in `recv`) costs too much.
 //! - `fanout/*` – not applicable: rayon's pool is for CPU-bound work (see [`fanout`]).
+//! - `sync/lock` – **`mutex`**: a parallel loop whose body takes a `std::sync::Mutex`, and
+//!   **`reduce`**: the lock designed away, each thread summing its own part (see [`sync`]).
+//! - `sync/barrier` – **`fork-join`**: one parallel loop per phase; its join is the barrier.
+//! - `sync/semaphore`, `sync/event`, `sync/condition` – not applicable: they block pool threads
+//!   on another party, which rayon warns against (see [`sync`]).
 //!
 //! # Examples
 //!
@@ -55,6 +60,7 @@
 pub mod dnc;
 pub mod fanout;
 pub mod pipeline;
+pub mod sync;
 
 use rayon::{ThreadPool, ThreadPoolBuilder};
 use shootout_suite::{
@@ -112,6 +118,22 @@ const BOUNDED: &[Variant] = &[
     },
 ];
 
+const LOCK: &[Variant] = &[
+    Variant {
+        name: "mutex",
+        about: "into_par_iter().for_each taking a std Mutex: shared state in a parallel loop",
+    },
+    Variant {
+        name: "reduce",
+        about: "no lock: each entry's contribution from its index, summed by reduce: rayon's way",
+    },
+];
+
+const BARRIER: &[Variant] = &[Variant {
+    name: "fork-join",
+    about: "one parallel loop over the W chunks per phase: the loop's join is the barrier",
+}];
+
 impl Backend for Rayon {
     fn name(&self) -> &'static str {
         "rayon"
@@ -128,6 +150,10 @@ impl Backend for Rayon {
             TaskId::Nqueens => Support::Variants(NQUEENS),
             TaskId::Scatter | TaskId::Crawl => Support::NotApplicable(fanout::NOT_APPLICABLE),
             TaskId::Bounded => Support::Variants(BOUNDED),
+            TaskId::Lock => Support::Variants(LOCK),
+            TaskId::Barrier => Support::Variants(BARRIER),
+            TaskId::Semaphore => Support::NotApplicable(sync::SEMAPHORE_NOT_APPLICABLE),
+            TaskId::Event | TaskId::Condition => Support::NotApplicable(sync::WAIT_NOT_APPLICABLE),
         }
     }
 
@@ -169,6 +195,19 @@ impl Backend for Rayon {
             (Task::Bounded(p), "broadcast") => {
                 let consumers = pool(p.consumers)?;
                 runner(move |_| Ok(pipeline::bounded_broadcast(&consumers, p)))
+            }
+            (Task::Lock(p), "mutex") => {
+                on_pool(workers, move |_| Answer::Value(sync::lock_mutex(p)))
+            }
+            (Task::Lock(p), "reduce") => {
+                on_pool(workers, move |_| Answer::Value(sync::lock_reduce(p)))
+            }
+            (Task::Barrier(p), "fork-join") => {
+                let pool = pool(workers)?;
+                runner(move |_| {
+                    let value = pool.install(|| sync::barrier_fork_join(p, workers))?;
+                    Ok(Outcome::new(Answer::Value(value)))
+                })
             }
             _ => Err(cell.unsupported(self)),
         }

@@ -80,6 +80,8 @@ fn the_variants_are_the_documented_ones() {
     assert_eq!(variants(TaskId::Fib), ["join", "scope"]);
     assert_eq!(variants(TaskId::Nqueens), ["join", "par-iter"]);
     assert_eq!(variants(TaskId::Bounded), ["par-bridge", "broadcast"]);
+    assert_eq!(variants(TaskId::Lock), ["mutex", "reduce"]);
+    assert_eq!(variants(TaskId::Barrier), ["fork-join"]);
     for id in TaskId::ALL {
         for variant in Rayon.support(id).variants() {
             assert!(
@@ -92,8 +94,14 @@ fn the_variants_are_the_documented_ones() {
 }
 
 #[test]
-fn fanout_is_not_applicable_with_a_reason() {
-    for id in [TaskId::Scatter, TaskId::Crawl] {
+fn fanout_and_the_waiting_primitives_are_not_applicable_with_a_reason() {
+    for id in [
+        TaskId::Scatter,
+        TaskId::Crawl,
+        TaskId::Semaphore,
+        TaskId::Event,
+        TaskId::Condition,
+    ] {
         match Rayon.support(id) {
             Support::NotApplicable(reason) => assert!(!reason.trim().is_empty(), "{id}"),
             Support::Variants(v) => panic!("{id} should be n/a, has {v:?}"),
@@ -244,6 +252,26 @@ fn bounded_with_uneven_sides_and_tiny_queues() {
                     }
                 }
             }
+        }
+    }
+}
+
+#[test]
+fn lock_and_barrier_at_the_edges() {
+    for variant in variants(TaskId::Lock) {
+        for (increments, section) in [(0, 0), (1, 0), (7, 3), (1000, 0)] {
+            let lock = task(
+                TaskId::Lock,
+                &[("increments", increments), ("section", section)],
+            );
+            check(lock, variant, 3);
+        }
+    }
+    // More workers than cells (some chunks are empty), one phase, no phases.
+    for (width, phases) in [(1, 5), (2, 1), (5, 0), (64, 2)] {
+        let barrier = task(TaskId::Barrier, &[("width", width), ("phases", phases)]);
+        for workers in [1, 4] {
+            check(barrier, "fork-join", workers);
         }
     }
 }

@@ -25,6 +25,7 @@ pub mod fanout;
 pub mod pipeline;
 pub mod rng;
 pub mod sequential;
+pub mod sync;
 mod tally;
 pub mod task;
 

@@ -8,6 +8,7 @@ use std::time::Instant;
 use crate::backend::{Answer, Backend, Cell, Failure, Outcome, Runner, Support, Variant, runner};
 use crate::dnc::{fib, mergesort, nqueens};
 use crate::pipeline::{Consumed, Item};
+use crate::sync;
 use crate::task::{Task, TaskId};
 
 /// The one-thread baseline.
@@ -34,10 +35,18 @@ impl Backend for Sequential {
 
     fn support(&self, task: TaskId) -> Support {
         match task {
-            TaskId::Mergesort | TaskId::Fib | TaskId::Nqueens => Support::Variants(REFERENCE),
+            TaskId::Mergesort
+            | TaskId::Fib
+            | TaskId::Nqueens
+            | TaskId::Lock
+            | TaskId::Semaphore
+            | TaskId::Barrier => Support::Variants(REFERENCE),
             TaskId::Bounded => Support::Variants(INLINE),
             TaskId::Scatter | TaskId::Crawl => Support::NotApplicable(
                 "one blocking request at a time measures only K x delay; fan-out backends are compared with each other",
+            ),
+            TaskId::Event | TaskId::Condition => Support::NotApplicable(
+                "waking another party needs another party: there is no one-thread version to compare with",
             ),
         }
     }
@@ -59,7 +68,23 @@ impl Backend for Sequential {
                 (0..p.items).for_each(|seq| consumed.take(Item::new(seq, p.work, epoch), epoch));
                 Ok(Outcome::new(Answer::Tally(consumed.tally)))
             }),
-            Task::Scatter(_) | Task::Crawl(_) => Err(cell.unsupported(self)),
+            // The work of the sync tasks with nobody to synchronise with: what the primitives add.
+            Task::Lock(p) => runner(move |_| {
+                let counter = sync::lock::reference(p.increments, p.section);
+                Ok(Outcome::new(Answer::Value(counter.checksum())))
+            }),
+            Task::Semaphore(p) => runner(move |_| {
+                let tally = sync::semaphore::reference(p.entries, p.section);
+                Ok(Outcome::new(Answer::Tally(tally)))
+            }),
+            Task::Barrier(p) => runner(move |_| {
+                Ok(Outcome::new(Answer::Value(sync::barrier::reference(
+                    p.width, p.phases,
+                ))))
+            }),
+            Task::Scatter(_) | Task::Crawl(_) | Task::Event(_) | Task::Condition(_) => {
+                Err(cell.unsupported(self))
+            }
         }
     }
 }

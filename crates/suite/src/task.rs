@@ -7,6 +7,7 @@ use crate::backend::{Answer, Input};
 use crate::dnc::{fib, mergesort, nqueens};
 use crate::fanout::{self, MAX_REPLY_LEN};
 use crate::pipeline::Item;
+use crate::sync;
 
 /// How big the tasks are: one set of defaults per purpose.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -56,7 +57,8 @@ pub enum Family {
     Fanout,
     /// Producer–consumer through a bounded queue (`pipeline.rs`).
     Pipeline,
-    // The `sync` family (lock, semaphore, barrier, event, condition) joins here, with `sync.rs`.
+    /// The classic synchronisation primitives under contention (`sync.rs`).
+    Sync,
 }
 
 impl Family {
@@ -66,6 +68,7 @@ impl Family {
             Family::Dnc => "dnc",
             Family::Fanout => "fanout",
             Family::Pipeline => "pipeline",
+            Family::Sync => "sync",
         }
     }
 }
@@ -85,17 +88,32 @@ pub enum TaskId {
     Crawl,
     /// P producers → a bounded queue → C consumers.
     Bounded,
+    /// W workers incrementing shared state under one lock.
+    Lock,
+    /// At most S of W workers inside a section at once.
+    Semaphore,
+    /// W workers stepping through phases that a barrier separates.
+    Barrier,
+    /// One setter releasing W waiters, over and over.
+    Event,
+    /// Two parties passing a ball through a condition variable.
+    Condition,
 }
 
 impl TaskId {
     /// Every task, in the order tables list them.
-    pub const ALL: [TaskId; 6] = [
+    pub const ALL: [TaskId; 11] = [
         TaskId::Mergesort,
         TaskId::Fib,
         TaskId::Nqueens,
         TaskId::Scatter,
         TaskId::Crawl,
         TaskId::Bounded,
+        TaskId::Lock,
+        TaskId::Semaphore,
+        TaskId::Barrier,
+        TaskId::Event,
+        TaskId::Condition,
     ];
 
     /// The short name, unique across families.
@@ -107,6 +125,11 @@ impl TaskId {
             TaskId::Scatter => "scatter",
             TaskId::Crawl => "crawl",
             TaskId::Bounded => "bounded",
+            TaskId::Lock => "lock",
+            TaskId::Semaphore => "semaphore",
+            TaskId::Barrier => "barrier",
+            TaskId::Event => "event",
+            TaskId::Condition => "condition",
         }
     }
 
@@ -116,6 +139,11 @@ impl TaskId {
             TaskId::Mergesort | TaskId::Fib | TaskId::Nqueens => Family::Dnc,
             TaskId::Scatter | TaskId::Crawl => Family::Fanout,
             TaskId::Bounded => Family::Pipeline,
+            TaskId::Lock
+            | TaskId::Semaphore
+            | TaskId::Barrier
+            | TaskId::Event
+            | TaskId::Condition => Family::Sync,
         }
     }
 
@@ -144,6 +172,11 @@ impl TaskId {
             TaskId::Bounded => {
                 "P producers -> bounded queue(capacity) -> C consumers, work rounds per item"
             }
+            TaskId::Lock => "W workers share `increments` entries into one critical section",
+            TaskId::Semaphore => "W workers, at most `permits` inside a section at once",
+            TaskId::Barrier => "W workers step a stencil through phases separated by a barrier",
+            TaskId::Event => "one setter releases W waiters, `rounds` times: set-to-wake latency",
+            TaskId::Condition => "ping-pong through a condition variable: round-trip latency",
         }
     }
 }
@@ -289,6 +322,57 @@ params! {
     }
 }
 
+params! {
+    /// `sync/lock`: W workers make `increments` entries in all into one critical section that
+    /// does `section` rounds of work on the shared state.
+    Lock {
+        /// Entries into the section, shared among the workers.
+        increments: u64 = [20_000, 200_000, 500_000, 2_000_000],
+        /// Rounds of mixing inside the section (0: a bare counter).
+        section: u32 = [4, 16, 16, 16],
+    }
+}
+
+params! {
+    /// `sync/semaphore`: W workers make `entries` entries in all into a section that at most
+    /// `permits` occupy at once, each doing `section` rounds of work inside.
+    Semaphore {
+        /// Entries into the section, shared among the workers.
+        entries: u64 = [2_000, 20_000, 50_000, 200_000],
+        /// S: the semaphore's permits.
+        permits: usize = [2, 2, 2, 2],
+        /// Rounds of mixing inside the section.
+        section: u32 = [16, 256, 256, 256],
+    }
+}
+
+params! {
+    /// `sync/barrier`: W workers compute `phases` phases of a stencil on a ring of `width`
+    /// cells, a barrier between phases.
+    Barrier {
+        /// How many phases (and barriers).
+        phases: u32 = [100, 1_000, 2_000, 10_000],
+        /// Cells in the ring, split among the workers.
+        width: usize = [64, 4_096, 4_096, 4_096],
+    }
+}
+
+params! {
+    /// `sync/event`: one setter releases W waiters, `rounds` times.
+    Event {
+        /// How many times the event is set.
+        rounds: u32 = [100, 1_000, 2_000, 10_000],
+    }
+}
+
+params! {
+    /// `sync/condition`: two parties pass a ball through a condition variable `trips` times.
+    Condition {
+        /// Round trips.
+        trips: u32 = [300, 10_000, 10_000, 50_000],
+    }
+}
+
 impl Scatter {
     /// The request connection `conn` sends in round `round`.
     pub fn request(&self, round: u32, conn: usize) -> fanout::Request {
@@ -335,6 +419,16 @@ pub enum Task {
     Crawl(Crawl),
     /// See [`Bounded`].
     Bounded(Bounded),
+    /// See [`Lock`].
+    Lock(Lock),
+    /// See [`Semaphore`].
+    Semaphore(Semaphore),
+    /// See [`Barrier`].
+    Barrier(Barrier),
+    /// See [`Event`].
+    Event(Event),
+    /// See [`Condition`].
+    Condition(Condition),
 }
 
 /// Applies `$body` to the parameter struct inside a [`Task`], whatever its type.
@@ -347,6 +441,11 @@ macro_rules! each {
             Task::Scatter($p) => $body,
             Task::Crawl($p) => $body,
             Task::Bounded($p) => $body,
+            Task::Lock($p) => $body,
+            Task::Semaphore($p) => $body,
+            Task::Barrier($p) => $body,
+            Task::Event($p) => $body,
+            Task::Condition($p) => $body,
         }
     };
 }
@@ -361,6 +460,11 @@ impl Task {
             TaskId::Scatter => Task::Scatter(Scatter::profile(profile)),
             TaskId::Crawl => Task::Crawl(Crawl::profile(profile)),
             TaskId::Bounded => Task::Bounded(Bounded::profile(profile)),
+            TaskId::Lock => Task::Lock(Lock::profile(profile)),
+            TaskId::Semaphore => Task::Semaphore(Semaphore::profile(profile)),
+            TaskId::Barrier => Task::Barrier(Barrier::profile(profile)),
+            TaskId::Event => Task::Event(Event::profile(profile)),
+            TaskId::Condition => Task::Condition(Condition::profile(profile)),
         }
     }
 
@@ -373,6 +477,11 @@ impl Task {
             Task::Scatter(_) => TaskId::Scatter,
             Task::Crawl(_) => TaskId::Crawl,
             Task::Bounded(_) => TaskId::Bounded,
+            Task::Lock(_) => TaskId::Lock,
+            Task::Semaphore(_) => TaskId::Semaphore,
+            Task::Barrier(_) => TaskId::Barrier,
+            Task::Event(_) => TaskId::Event,
+            Task::Condition(_) => TaskId::Condition,
         }
     }
 
@@ -385,6 +494,11 @@ impl Task {
             TaskId::Scatter => Scatter::NAMES,
             TaskId::Crawl => Crawl::NAMES,
             TaskId::Bounded => Bounded::NAMES,
+            TaskId::Lock => Lock::NAMES,
+            TaskId::Semaphore => Semaphore::NAMES,
+            TaskId::Barrier => Barrier::NAMES,
+            TaskId::Event => Event::NAMES,
+            TaskId::Condition => Condition::NAMES,
         }
     }
 
@@ -448,6 +562,8 @@ impl Task {
             Task::Bounded(p) if p.producers == 0 || p.consumers == 0 || p.capacity == 0 => {
                 fail("producers, consumers and capacity must each be at least 1".into())
             }
+            Task::Semaphore(p) if p.permits == 0 => fail("permits must be at least 1".into()),
+            Task::Barrier(p) if p.width == 0 => fail("width must be at least 1".into()),
             _ => Ok(()),
         }
     }
@@ -461,7 +577,9 @@ impl Task {
             Task::Scatter(p) => p.conns as u64 * (64 * 1024 + u64::from(p.reply_bytes)),
             Task::Crawl(p) => p.concurrency as u64 * (64 * 1024 + u64::from(p.reply_bytes)),
             Task::Bounded(p) => p.capacity as u64 * std::mem::size_of::<Item>() as u64,
-            Task::Fib(_) | Task::Nqueens(_) => 0,
+            // Two buffers of cells, the reference's two and the phase log.
+            Task::Barrier(p) => 4 * 8 * p.width as u64,
+            _ => 0,
         }
     }
 
@@ -485,6 +603,11 @@ impl Task {
             Task::Scatter(p) => Some(p.conns as u64 * u64::from(p.rounds)),
             Task::Crawl(p) => Some(p.requests),
             Task::Bounded(p) => Some(p.items),
+            Task::Lock(p) => Some(p.increments),
+            Task::Semaphore(p) => Some(p.entries),
+            Task::Barrier(p) => Some(u64::from(p.phases)),
+            Task::Event(p) => Some(u64::from(p.rounds)),
+            Task::Condition(p) => Some(u64::from(p.trips)),
             _ => None,
         }
     }
@@ -528,6 +651,11 @@ impl Task {
                 (0..p.items).for_each(|seq| tally.add(Item::new(seq, p.work, epoch).work()));
                 tally.checksum()
             }
+            Task::Lock(p) => sync::lock::reference(p.increments, p.section).checksum(),
+            Task::Semaphore(p) => sync::semaphore::reference(p.entries, p.section).checksum(),
+            Task::Barrier(p) => sync::barrier::reference(p.width, p.phases),
+            Task::Event(p) => sync::event::reference(p.rounds),
+            Task::Condition(p) => sync::condition::reference(p.trips),
         }
     }
 
@@ -601,6 +729,8 @@ mod tests {
             (TaskId::Bounded, "producers"),
             (TaskId::Crawl, "concurrency"),
             (TaskId::Scatter, "conns"),
+            (TaskId::Semaphore, "permits"),
+            (TaskId::Barrier, "width"),
         ] {
             let mut task = Task::new(id, Profile::Smoke);
             task.set(name, 0).unwrap();
