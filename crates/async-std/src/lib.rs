@@ -1,5 +1,5 @@
 //! The suite on async-std: its global executor sized to N threads, its sockets and timers, its
-//! channel, and async-lock's semaphore.
+//! channel and mutex, async-lock's semaphore and barrier, and event-listener.
 //!
 //! **async-std is discontinued.** Its README opens with "`async-std` has been discontinued;
 //! use `smol` instead", and the RustSec advisory RUSTSEC-2025-0052 records it. It is measured
@@ -27,8 +27,9 @@
 //!   is done) before it wakes the task that awaits the piece, which smol's `unblock` wakes
 //!   straight from the pool.
 //!   `async_std::channel` is async-channel (the older 1.x line), and `async_std::sync::Mutex`
-//!   is async-lock's; there is no semaphore, so async-lock's is used. `io::timeout` and
-//!   `task::sleep` are async-io timers.
+//!   is async-lock's; there is no semaphore, so async-lock's is used. Its `Barrier` (async-lock's
+//!   too) and its own `Condvar` exist only with the `unstable` feature, not enabled here.
+//!   `io::timeout` and `task::sleep` are async-io timers.
 //! - **Threads.** N executor threads named `async-std/runtime`, async-io's `async-io` thread,
 //!   and for `spawn-blocking` blocking's pool: the same set as smol's. They are never stopped:
 //!   dropping a runner leaves the global executor running, idle.
@@ -43,6 +44,11 @@
 //! | scatter | `join-all` | a round's K calls as K futures joined in one task: concurrency without parallelism |
 //! | crawl | `spawn` | an async-lock `Semaphore` permit, then a task per request on a fresh connection |
 //! | bounded | `async-channel` | [`async_std::channel::bounded`], which is async-channel 1.x re-exported (smol's variant of the same name runs 2.x); producers and consumers are tasks |
+//! | lock | `mutex` | [`async_std::sync::Mutex`] around the shared counter, one `lock().await` per entry: async-lock's `Mutex` re-exported, the same type as smol's `async-lock` variant |
+//! | semaphore | `async-lock` | [`async_lock::Semaphore`] of S permits (async-std has none), one `acquire().await` per entry |
+//! | barrier | `async-lock` | [`async_lock::Barrier`] for W tasks between phases: `async_std::sync::Barrier` is the same type re-exported, but only with the `unstable` feature |
+//! | event | `event-listener` | an [`event_listener::Event`] beside a generation number: `listen`, check again, `.await`; `notify(usize::MAX)` wakes every waiter |
+//! | condition | `event-listener` | the async monitor: turn and ball in atomics, one `Event` per direction of the hand-off. async-std's `Condvar` would be the literal counterpart, but it exists only with the `unstable` feature |
 //!
 //! `cell.workers` = N means N executor threads, for every task.
 //!
@@ -72,13 +78,14 @@
 //! thread with `futures_lite::future::block_on` instead; async-std offers no other `block_on`,
 //! and this crate uses async-std's own API, so that difference is the runtime's.
 //!
-//! Each family lives in its own file ([`dnc`], [`fanout`], [`pipeline`]), named as in every
-//! other backend crate, so that two backends diff cleanly. The sequential kernels and the wire
-//! codec come from `shootout-suite`.
+//! Each family lives in its own file ([`dnc`], [`fanout`], [`pipeline`], [`sync`]), named as in
+//! every other backend crate, so that two backends diff cleanly. The sequential kernels and the
+//! wire codec come from `shootout-suite`.
 
 pub mod dnc;
 pub mod fanout;
 pub mod pipeline;
+pub mod sync;
 
 use std::future::Future;
 use std::sync::OnceLock;
@@ -130,6 +137,36 @@ pub const BOUNDED: &[Variant] = &[Variant {
     about: "async_std::channel::bounded, which is async-channel 1.x re-exported, receivers cloned; tasks on N threads",
 }];
 
+/// The variants of `sync/lock`.
+pub const LOCK: &[Variant] = &[Variant {
+    name: "mutex",
+    about: "async_std::sync::Mutex (async-lock's Mutex re-exported) around the counter: a contended lock().await suspends the task",
+}];
+
+/// The variants of `sync/semaphore`.
+pub const SEMAPHORE: &[Variant] = &[Variant {
+    name: "async-lock",
+    about: "async_lock::Semaphore (async-std has none), one acquire().await per entry: the async way to bound concurrency",
+}];
+
+/// The variants of `sync/barrier`.
+pub const BARRIER: &[Variant] = &[Variant {
+    name: "async-lock",
+    about: "async_lock::Barrier for W tasks, wait().await between phases (async_std::sync::Barrier is this type, but unstable-only)",
+}];
+
+/// The variants of `sync/event`.
+pub const EVENT: &[Variant] = &[Variant {
+    name: "event-listener",
+    about: "a generation in an atomic and an event_listener::Event, notify(usize::MAX): what async-lock and async-channel use inside",
+}];
+
+/// The variants of `sync/condition`.
+pub const CONDITION: &[Variant] = &[Variant {
+    name: "event-listener",
+    about: "the async monitor: turn and ball in atomics, one event_listener::Event per direction (async-std's Condvar is unstable-only)",
+}];
+
 impl Backend for AsyncStd {
     fn name(&self) -> &'static str {
         "async-std"
@@ -145,6 +182,11 @@ impl Backend for AsyncStd {
             TaskId::Scatter => Support::Variants(SCATTER),
             TaskId::Crawl => Support::Variants(CRAWL),
             TaskId::Bounded => Support::Variants(BOUNDED),
+            TaskId::Lock => Support::Variants(LOCK),
+            TaskId::Semaphore => Support::Variants(SEMAPHORE),
+            TaskId::Barrier => Support::Variants(BARRIER),
+            TaskId::Event => Support::Variants(EVENT),
+            TaskId::Condition => Support::Variants(CONDITION),
         }
     }
 
@@ -182,6 +224,21 @@ impl Backend for AsyncStd {
             (Task::Bounded(p), "async-channel") => {
                 tasks_on(runtime(workers)?, move |_| pipeline::async_channel(p))
             }
+            (Task::Lock(p), "mutex") => {
+                tasks_on(runtime(workers)?, move |_| sync::lock_mutex(p, workers))
+            }
+            (Task::Semaphore(p), "async-lock") => try_tasks_on(runtime(workers)?, move |_| {
+                sync::semaphore_async_lock(p, workers)
+            }),
+            (Task::Barrier(p), "async-lock") => try_tasks_on(runtime(workers)?, move |_| {
+                sync::barrier_async_lock(p, workers)
+            }),
+            (Task::Event(p), "event-listener") => try_tasks_on(runtime(workers)?, move |_| {
+                sync::event_event_listener(p, workers)
+            }),
+            (Task::Condition(p), "event-listener") => tasks_on(runtime(workers)?, move |_| {
+                sync::condition_event_listener(p)
+            }),
             _ => Err(cell.unsupported(self)),
         }
     }
@@ -292,6 +349,17 @@ where
     Fut: Future<Output = Outcome> + Send + 'static,
 {
     runner(move |input| Ok(run_task(&runtime, work(input))))
+}
+
+/// [`tasks_on`] for work that can fail: the repetition fails with the task's failure.
+fn try_tasks_on<Fut>(
+    runtime: Runtime,
+    mut work: impl FnMut(Input) -> Fut + 'static,
+) -> Result<Runner, Failure>
+where
+    Fut: Future<Output = Result<Outcome, Failure>> + Send + 'static,
+{
+    runner(move |input| run_task(&runtime, work(input)))
 }
 
 /// Wraps sorted keys as the answer.

@@ -5,36 +5,9 @@
 
 mod common;
 
-use std::env;
-use std::process::Command;
-
-use common::cell;
+use common::{cell, in_child};
 use shootout_async_std::{AsyncStd, THREAD_COUNT_VAR};
 use shootout_suite::{Backend, Failure, Profile, Task, TaskId};
-
-/// Set in the child process.
-const CHILD: &str = "SHOOTOUT_ASYNC_STD_SIZING_CHILD";
-
-/// In the parent, runs `test` again as a child with `vars` set and checks that it passed;
-/// returns `true` in the child, which then does the test's real work.
-fn in_child(test: &str, vars: &[(&str, &str)]) -> bool {
-    if env::var_os(CHILD).is_some() {
-        return true;
-    }
-    let output = Command::new(env::current_exe().unwrap())
-        .args(["--exact", test, "--nocapture", "--test-threads=1"])
-        .env(CHILD, "1")
-        .envs(vars.iter().copied())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success() && stdout.contains("1 passed"),
-        "the child of {test} failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    false
-}
 
 fn setup(workers: usize) -> Result<(), Failure> {
     let task = Task::new(TaskId::Fib, Profile::Smoke);

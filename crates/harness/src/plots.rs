@@ -202,68 +202,24 @@ pub fn draw_all(sections: &[Section<'_>], dir: &Path) -> std::io::Result<Vec<Str
     Ok(written)
 }
 
-/// Per backend/variant of `section` (the baseline left out): `metric` (a pair: solid, dashed;
-/// NaN for none) against the worker count.
+/// Per backend/variant of `section` (the baseline left out): `metric` against workers.
 fn workers_series(
     section: &Section<'_>,
     metric: impl Fn(&CellSummary) -> Option<(f64, f64)>,
 ) -> Vec<Series> {
-    let mut series: Vec<Series> = Vec::new();
-    for c in section
+    let cells = section
         .cells
         .iter()
-        .filter(|c| c.status.is_verified() && c.backend != crate::registry::BASELINE)
-    {
-        let Some((solid, dashed)) = metric(c) else {
-            continue;
-        };
-        let label = format!("{}/{}", c.backend, c.variant);
-        for (value, is_dashed) in [(solid, false), (dashed, true)] {
-            if !value.is_finite() {
-                continue;
-            }
-            let point = (c.workers as f64, value);
-            match series
-                .iter_mut()
-                .find(|s| s.label == label && s.dashed == is_dashed)
-            {
-                Some(s) => s.points.push(point),
-                None => series.push(Series {
-                    label: label.clone(),
-                    points: vec![point],
-                    dashed: is_dashed,
-                }),
-            }
-        }
-    }
-    for s in &mut series {
-        s.points.sort_by(|a, b| a.0.total_cmp(&b.0));
-    }
-    series
+        .copied()
+        .filter(|c| c.backend != crate::registry::BASELINE);
+    series_of(cells, |c| Some(c.workers as f64), metric)
 }
 
 fn speedup_series(section: &Section<'_>) -> Vec<Series> {
     let Some(base) = baseline(section) else {
         return Vec::new();
     };
-    let mut series: Vec<Series> = Vec::new();
-    for c in section
-        .cells
-        .iter()
-        .filter(|c| c.status.is_verified() && c.backend != base.backend)
-    {
-        let label = format!("{}/{}", c.backend, c.variant);
-        let point = (c.workers as f64, base.wall_s / c.wall_s);
-        match series.iter_mut().find(|s| s.label == label) {
-            Some(s) => s.points.push(point),
-            None => series.push(Series {
-                label,
-                points: vec![point],
-                dashed: false,
-            }),
-        }
-    }
-    series
+    workers_series(section, |c| Some((base.wall_s / c.wall_s, f64::NAN)))
 }
 
 /// Per backend/variant, at the largest worker count: `metric` (a pair: solid, dashed) vs K.
@@ -277,36 +233,41 @@ fn fanout_series(
         .map(|c| c.workers)
         .max()
         .unwrap_or(1);
+    let cells = sections
+        .iter()
+        .flat_map(|s| s.cells.iter().copied())
+        .filter(|c| c.workers == workers);
+    series_of(cells, |c| c.params.get("conns").map(|&k| k as f64), metric)
+}
+
+/// One line per backend/variant through the verified `cells`, at `x`, of `metric` – a pair,
+/// solid and dashed, either NaN for none – sorted by `x`.
+fn series_of<'a>(
+    cells: impl Iterator<Item = &'a CellSummary>,
+    x: impl Fn(&CellSummary) -> Option<f64>,
+    metric: impl Fn(&CellSummary) -> Option<(f64, f64)>,
+) -> Vec<Series> {
     let mut series: Vec<Series> = Vec::new();
-    for section in sections {
-        for c in section
-            .cells
-            .iter()
-            .filter(|c| c.status.is_verified() && c.workers == workers)
-        {
-            let Some(k) = c.params.get("conns") else {
+    for c in cells.filter(|c| c.status.is_verified()) {
+        let (Some(x), Some((solid, dashed))) = (x(c), metric(c)) else {
+            continue;
+        };
+        let label = format!("{}/{}", c.backend, c.variant);
+        for (value, is_dashed) in [(solid, false), (dashed, true)] {
+            if !value.is_finite() {
                 continue;
-            };
-            let Some((solid, dashed)) = metric(c) else {
-                continue;
-            };
-            let label = format!("{}/{}", c.backend, c.variant);
-            for (value, is_dashed) in [(solid, false), (dashed, true)] {
-                if !value.is_finite() {
-                    continue;
-                }
-                let point = (*k as f64, value);
-                match series
-                    .iter_mut()
-                    .find(|s| s.label == label && s.dashed == is_dashed)
-                {
-                    Some(s) => s.points.push(point),
-                    None => series.push(Series {
-                        label: label.clone(),
-                        points: vec![point],
-                        dashed: is_dashed,
-                    }),
-                }
+            }
+            let point = (x, value);
+            match series
+                .iter_mut()
+                .find(|s| s.label == label && s.dashed == is_dashed)
+            {
+                Some(s) => s.points.push(point),
+                None => series.push(Series {
+                    label: label.clone(),
+                    points: vec![point],
+                    dashed: is_dashed,
+                }),
             }
         }
     }

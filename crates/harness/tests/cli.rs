@@ -120,6 +120,11 @@ fn bad_input_is_refused_before_anything_runs() {
             &["run", "--task", "bounded", "-p", "capacity=0"],
             "at least 1",
         ),
+        (
+            &["run", "--task", "semaphore", "-p", "permits=0"],
+            "permits must be at least 1",
+        ),
+        (&["run", "--task", "barrier", "-p", "width=0"], "width"),
     ];
     for (args, needle) in cases {
         let mut args = args.to_vec();
@@ -385,7 +390,7 @@ fn reports_are_deterministic_and_the_headline_is_spliced() {
         "--profile",
         "smoke",
         "--task",
-        "fib,bounded",
+        "fib,bounded,lock,event",
         "--workers",
         "1,2",
         "--out",
@@ -407,10 +412,24 @@ fn reports_are_deterministic_and_the_headline_is_spliced() {
         "**2 workers**",
         "sequential/reference",
         "Regenerate: `shootout run",
+        "## sync/lock",
+        "## The GIL experiment",
+        "| threads/gil |",
+        "With 2 workers, fib under one lock ran at",
     ] {
         assert!(summary.contains(needle), "summary lacks `{needle}`");
     }
-    assert!(machine.join("plots").join("speedup-fib.svg").is_file());
+    // The GIL table sits between the last dnc section and the first of another family.
+    let gil = summary.find("## The GIL experiment").unwrap();
+    assert!(summary.find("## dnc/fib").unwrap() < gil);
+    assert!(gil < summary.find("## pipeline/bounded").unwrap());
+    for plot in [
+        "speedup-fib.svg",
+        "sync-lock-throughput.svg",
+        "sync-event-latency.svg",
+    ] {
+        assert!(machine.join("plots").join(plot).is_file(), "{plot}");
+    }
 
     let readme = scratch.dir.join("README.md");
     std::fs::write(
@@ -439,6 +458,10 @@ fn reports_are_deterministic_and_the_headline_is_spliced() {
     );
     assert!(
         !text.contains("stale") && text.contains("| threads |"),
+        "{text}"
+    );
+    assert!(
+        text.contains("**sync**") && text.contains("sync/event"),
         "{text}"
     );
     assert!(results.join("README.md").is_file());

@@ -22,10 +22,18 @@
 //! | bounded | `pipe` | one packet-mode pipe shared by every producer and consumer, batches of items as atomic writes |
 //! | bounded | `unix-socket` | one `SOCK_SEQPACKET` socket pair: message boundaries for free |
 //! | bounded | `shm-ring` | a ring of `capacity` items in shared memory, tickets and futexes, no system call when not full or empty |
+//! | lock | `futex` | a three-state futex mutex (Drepper's) in a `memfd`, guarding the counter beside it: a process-shared lock |
+//! | lock | `atomic` | `fetch_add` on the counter in shared memory, the work outside any lock: the lock-free contrast |
+//! | semaphore | `futex` | a counting semaphore whose futex word, in shared memory, is the number of free permits |
+//! | barrier | `futex` | a generation-counting barrier in shared memory: the last arrival bumps the generation and wakes all |
+//! | event | `futex` | a generation word in shared memory; the parent sets it and wakes every waiter process at once |
+//! | condition | `futex` | two processes pass a turn word and the ball in shared memory, sleeping on the futex until their turn |
+//! | condition | `pipe` | two processes ping-pong the ball through a pair of pipes, as `multiprocessing.Pipe()` users do |
 //!
 //! `cell.workers` = N means N worker processes, the parent (which only hands out work, merges
 //! and measures) not counted. Fan-out runs `min(N, K)` processes for scatter and `min(N, C)` for
-//! crawl; a pipeline runs P + C processes, whatever N says.
+//! crawl; a pipeline runs P + C processes, whatever N says; `condition` runs two, whatever N says
+//! (and in `event` the parent is the setter).
 //!
 //! # Examples
 //!
@@ -79,8 +87,11 @@
 //! **A dead worker fails the repetition, never hangs it.** The parent sees a worker's death as
 //! end-of-file on its link or `EPIPE` writing to it (it `poll`s every link it waits for), reaps
 //! it, and fails with its exit status; the pool then fails every later repetition at once.
+//! Workers left asleep on a futex by a dead peer are killed with the pool; where the parent
+//! itself sleeps on shared memory (the sync family's event setter), it wakes every
+//! [`sync::PATIENCE`] to look at the links.
 //!
-//! Each family lives in its own file ([`dnc`], [`fanout`], [`pipeline`]), named as in every
+//! Each family lives in its own file ([`dnc`], [`fanout`], [`pipeline`], [`sync`]), named as in every
 //! other backend crate; both sides of each protocol – the parent's and the worker's – are in the
 //! family's file. Starting workers and talking to them is in `worker.rs`, the `memfd` mapping in
 //! `shm.rs`, the shared-memory ring in `ring.rs`. The sequential kernels come from
@@ -91,6 +102,7 @@ pub mod fanout;
 pub mod pipeline;
 mod ring;
 mod shm;
+pub mod sync;
 mod worker;
 
 pub use worker::{WORKER_ENV, run_if_worker, set_worker_args};
@@ -156,6 +168,48 @@ pub const BOUNDED: &[Variant] = &[
     },
 ];
 
+/// The variants of `sync/lock`.
+pub const LOCK: &[Variant] = &[
+    Variant {
+        name: "futex",
+        about: "a three-state futex mutex (Drepper's) in a memfd guarding the counter beside it: a process-shared lock",
+    },
+    Variant {
+        name: "atomic",
+        about: "fetch_add on the counter in shared memory and the work outside any lock: the lock-free restructuring",
+    },
+];
+
+/// The variants of `sync/semaphore`.
+pub const SEMAPHORE: &[Variant] = &[Variant {
+    name: "futex",
+    about: "a counting semaphore on a futex word in shared memory: what a process-shared sem_t is underneath",
+}];
+
+/// The variants of `sync/barrier`.
+pub const BARRIER: &[Variant] = &[Variant {
+    name: "futex",
+    about: "a generation-counting barrier in shared memory: the last arrival bumps the generation and wakes all",
+}];
+
+/// The variants of `sync/event`.
+pub const EVENT: &[Variant] = &[Variant {
+    name: "futex",
+    about: "a generation word in shared memory: the parent sets it and one FUTEX_WAKE releases every waiter process",
+}];
+
+/// The variants of `sync/condition`.
+pub const CONDITION: &[Variant] = &[
+    Variant {
+        name: "futex",
+        about: "two processes pass a turn word and the ball in shared memory, each asleep on the futex until its turn",
+    },
+    Variant {
+        name: "pipe",
+        about: "two processes ping-pong the ball through a pair of pipes: what multiprocessing.Pipe() users write",
+    },
+];
+
 impl Backend for Processes {
     fn name(&self) -> &'static str {
         "processes"
@@ -171,6 +225,11 @@ impl Backend for Processes {
             TaskId::Fib | TaskId::Nqueens => Support::Variants(DNC),
             TaskId::Scatter | TaskId::Crawl => Support::Variants(FANOUT),
             TaskId::Bounded => Support::Variants(BOUNDED),
+            TaskId::Lock => Support::Variants(LOCK),
+            TaskId::Semaphore => Support::Variants(SEMAPHORE),
+            TaskId::Barrier => Support::Variants(BARRIER),
+            TaskId::Event => Support::Variants(EVENT),
+            TaskId::Condition => Support::Variants(CONDITION),
         }
     }
 
@@ -194,6 +253,13 @@ impl Backend for Processes {
             (Task::Bounded(p), "pipe") => pipeline::bounded_pipe(p),
             (Task::Bounded(p), "unix-socket") => pipeline::bounded_unix_socket(p),
             (Task::Bounded(p), "shm-ring") => pipeline::bounded_shm_ring(p),
+            (Task::Lock(p), "futex") => sync::lock_futex(p, workers),
+            (Task::Lock(p), "atomic") => sync::lock_atomic(p, workers),
+            (Task::Semaphore(p), "futex") => sync::semaphore_futex(p, workers),
+            (Task::Barrier(p), "futex") => sync::barrier_futex(p, workers),
+            (Task::Event(p), "futex") => sync::event_futex(p, workers),
+            (Task::Condition(p), "futex") => sync::condition_futex(p),
+            (Task::Condition(p), "pipe") => sync::condition_pipe(p),
             _ => Err(cell.unsupported(self)),
         }
     }

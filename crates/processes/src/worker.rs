@@ -137,6 +137,8 @@ pub(crate) enum Family {
     Fanout = 2,
     /// `pipeline.rs`: a producer or a consumer.
     Pipeline = 3,
+    /// `sync.rs`: a party to a lock, semaphore, barrier, event or condition.
+    Sync = 4,
 }
 
 /// How a worker talks to its parent after the handshake.
@@ -425,6 +427,33 @@ impl Pool {
         Err(Failure::new("poll returned with nothing ready"))
     }
 
+    /// Fails if any worker has spoken or died, without waiting: for a parent that is itself
+    /// waiting on shared memory while its workers run, when a reply can only be an error.
+    pub(crate) fn check(&mut self) -> Result<(), Failure> {
+        let mut fds: Vec<PollFd<'_>> = self
+            .workers
+            .iter()
+            .map(|worker| PollFd::new(worker.link.rx.as_fd(), PollFlags::POLLIN))
+            .collect();
+        match poll(&mut fds, PollTimeout::ZERO) {
+            Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+            Err(e) => return Err(Failure::context("poll", e)),
+        }
+        let spoke = fds
+            .iter()
+            .position(|fd| fd.revents().is_some_and(|r| !r.is_empty()));
+        match spoke {
+            None => Ok(()),
+            Some(w) => match self.recv(w) {
+                Err(failure) => Err(failure),
+                Ok(_) => Err(Failure::new(format!(
+                    "{} worker {w} answered before its repetition ended",
+                    self.name
+                ))),
+            },
+        }
+    }
+
     /// The failure for worker `w`'s link breaking with `err`: if the worker is gone, how it
     /// ended, which is what a reader needs to know.
     fn lost(&mut self, w: usize, err: io::Error) -> Failure {
@@ -537,6 +566,7 @@ fn serve(parent: &OsStr) -> Result<(), Failure> {
         f if f == Family::Dnc as u8 => crate::dnc::serve(role, &mut link, fds),
         f if f == Family::Fanout as u8 => crate::fanout::serve(role, &mut link, fds),
         f if f == Family::Pipeline as u8 => crate::pipeline::serve(role, &mut link, fds),
+        f if f == Family::Sync as u8 => crate::sync::serve(role, &mut link, fds),
         other => Err(Failure::new(format!("unknown worker family {other}"))),
     };
     if let Err(failure) = &result {

@@ -16,7 +16,9 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use shootout_loopback::Server;
 use shootout_processes::Processes;
-use shootout_suite::task::{Bounded, Fib, Mergesort, Nqueens};
+use shootout_suite::task::{
+    Barrier, Bounded, Condition, Event, Fib, Lock, Mergesort, Nqueens, Semaphore,
+};
 use shootout_suite::{Backend, Cell, Profile, Task, TaskId};
 
 /// The entry point of this test binary's worker processes (see `shootout_processes::run_if_worker`).
@@ -103,6 +105,22 @@ fn long_tasks() -> Vec<(Task, &'static str)> {
         items: 2_000_000,
         work: 100,
     });
+    let lock = Task::Lock(Lock {
+        increments: 500_000_000,
+        section: 64,
+    });
+    let semaphore = Task::Semaphore(Semaphore {
+        entries: 100_000_000,
+        permits: 1,
+        section: 256,
+    });
+    let barrier = Task::Barrier(Barrier {
+        phases: 100_000_000,
+        width: 64,
+    });
+    // Rounds and trips also size the latency vectors: kept to tens of megabytes.
+    let event = Task::Event(Event { rounds: 5_000_000 });
+    let condition = Task::Condition(Condition { trips: 5_000_000 });
     vec![
         (fib, "pipe"),
         (fib, "spawn-per-task"),
@@ -114,6 +132,13 @@ fn long_tasks() -> Vec<(Task, &'static str)> {
         (bounded, "pipe"),
         (bounded, "unix-socket"),
         (bounded, "shm-ring"),
+        (lock, "futex"),
+        (lock, "atomic"),
+        (semaphore, "futex"),
+        (barrier, "futex"),
+        (event, "futex"),
+        (condition, "futex"),
+        (condition, "pipe"),
     ]
 }
 
@@ -162,6 +187,7 @@ fn a_worker_killed_between_repetitions_fails_the_next_one() {
     let fib = Task::Fib(Fib { n: 20, grain: 10 });
     let bounded = Task::new(TaskId::Bounded, Profile::Smoke);
     let sort = Task::new(TaskId::Mergesort, Profile::Smoke);
+    let smoke = |id| Task::new(id, Profile::Smoke);
     for (task, variant) in [
         (fib, "pipe"),
         (sort, "pipe"),
@@ -169,6 +195,13 @@ fn a_worker_killed_between_repetitions_fails_the_next_one() {
         (bounded, "pipe"),
         (bounded, "unix-socket"),
         (bounded, "shm-ring"),
+        (smoke(TaskId::Lock), "futex"),
+        (smoke(TaskId::Lock), "atomic"),
+        (smoke(TaskId::Semaphore), "futex"),
+        (smoke(TaskId::Barrier), "futex"),
+        (smoke(TaskId::Event), "futex"),
+        (smoke(TaskId::Condition), "futex"),
+        (smoke(TaskId::Condition), "pipe"),
     ] {
         let what = format!("{task} {variant}");
         let mut run = Processes.setup(&cell(task, variant, 2)).unwrap();

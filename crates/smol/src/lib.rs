@@ -1,5 +1,5 @@
 //! The suite on smol: one `async-executor` run by N threads, `async-io` sockets and timers,
-//! `async-channel` and `async-lock`.
+//! `async-channel`, `async-lock` and `event-listener`.
 //!
 //! A thread per connection costs a stack and a kernel thread for every request in flight; an
 //! async task costs a small heap-allocated state machine, polled again when the reactor (epoll
@@ -9,8 +9,9 @@
 //!
 //! smol is not one runtime but a family of small crates, one job each: [`async_executor`] runs
 //! tasks, [`async_io`] is the reactor and the timers, [`async_net`] the sockets,
-//! [`async_channel`] and [`async_lock`] the synchronization, [`blocking`] a thread pool for
-//! blocking calls. The `smol` crate re-exports them (`smol::Executor`, `smol::Timer`,
+//! [`async_channel`] and [`async_lock`] the synchronization (both built on [`event_listener`],
+//! which the sync family also uses directly), [`blocking`] a thread pool for blocking calls.
+//! The `smol` crate re-exports them (`smol::Executor`, `smol::Timer`,
 //! [`smol::net`], [`smol::channel`], [`smol::lock`], [`smol::unblock`]) and adds a global
 //! executor for tests and small programs ([`smol::spawn`]). That executor runs on one thread
 //! unless the `SMOL_THREADS` variable says otherwise, read once at first use, and smol's own
@@ -29,6 +30,11 @@
 //! | scatter | `join-all` | a round's K calls as K futures joined in one task: concurrency without parallelism |
 //! | crawl | `spawn` | a `Semaphore` permit, then a task per request on a fresh connection |
 //! | bounded | `async-channel` | [`async_channel::bounded`] (multi-consumer, receivers cloned); producers and consumers are tasks |
+//! | lock | `async-lock` | [`async_lock::Mutex`] around the shared counter, one `lock().await` per entry |
+//! | semaphore | `async-lock` | [`async_lock::Semaphore`] of S permits, one `acquire().await` per entry |
+//! | barrier | `async-lock` | [`async_lock::Barrier`] for W tasks between phases |
+//! | event | `event-listener` | an [`event_listener::Event`] beside a generation number: `listen`, check again, `.await`; `notify(usize::MAX)` wakes every waiter |
+//! | condition | `event-listener` | the async monitor: turn and ball in atomics, one `Event` per direction of the hand-off |
 //!
 //! `cell.workers` = N means N executor threads, for every task. Besides them the process has
 //! the calling thread, parked while a repetition runs; async-io's `async-io` thread, which
@@ -71,13 +77,15 @@
 //!   reactor, most of all at the start of a repetition, when every executor thread is busy
 //!   with the new tasks; the tasks it woke would still have to be run elsewhere.
 //!
-//! Each family lives in its own file ([`dnc`], [`fanout`], [`pipeline`]), named as in every
-//! other backend crate, so that two backends diff cleanly; `shootout-async-std` mirrors these
-//! files line for line. The sequential kernels and the wire codec come from `shootout-suite`.
+//! Each family lives in its own file ([`dnc`], [`fanout`], [`pipeline`], [`sync`]), named as in
+//! every other backend crate, so that two backends diff cleanly; `shootout-async-std` mirrors
+//! these files line for line. The sequential kernels and the wire codec come from
+//! `shootout-suite`.
 
 pub mod dnc;
 pub mod fanout;
 pub mod pipeline;
+pub mod sync;
 
 use std::future::Future;
 use std::thread::{self, JoinHandle};
@@ -126,6 +134,36 @@ pub const BOUNDED: &[Variant] = &[Variant {
     about: "async_channel::bounded, receivers cloned; producers and consumers are tasks on N threads",
 }];
 
+/// The variants of `sync/lock`.
+pub const LOCK: &[Variant] = &[Variant {
+    name: "async-lock",
+    about: "async_lock::Mutex (smol::lock::Mutex) around the counter: a contended lock().await suspends the task",
+}];
+
+/// The variants of `sync/semaphore`.
+pub const SEMAPHORE: &[Variant] = &[Variant {
+    name: "async-lock",
+    about: "async_lock::Semaphore, one acquire().await per entry: the async way to bound concurrency",
+}];
+
+/// The variants of `sync/barrier`.
+pub const BARRIER: &[Variant] = &[Variant {
+    name: "async-lock",
+    about: "async_lock::Barrier for W tasks, wait().await between phases (an async Mutex and an Event inside)",
+}];
+
+/// The variants of `sync/event`.
+pub const EVENT: &[Variant] = &[Variant {
+    name: "event-listener",
+    about: "a generation in an atomic and an event_listener::Event, notify(usize::MAX): what smol's crates use inside",
+}];
+
+/// The variants of `sync/condition`.
+pub const CONDITION: &[Variant] = &[Variant {
+    name: "event-listener",
+    about: "the async monitor: turn and ball in atomics, one event_listener::Event per direction",
+}];
+
 impl Backend for Smol {
     fn name(&self) -> &'static str {
         "smol"
@@ -141,6 +179,11 @@ impl Backend for Smol {
             TaskId::Scatter => Support::Variants(SCATTER),
             TaskId::Crawl => Support::Variants(CRAWL),
             TaskId::Bounded => Support::Variants(BOUNDED),
+            TaskId::Lock => Support::Variants(LOCK),
+            TaskId::Semaphore => Support::Variants(SEMAPHORE),
+            TaskId::Barrier => Support::Variants(BARRIER),
+            TaskId::Event => Support::Variants(EVENT),
+            TaskId::Condition => Support::Variants(CONDITION),
         }
     }
 
@@ -177,6 +220,21 @@ impl Backend for Smol {
             (Task::Crawl(p), "spawn") => fanout::crawl_spawn(p, cell.server()?, workers),
             (Task::Bounded(p), "async-channel") => tasks_on(runtime(workers)?, move |ex, _| {
                 pipeline::async_channel(ex, p)
+            }),
+            (Task::Lock(p), "async-lock") => tasks_on(runtime(workers)?, move |ex, _| {
+                sync::lock_async_lock(ex, p, workers)
+            }),
+            (Task::Semaphore(p), "async-lock") => try_tasks_on(runtime(workers)?, move |ex, _| {
+                sync::semaphore_async_lock(ex, p, workers)
+            }),
+            (Task::Barrier(p), "async-lock") => try_tasks_on(runtime(workers)?, move |ex, _| {
+                sync::barrier_async_lock(ex, p, workers)
+            }),
+            (Task::Event(p), "event-listener") => try_tasks_on(runtime(workers)?, move |ex, _| {
+                sync::event_event_listener(ex, p, workers)
+            }),
+            (Task::Condition(p), "event-listener") => tasks_on(runtime(workers)?, move |ex, _| {
+                sync::condition_event_listener(ex, p)
             }),
             _ => Err(cell.unsupported(self)),
         }
@@ -288,6 +346,17 @@ where
     Fut: Future<Output = Outcome> + Send + 'static,
 {
     runner(move |input| Ok(run_task(&runtime, work(runtime.executor(), input))))
+}
+
+/// [`tasks_on`] for work that can fail: the repetition fails with the task's failure.
+fn try_tasks_on<Fut>(
+    runtime: Runtime,
+    mut work: impl FnMut(&'static StaticExecutor, Input) -> Fut + 'static,
+) -> Result<Runner, Failure>
+where
+    Fut: Future<Output = Result<Outcome, Failure>> + Send + 'static,
+{
+    runner(move |input| run_task(&runtime, work(runtime.executor(), input)))
 }
 
 /// Wraps sorted keys as the answer.

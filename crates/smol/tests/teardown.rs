@@ -44,6 +44,11 @@ fn a_runner_has_its_threads_and_dropping_it_stops_them() {
         (TaskId::Scatter, "join-all"),
         (TaskId::Crawl, "spawn"),
         (TaskId::Bounded, "async-channel"),
+        (TaskId::Lock, "async-lock"),
+        (TaskId::Semaphore, "async-lock"),
+        (TaskId::Barrier, "async-lock"),
+        (TaskId::Event, "event-listener"),
+        (TaskId::Condition, "event-listener"),
     ] {
         for workers in [1, 3] {
             let task = Task::new(id, Profile::Smoke);

@@ -43,6 +43,44 @@
 //!
 //! Unlike a work-stealing pool (see the `rayon` backend), the cut is made up front and
 //! sequentially, and each merge level is a fork-join round of its own.
+//!
+//! # `gil` and `gil-switch`: the task queue under one global lock
+//!
+//! Not an idiom but an experiment: what CPython's global interpreter lock (GIL) does to
+//! CPU-bound threads. The tasks, the N threads and the atomic index are `task-queue`'s; the
+//! difference is that every unit of work – a fib leaf, an n-queens board, a mergesort leaf sort
+//! or merge – runs while its thread holds one `Mutex<()>`, made per run and shared by all N
+//! threads: the "interpreter lock".
+//!
+//! - `gil`: acquire, compute the unit, release, for every unit; the next index is claimed outside
+//!   the lock. The lock is free between any two units and any thread may take it, but it seldom
+//!   changes hands: the thread that let go claims its next index and takes the lock back long
+//!   before a waiter, asleep in the kernel, can run. What the waiters cost is wake-ups: a release
+//!   that finds a sleeper wakes it, only for it to find the lock taken and go back to sleep.
+//!   (Measured with two threads on `fib(38)` on a busy 2-core machine: 26 to 105 hand-overs in
+//!   its 6 765 units.)
+//! - `gil-switch`: a thread takes the lock when it starts and keeps it, claiming indices under it
+//!   too (in CPython everything a thread does runs under the GIL). After [`GIL_SWITCH_UNITS`]
+//!   units it releases the lock, calls [`thread::yield_now`] so that a waiting thread can take
+//!   it, and queues for it again: CPython's switch interval (`sys.getswitchinterval()`, 5 ms),
+//!   counted in units instead of measured in time.
+//!
+//! Whether the yield hands the lock over is up to the OS. When the releasing thread's core has
+//! nothing else to run, `yield_now` returns at once and the thread retakes the lock before the
+//! waiter wakes; when other work shares the core, the waiter often gets there first. (Measured
+//! with two threads on `fib(38)`, 26 intervals, on a busy 2-core machine: from no hand-over at all
+//! to one at nearly every interval, run to run.) CPython's GIL behaved like this before 3.2, when
+//! a thread released and retook it every 100 bytecodes; 3.2 added forced switching, where the
+//! releasing thread waits until the thread that asked for the lock has it. Either way the work
+//! is serialised, and that is what the experiment measures.
+//!
+//! What the model reproduces is the serialisation, and only that: whatever N, one thread at a
+//! time computes, so no number of threads can beat one core, and the waiting costs wake-ups on
+//! top. What it leaves out is the interpreter: CPython executes the same
+//! arithmetic as bytecode, many times slower than this compiled code, and a free-threaded build
+//! (PEP 703) has no such lock. Nor does it copy CPython's switching in detail: CPython's holder
+//! drops the GIL only when a thread has waited a whole interval and asked for it; here the
+//! holder lets go every [`GIL_SWITCH_UNITS`] units whether anyone waits or not.
 
 use std::iter::Sum;
 use std::panic;
@@ -208,7 +246,8 @@ fn can_cut(left: &[u64], right: &[u64], grain: usize) -> bool {
 // ---------------------------------------------------------------------------------------------
 
 /// Runs every task of `tasks` on `workers` scoped threads (this one included), each claiming
-/// the next unclaimed task from one shared atomic index, and returns the sum of the results.
+/// the next unclaimed task from one shared atomic index, and returns the sum of the results;
+/// with a [`Gil`], every task runs while its thread holds the global lock.
 ///
 /// This is the whole scheduler: a thread that drew short tasks just claims more. Each thread
 /// sums its own results, so the only shared write is the `fetch_add`. `Relaxed` is enough:
@@ -217,11 +256,39 @@ fn can_cut(left: &[u64], right: &[u64], grain: usize) -> bool {
 fn work_through<T: Sync, R: Send + Sum>(
     tasks: &[T],
     workers: usize,
+    gil: &Gil,
     run: impl Fn(&T) -> R + Sync,
 ) -> R {
     let next = AtomicUsize::new(0);
     let claim = || tasks.get(next.fetch_add(1, Ordering::Relaxed));
-    let worker = || std::iter::from_fn(claim).map(&run).sum::<R>();
+    let worker = || match gil {
+        Gil::Off => std::iter::from_fn(claim).map(&run).sum::<R>(),
+        Gil::PerUnit(gil) => std::iter::from_fn(claim)
+            .map(|task| {
+                let _held = lock(gil);
+                run(task)
+            })
+            .sum(),
+        Gil::Switching(gil) => {
+            // Taken at the start and kept: the claims, too, are made under the lock.
+            let mut held = Some(lock(gil));
+            let mut ran = 0;
+            std::iter::from_fn(|| {
+                if ran == GIL_SWITCH_UNITS {
+                    // The interval is up: let go, give a waiting thread the chance to take the
+                    // lock, then queue for it again.
+                    drop(held.take());
+                    thread::yield_now();
+                    held = Some(lock(gil));
+                    ran = 0;
+                }
+                ran += 1;
+                claim()
+            })
+            .map(&run)
+            .sum()
+        }
+    };
     thread::scope(|s| {
         let others: Vec<_> = (1..workers).map(|_| s.spawn(worker)).collect();
         let mine = worker();
@@ -233,11 +300,49 @@ fn work_through<T: Sync, R: Send + Sum>(
     })
 }
 
+/// Whether the threads of a task queue share one global lock, and how they hold it: the
+/// `task-queue`, `gil` and `gil-switch` variants. See the module docs.
+enum Gil {
+    /// No global lock (`task-queue`).
+    Off,
+    /// Taken and released around every unit (`gil`).
+    PerUnit(Mutex<()>),
+    /// Kept across [`GIL_SWITCH_UNITS`] units, then released with a yield (`gil-switch`).
+    Switching(Mutex<()>),
+}
+
+/// How many units a `gil-switch` thread runs before it lets the lock go: CPython's switch
+/// interval, counted in units.
+///
+/// Chosen so that at the default grains a batch takes a few milliseconds, like CPython's 5 ms
+/// `sys.getswitchinterval()`. Timed unit by unit on one thread in release mode, on a 2-core
+/// Intel Xeon: a fib leaf (`fib(38)`, grain 20) takes about 15 µs on average, so a batch of 256
+/// takes about 4 ms; an n-queens board (n = 12, split 3) about 8 µs, 2 ms a batch. Mergesort's
+/// units are much larger – about 0.4 ms for a leaf of 31 250 keys, 0.5 to 20 ms for a merge –
+/// so there a batch is a whole round (128 leaves at the quick profile's 4 M keys) or half of
+/// one (512 at the full profile's 10 M): tens of milliseconds or more.
+pub const GIL_SWITCH_UNITS: usize = 256;
+
 /// `fib(n)` as a task queue: every leaf `fib(k)` of the recursion tree at the cutoff is a task.
 pub fn fib_task_queue(n: u32, grain: u32, workers: usize) -> u64 {
+    fib_queue(n, grain, workers, &Gil::Off)
+}
+
+/// `fib(n)` as [`fib_task_queue`], every leaf computed under one global lock.
+pub fn fib_gil(n: u32, grain: u32, workers: usize) -> u64 {
+    fib_queue(n, grain, workers, &Gil::PerUnit(Mutex::new(())))
+}
+
+/// `fib(n)` as [`fib_task_queue`], each thread keeping the global lock for
+/// [`GIL_SWITCH_UNITS`] leaves at a time.
+pub fn fib_gil_switch(n: u32, grain: u32, workers: usize) -> u64 {
+    fib_queue(n, grain, workers, &Gil::Switching(Mutex::new(())))
+}
+
+fn fib_queue(n: u32, grain: u32, workers: usize, gil: &Gil) -> u64 {
     let mut leaves = Vec::new();
     fib::leaves(n, fib_cut(n, grain), &mut leaves);
-    work_through(&leaves, workers, |&k| fib::sequential(u32::from(k)))
+    work_through(&leaves, workers, gil, |&k| fib::sequential(u32::from(k)))
 }
 
 /// The cutoff for `fib(n)`'s leaves: `grain`, unless that makes more than [`MAX_TASK_BYTES`]
@@ -248,13 +353,28 @@ fn fib_cut(n: u32, grain: u32) -> u32 {
 
 /// The n-queens count as a task queue: every board with `split` queens placed is a task.
 pub fn nqueens_task_queue(n: u32, split: u32, workers: usize) -> u64 {
+    nqueens_queue(n, split, workers, &Gil::Off)
+}
+
+/// The n-queens count as [`nqueens_task_queue`], every board searched under one global lock.
+pub fn nqueens_gil(n: u32, split: u32, workers: usize) -> u64 {
+    nqueens_queue(n, split, workers, &Gil::PerUnit(Mutex::new(())))
+}
+
+/// The n-queens count as [`nqueens_task_queue`], each thread keeping the global lock for
+/// [`GIL_SWITCH_UNITS`] boards at a time.
+pub fn nqueens_gil_switch(n: u32, split: u32, workers: usize) -> u64 {
+    nqueens_queue(n, split, workers, &Gil::Switching(Mutex::new(())))
+}
+
+fn nqueens_queue(n: u32, split: u32, workers: usize, gil: &Gil) -> u64 {
     let most = MAX_TASK_BYTES / size_of::<Board>();
     let mut boards = vec![Board::empty(n)];
     // Expand one row at a time; a level is at most n times the one before it.
     while boards.first().is_some_and(|b| b.depth() < split) && boards.len() * n as usize <= most {
         boards = boards.into_iter().flat_map(Board::children).collect();
     }
-    work_through(&boards, workers, |board| board.count())
+    work_through(&boards, workers, gil, |board| board.count())
 }
 
 /// Sorts `keys` as rounds of tasks: the leaves, then each level of merges, claimed by `workers`
@@ -266,6 +386,22 @@ pub fn nqueens_task_queue(n: u32, split: u32, workers: usize) -> u64 {
 /// that is how safe Rust hands a `&mut` to whichever thread claims the index. Each lock is
 /// taken exactly once, uncontended, per task of thousands of keys: noise.
 pub fn mergesort_task_queue(keys: &mut [u64], grain: usize, workers: usize) {
+    mergesort_queue(keys, grain, workers, &Gil::Off);
+}
+
+/// Sorts `keys` as [`mergesort_task_queue`], every leaf sort and every merge under one global
+/// lock.
+pub fn mergesort_gil(keys: &mut [u64], grain: usize, workers: usize) {
+    mergesort_queue(keys, grain, workers, &Gil::PerUnit(Mutex::new(())));
+}
+
+/// Sorts `keys` as [`mergesort_task_queue`], each thread keeping the global lock for
+/// [`GIL_SWITCH_UNITS`] leaf sorts or merges at a time (the lock is shared by all the rounds).
+pub fn mergesort_gil_switch(keys: &mut [u64], grain: usize, workers: usize) {
+    mergesort_queue(keys, grain, workers, &Gil::Switching(Mutex::new(())));
+}
+
+fn mergesort_queue(keys: &mut [u64], grain: usize, workers: usize, gil: &Gil) {
     let n = keys.len();
     let leaf_level = leaf_level(n, grain.max(1));
     let mut buf = vec![0; n];
@@ -277,7 +413,7 @@ pub fn mergesort_task_queue(keys: &mut [u64], grain: usize, workers: usize) {
         .zip(carve(&mut buf, leaf_level))
         .map(Mutex::new)
         .collect();
-    let sorted = work_through(&leaves, workers, |leaf| {
+    let sorted = work_through(&leaves, workers, gil, |leaf| {
         let mut leaf = lock(leaf);
         let (keys, buf) = &mut *leaf;
         mergesort::leaf(keys, buf, into_buf);
@@ -302,7 +438,7 @@ pub fn mergesort_task_queue(keys: &mut [u64], grain: usize, workers: usize) {
             .collect();
         split_merges(&mut merges, workers, grain.max(1));
         let merges: Vec<_> = merges.into_iter().map(Mutex::new).collect();
-        let merged = work_through(&merges, workers, |merge| {
+        let merged = work_through(&merges, workers, gil, |merge| {
             let mut merge = lock(merge);
             let (left, right, out) = &mut *merge;
             mergesort::merge(left, right, out);

@@ -12,8 +12,9 @@
 //!   stacks), one per connection, parked between rounds. Each round wakes all K, each sends its
 //!   request and blocks on its reply. K threads, whatever `workers` says.
 //! - `thread-per-conn`, crawl: a new thread per request, each with its own connection; a
-//!   counting semaphore keeps at most C in flight. std has no semaphore, so here is the one
-//!   everybody writes: a count under a `Mutex` and a `Condvar` to wait for a permit.
+//!   counting semaphore keeps at most C in flight. std has no semaphore, so this is the one
+//!   everybody writes, [`sync::Semaphore`](crate::sync::Semaphore): a count under a `Mutex` and
+//!   a `Condvar` to wait for a permit.
 //! - `pool`, scatter: N = `workers` threads share each round's K calls, so only N requests are
 //!   ever in flight and a round takes about K / N server delays. That is the honest cost of a
 //!   small blocking pool used for IO (Python's `ThreadPoolExecutor` makes the same trade), and
@@ -50,6 +51,7 @@ use shootout_suite::task::{Crawl, Scatter};
 use shootout_suite::{Answer, Failure, Outcome, Runner, Tally, runner};
 
 use crate::lock;
+use crate::sync::Semaphore;
 
 /// The stack of every IO thread: it holds a socket, a reply buffer on the heap and a few frames.
 ///
@@ -237,46 +239,6 @@ fn wait_until_due(p: &Crawl, i: u64, start: Instant) -> Option<Instant> {
     let due = start + p.scheduled_start(i)?;
     thread::sleep(due.saturating_duration_since(Instant::now()));
     Some(due)
-}
-
-// ---------------------------------------------------------------------------------------------
-// The semaphore std does not have.
-// ---------------------------------------------------------------------------------------------
-
-/// A counting semaphore: the number of free permits under a `Mutex`, and a `Condvar` on which
-/// to wait for one to come back. Python's `threading.Semaphore` is exactly this.
-struct Semaphore {
-    free: Mutex<usize>,
-    returned: Condvar,
-}
-
-/// A permit of a [`Semaphore`], given back when dropped.
-struct Permit<'a>(&'a Semaphore);
-
-impl Semaphore {
-    fn new(permits: usize) -> Self {
-        Self {
-            free: Mutex::new(permits),
-            returned: Condvar::new(),
-        }
-    }
-
-    /// Waits for a free permit and takes it.
-    fn acquire(&self) -> Permit<'_> {
-        let mut free = self
-            .returned
-            .wait_while(lock(&self.free), |free| *free == 0)
-            .unwrap_or_else(|e| e.into_inner());
-        *free -= 1;
-        Permit(self)
-    }
-}
-
-impl Drop for Permit<'_> {
-    fn drop(&mut self) {
-        *lock(&self.0.free) += 1;
-        self.0.returned.notify_one();
-    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -4,11 +4,14 @@
 mod common;
 
 use common::{cell, check};
+use shootout_suite::dnc::fib;
+use shootout_suite::dnc::nqueens::Board;
 use shootout_suite::task::{Fib, Mergesort, Nqueens};
 use shootout_suite::{Answer, Backend, Profile, Task, TaskId};
 use shootout_threads::Threads;
+use shootout_threads::dnc::GIL_SWITCH_UNITS;
 
-const VARIANTS: [&str; 2] = ["scope", "task-queue"];
+const VARIANTS: [&str; 4] = ["scope", "task-queue", "gil", "gil-switch"];
 const WORKERS: [usize; 4] = [1, 2, 3, 4];
 
 fn check_all(task: Task) {
@@ -94,6 +97,41 @@ fn many_workers_on_tiny_problems() {
             check(&Threads, &cell(task, variant, 16));
         }
     }
+}
+
+#[test]
+fn the_gil_variants_with_fewer_and_more_units_than_a_switch_interval() {
+    let k = GIL_SWITCH_UNITS;
+    // Mergesort with grain 1 has a leaf per key, rounded up to a power of two, and as many
+    // merges again: one round below k, one of exactly k, rounds above it.
+    let mut tasks: Vec<Task> = [k / 2, k, k + 1, 3 * k]
+        .into_iter()
+        .map(|n| Task::Mergesort(Mergesort { n, grain: 1 }))
+        .collect();
+    // Fib and nqueens: one case each side of k, by their unit counts.
+    let (few, many) = (Fib { n: 12, grain: 1 }, Fib { n: 16, grain: 1 });
+    assert!(fib::leaf_count(few.n, few.grain) < k as u64);
+    assert!(fib::leaf_count(many.n, many.grain) > k as u64);
+    tasks.extend([Task::Fib(few), Task::Fib(many)]);
+    let (few, many) = (Nqueens { n: 8, split: 2 }, Nqueens { n: 10, split: 3 });
+    assert!(boards(few) < k && boards(many) > k);
+    tasks.extend([Task::Nqueens(few), Task::Nqueens(many)]);
+    for task in tasks {
+        for variant in ["gil", "gil-switch"] {
+            for workers in [1, 2, 3] {
+                check(&Threads, &cell(task, variant, workers));
+            }
+        }
+    }
+}
+
+/// The number of n-queens tasks: the boards with `split` queens placed.
+fn boards(p: Nqueens) -> usize {
+    let mut boards = vec![Board::empty(p.n)];
+    for _ in 0..p.split {
+        boards = boards.into_iter().flat_map(Board::children).collect();
+    }
+    boards.len()
 }
 
 #[test]

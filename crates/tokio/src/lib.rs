@@ -30,6 +30,13 @@
 //! | bounded | `mpsc` | `tokio::sync::mpsc::channel(capacity)`; consumers share its one receiver behind an async `Mutex` |
 //! | bounded | `async-channel` | `async_channel::bounded(capacity)`, every consumer with its own receiver: the multi-consumer channel tokio's tutorial points to |
 //! | bounded | `current-thread` | `mpsc` on a current-thread runtime: hand-offs are task switches, never wake-ups |
+//! | lock | `tokio-mutex` | `tokio::sync::Mutex`, `.lock().await`: FIFO-fair, the lock for a guard held across an `.await` |
+//! | lock | `std-mutex` | a `std::sync::Mutex` inside the tasks: tokio's own advice for plain data, the guard never held across an `.await` |
+//! | semaphore | `semaphore` | `tokio::sync::Semaphore`, a permit from `acquire().await` per entry |
+//! | barrier | `barrier` | `tokio::sync::Barrier`, `wait().await` at the end of every phase |
+//! | event | `notify` | `Notify::notify_waiters()` and the generation in an `AtomicU64`; a setter task |
+//! | event | `watch` | a `watch` channel carrying the generation, waiters on `changed().await`; a setter task |
+//! | condition | `notify` | a std `Mutex` monitor with a `Notify` per direction (`notify_one`): the async `Condvar` |
 //!
 //! `cell.workers` = N means N worker threads: the multi-thread runtime has N workers, and its
 //! blocking pool at most N threads. Where the idiom puts the work elsewhere it is said in the
@@ -61,7 +68,7 @@
 //! root is spawned as a task and the calling thread only waits for it. Dropping the runner
 //! drops the runtime, which stops and joins its threads.
 //!
-//! Each family lives in its own file ([`dnc`], [`fanout`], [`pipeline`]), named as in every
+//! Each family lives in its own file ([`dnc`], [`fanout`], [`pipeline`], [`sync`]), named as in every
 //! other backend crate, so that two backends diff cleanly. The sequential kernels (leaf sort,
 //! merge, `fib`, the queens search, the wire codec, per-item work) come from `shootout-suite`;
 //! these files hold only the concurrency structure.
@@ -69,6 +76,7 @@
 pub mod dnc;
 pub mod fanout;
 pub mod pipeline;
+pub mod sync;
 
 use std::future::Future;
 use std::panic;
@@ -148,6 +156,48 @@ pub const BOUNDED: &[Variant] = &[
     },
 ];
 
+/// The variants of `sync/lock`.
+pub const LOCK: &[Variant] = &[
+    Variant {
+        name: "tokio-mutex",
+        about: "tokio::sync::Mutex, .lock().await: FIFO-fair, the lock a guard held across an .await needs",
+    },
+    Variant {
+        name: "std-mutex",
+        about: "std::sync::Mutex inside the tasks: tokio's advice for plain data when no guard is held across an .await",
+    },
+];
+
+/// The variants of `sync/semaphore`.
+pub const SEMAPHORE: &[Variant] = &[Variant {
+    name: "semaphore",
+    about: "tokio::sync::Semaphore, a permit from acquire().await per entry: tokio's way to bound concurrency",
+}];
+
+/// The variants of `sync/barrier`.
+pub const BARRIER: &[Variant] = &[Variant {
+    name: "barrier",
+    about: "tokio::sync::Barrier, wait().await at the end of every phase; waiting tasks free their workers",
+}];
+
+/// The variants of `sync/event`.
+pub const EVENT: &[Variant] = &[
+    Variant {
+        name: "notify",
+        about: "Notify::notify_waiters() beside an AtomicU64 generation: tokio's bare wake-everyone, a setter task",
+    },
+    Variant {
+        name: "watch",
+        about: "a watch channel carrying the generation, waiters on changed().await: tokio's broadcast-the-latest-value",
+    },
+];
+
+/// The variants of `sync/condition`.
+pub const CONDITION: &[Variant] = &[Variant {
+    name: "notify",
+    about: "a std Mutex monitor with one Notify per direction (notify_one stores a permit): the async Condvar",
+}];
+
 impl Backend for Tokio {
     fn name(&self) -> &'static str {
         "tokio"
@@ -163,6 +213,11 @@ impl Backend for Tokio {
             TaskId::Scatter => Support::Variants(SCATTER),
             TaskId::Crawl => Support::Variants(CRAWL),
             TaskId::Bounded => Support::Variants(BOUNDED),
+            TaskId::Lock => Support::Variants(LOCK),
+            TaskId::Semaphore => Support::Variants(SEMAPHORE),
+            TaskId::Barrier => Support::Variants(BARRIER),
+            TaskId::Event => Support::Variants(EVENT),
+            TaskId::Condition => Support::Variants(CONDITION),
         }
     }
 
@@ -224,6 +279,36 @@ impl Backend for Tokio {
             }
             (Task::Bounded(p), "current-thread") => {
                 tasks_on(current_thread_runtime()?, move |_| pipeline::mpsc(p))
+            }
+            (Task::Lock(p), "tokio-mutex") => tasks_on(runtime(workers)?, move |_| {
+                sync::lock_tokio_mutex(p, workers)
+            }),
+            (Task::Lock(p), "std-mutex") => {
+                tasks_on(runtime(workers)?, move |_| sync::lock_std_mutex(p, workers))
+            }
+            (Task::Semaphore(p), _) if p.permits == 0 => {
+                Err(Failure::new("semaphore: permits must be at least 1"))
+            }
+            (Task::Semaphore(p), _) if p.permits > tokio::sync::Semaphore::MAX_PERMITS => {
+                Err(Failure::new(format!(
+                    "semaphore: tokio's Semaphore holds at most {} permits",
+                    tokio::sync::Semaphore::MAX_PERMITS
+                )))
+            }
+            (Task::Semaphore(p), "semaphore") => {
+                checked_tasks_on(runtime(workers)?, move |_| sync::semaphore(p, workers))
+            }
+            (Task::Barrier(p), "barrier") => {
+                checked_tasks_on(runtime(workers)?, move |_| sync::barrier(p, workers))
+            }
+            (Task::Event(p), "notify") => {
+                checked_tasks_on(runtime(workers)?, move |_| sync::event_notify(p, workers))
+            }
+            (Task::Event(p), "watch") => {
+                checked_tasks_on(runtime(workers)?, move |_| sync::event_watch(p, workers))
+            }
+            (Task::Condition(p), "notify") => {
+                tasks_on(runtime(workers)?, move |_| sync::condition_notify(p))
             }
             _ => Err(cell.unsupported(self)),
         }
@@ -293,6 +378,17 @@ where
     Fut: Future<Output = Outcome> + Send + 'static,
 {
     runner(move |input| Ok(run_task(&runtime, work(input))))
+}
+
+/// A runner like [`tasks_on`] for a task whose repetition checks itself and may fail.
+fn checked_tasks_on<Fut>(
+    runtime: Runtime,
+    mut work: impl FnMut(Input) -> Fut + 'static,
+) -> Result<Runner, Failure>
+where
+    Fut: Future<Output = Result<Outcome, Failure>> + Send + 'static,
+{
+    runner(move |input| run_task(&runtime, work(input)))
 }
 
 /// A runner for `rayon-bridge`: an N-worker runtime whose task hands the job to a rayon pool

@@ -3,7 +3,9 @@
 // Each test binary uses a different part of this module.
 #![allow(dead_code)]
 
+use std::env;
 use std::fs;
+use std::process::Command;
 use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
@@ -73,6 +75,34 @@ pub fn failure(cell: Cell, repetitions: usize, patience: Duration) -> Failure {
         Ok(Ok(())) => panic!("{what}: expected a failure, got success"),
         Err(_) => panic!("{what}: neither failed nor finished within {patience:?}"),
     }
+}
+
+/// Set in a child process started by [`in_child`].
+const CHILD: &str = "SHOOTOUT_ASYNC_STD_TEST_CHILD";
+
+/// In the parent, runs test `test` of this test binary again as a child process of its own,
+/// with `vars` set, and checks that it passed; returns `true` in the child, which then does the
+/// test's real work.
+///
+/// async-std's executor is global and sized once per process, so a test that needs a fresh
+/// executor (another size, or none started yet) needs a process of its own.
+pub fn in_child(test: &str, vars: &[(&str, &str)]) -> bool {
+    if env::var_os(CHILD).is_some() {
+        return true;
+    }
+    let output = Command::new(env::current_exe().unwrap())
+        .args(["--exact", test, "--nocapture", "--test-threads=1"])
+        .env(CHILD, "1")
+        .envs(vars.iter().copied())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("1 passed"),
+        "the child of {test} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    false
 }
 
 /// The names of this process's threads that start with `prefix` (Linux only: empty elsewhere).

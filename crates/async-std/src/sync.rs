@@ -1,0 +1,379 @@
+//! The sync family on async-std: its `Mutex` (async-lock's), async-lock's `Semaphore` and
+//! `Barrier`, and event-listener's `Event` for the event and the monitor.
+//!
+//! A blocking primitive parks a thread until another thread wakes it. An async one suspends a
+//! task: the future returns `Pending`, leaving its waker behind, and the thread runs whatever
+//! task is ready next. async-std's own `sync` module is mostly another crate re-exported: in
+//! 1.13, `async_std::sync::Mutex` and `RwLock` are `pub use async_lock::…`, its `Barrier`
+//! (async-lock's again) and its own `Condvar` exist only with the `unstable` feature, which is
+//! not enabled here (an API its authors marked unstable is not what code is shipped on), and
+//! it has no semaphore. So the primitives come from the same two crates as on smol:
+//!
+//! - [`event_listener`] is the mechanism underneath everything. An [`event_listener::Event`]
+//!   is a list of listeners, and waiting for a condition is always the same steps ([`until`]):
+//!   check it, start listening (`event.listen()`), check it again, then await the listener.
+//!   Whoever changes the condition calls `event.notify(n)`. The second check closes the window
+//!   in which a notification sent between the first check and `listen` would be lost. It is to
+//!   async code what a futex is to thread primitives.
+//! - [`async_lock`] (behind [`async_std::sync::Mutex`]) builds each primitive on it: an atomic
+//!   fast path, and an `Event` to sleep on when the fast path fails.
+//!
+//! The lock is async-std's `Mutex`, under async-std's name; the semaphore and the barrier are
+//! async-lock's types. The event and the monitor have no ready-made type without `unstable`
+//! (tokio has `Notify`), so they are written with event-listener directly, as in smol and the
+//! way async-lock writes its own primitives.
+//!
+//! | task | variant | what it shows |
+//! |---|---|---|
+//! | lock | `mutex` | [`async_std::sync::Mutex`]`<Counter>` (async-lock's `Mutex` re-exported), one `lock().await` per entry: a contended lock suspends the task |
+//! | semaphore | `async-lock` | [`async_lock::Semaphore`] of S permits (async-std has none), one `acquire().await` per entry; the gauge's wait is `task::yield_now().await` |
+//! | barrier | `async-lock` | [`async_lock::Barrier`] for W tasks (what `async_std::sync::Barrier` re-exports under `unstable`), one `wait().await` ending each phase |
+//! | event | `event-listener` | a generation in an `AtomicU64` and an `Event`: `listen`, check, `.await`; the setter wakes every waiter with `notify(usize::MAX)` |
+//! | condition | `event-listener` | the async monitor: turn and ball in atomics, one `Event` per direction of the hand-off (async-std's `Condvar` is `unstable`) |
+//!
+//! # Tasks, threads and waiting
+//!
+//! Every repetition runs W worker tasks on the global executor's W threads; the event's setter
+//! and the condition's pinger are the repetition's root task, one more (see each function).
+//! Tasks are `'static`, so what the workers share lives in an `Arc`, allocated per repetition.
+//!
+//! With as many tasks as threads, a task that suspends usually leaves its thread with nothing
+//! else to run, and the thread sleeps in the executor until a wake-up schedules a task for it.
+//! So a hand-off between tasks on two threads still costs a thread wake-up, as on the threads
+//! backend, plus the executor's scheduling; a hand-off between two tasks that happen to share
+//! a thread is a queue push and a poll.
+//!
+//! Waiting is cooperative: an `.await` on a primitive that is free returns at once, without
+//! yielding. A task that keeps finding the lock free keeps its thread, which is what makes the
+//! uncontended path cheap, and also why the gauge's wait must yield by hand. None of the
+//! critical sections here awaits anything; an async guard may be held across an `.await`,
+//! which is what the async primitives exist for, but the tasks do not need it.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use async_std::sync::Mutex;
+use async_std::task::{self, JoinHandle, yield_now};
+use shootout_suite::sync::barrier::{self, PhaseLog, buffers, chunk, step};
+use shootout_suite::sync::condition::{SERVE, ping, pong};
+use shootout_suite::sync::lock::Counter;
+use shootout_suite::sync::semaphore::{Gauge, contribution, entries_of};
+use shootout_suite::sync::{event, share};
+use shootout_suite::task::{Barrier, Condition, Event, Lock, Semaphore};
+use shootout_suite::{Answer, Failure, Outcome, Tally};
+
+// ---------------------------------------------------------------------------------------------
+// lock: W tasks, one async mutex.
+// ---------------------------------------------------------------------------------------------
+
+/// `mutex`: W tasks share one [`async_std::sync::Mutex`]`<Counter>`; every entry is a
+/// `lock().await`, an increment and the guard's drop.
+///
+/// async-std's mutex, which is async-lock's `Mutex` re-exported (`pub use async_lock::Mutex`):
+/// the same type as smol's `async-lock` variant, so the two differ only by the runtime. The
+/// mutex to reach for when a critical section may await, or when a task must not block its
+/// thread while it waits for the lock. A free lock is one compare-and-swap and never yields; a
+/// taken one makes the task listen on the mutex's `Event` and suspend, and each unlock wakes one
+/// listener. It is not strictly fair (the task that unlocks may take the lock again before the
+/// woken one runs), but a lock operation starved for more than half a millisecond forces a fair
+/// hand-off.
+pub async fn lock_mutex(p: Lock, workers: usize) -> Outcome {
+    let counter = Arc::new(Mutex::new(Counter::default()));
+    let tasks = spawn_workers(workers, |worker| {
+        let counter = Arc::clone(&counter);
+        async move {
+            for _ in 0..share(p.increments, workers, worker) {
+                // The guard is a temporary: the lock is released at the end of the statement.
+                counter.lock().await.increment(p.section);
+            }
+        }
+    });
+    join(tasks).await;
+    let counter = *counter.lock().await;
+    Outcome::new(Answer::Value(counter.checksum()))
+}
+
+// ---------------------------------------------------------------------------------------------
+// semaphore: at most S tasks inside.
+// ---------------------------------------------------------------------------------------------
+
+/// `async-lock`: W tasks, an [`async_lock::Semaphore`] of S permits; every entry holds a permit
+/// (an RAII guard) while it is inside.
+///
+/// The async way to bound concurrency. async-std has no semaphore, so this is async-lock's (the
+/// crate under async-std's mutex; this crate's crawl uses it too): `acquire().await` takes a
+/// permit or suspends the task until a guard's drop frees one. While the section is not yet
+/// full once, a task inside yields its thread with `task::yield_now().await`, holding its
+/// permit, so that the others can get in (see [`Gauge`]).
+pub async fn semaphore_async_lock(p: Semaphore, workers: usize) -> Result<Outcome, Failure> {
+    let permits = Arc::new(async_lock::Semaphore::new(p.permits));
+    let gauge = Arc::new(Gauge::new(p.permits, workers, p.entries));
+    let tasks = spawn_workers(workers, |worker| {
+        let (permits, gauge) = (Arc::clone(&permits), Arc::clone(&gauge));
+        async move {
+            let mut tally = Tally::new();
+            for entry in entries_of(worker, workers, p.entries) {
+                let permit = permits.acquire().await;
+                gauge.enter();
+                while !gauge.full() {
+                    yield_now().await;
+                }
+                tally.add(contribution(entry, p.section));
+                gauge.leave();
+                drop(permit);
+            }
+            tally
+        }
+    });
+    let tally = join(tasks).await.into_iter().sum();
+    gauge.verify(p.permits)?;
+    Ok(Outcome::new(Answer::Tally(tally)))
+}
+
+// ---------------------------------------------------------------------------------------------
+// barrier: W tasks, phases separated by an async barrier.
+// ---------------------------------------------------------------------------------------------
+
+/// What the workers of `barrier` share: the stencil's two buffers, the phase log's slots and
+/// the barrier.
+struct Ring {
+    a: Vec<AtomicU64>,
+    b: Vec<AtomicU64>,
+    slots: Vec<AtomicU64>,
+    barrier: async_lock::Barrier,
+}
+
+/// `async-lock`: W tasks step the stencil, an [`async_lock::Barrier`] for W ending each phase.
+///
+/// The async barrier: `wait().await` suspends every task but the last to arrive, which wakes
+/// them all. Inside it is an async `Mutex` around the arrival count and an `Event`, so every
+/// arrival takes a lock: W lock operations and one broadcast per phase. async-std's own
+/// `sync::Barrier` is this type re-exported, but only with the `unstable` feature.
+pub async fn barrier_async_lock(p: Barrier, workers: usize) -> Result<Outcome, Failure> {
+    let ring = Arc::new(Ring {
+        a: barrier::initial(p.width),
+        b: barrier::initial(p.width),
+        slots: (0..workers).map(|_| AtomicU64::new(0)).collect(),
+        barrier: async_lock::Barrier::new(workers),
+    });
+    let tasks = spawn_workers(workers, |worker| {
+        let ring = Arc::clone(&ring);
+        async move {
+            // A `'static` task cannot borrow a log made outside it, so each worker makes its own
+            // over the shared slots. Making one zeroes every slot, but no worker can be past
+            // phase 0 before this one reaches the first barrier, so that writes zeros over zeros.
+            let log = PhaseLog::new(&ring.slots);
+            let mut checked = Ok(());
+            for phase in 0..p.phases {
+                // After an overlap the worker stops computing, but it still meets the others at
+                // every barrier, so that none of them waits forever.
+                if checked.is_ok() {
+                    checked = log.enter(worker, phase);
+                }
+                if checked.is_ok() {
+                    let (src, dst) = buffers(phase, &ring.a[..], &ring.b[..]);
+                    step(src, dst, chunk(p.width, workers, worker), phase);
+                }
+                ring.barrier.wait().await;
+            }
+            checked
+        }
+    });
+    join(tasks)
+        .await
+        .into_iter()
+        .collect::<Result<(), Failure>>()?;
+    let cells = barrier::result(p.phases, &ring.a, &ring.b);
+    Ok(Outcome::new(Answer::Value(barrier::checksum(cells))))
+}
+
+// ---------------------------------------------------------------------------------------------
+// event and condition: waiting for a condition on an event-listener `Event`.
+// ---------------------------------------------------------------------------------------------
+
+/// Waits on `event` until `check` finds what it looks for, and returns it: check, listen,
+/// check again, await the listener, and again from the top.
+///
+/// event-listener's own idiom (async-lock's primitives are written this way). A notification
+/// reaches only the listeners that exist when it is sent, so the check after `listen` is what
+/// catches a change made between the first check and `listen`. The state `check` reads is
+/// written before the `notify` that announces it, with `SeqCst` as event-listener's docs do.
+pub async fn until<T>(event: &event_listener::Event, mut check: impl FnMut() -> Option<T>) -> T {
+    loop {
+        if let Some(found) = check() {
+            return found;
+        }
+        let listener = event.listen();
+        if let Some(found) = check() {
+            return found;
+        }
+        listener.await;
+    }
+}
+
+/// What the setter and the waiters of `event` share.
+struct Signal {
+    /// The last round set (0 before the first).
+    generation: AtomicU64,
+    /// When it was set, in nanoseconds since `epoch`.
+    set_at: AtomicU64,
+    /// Notified, every listener at once, when `generation` moves.
+    set: event_listener::Event,
+    /// How many times a waiter has got ready, over all rounds: W·r when all are ready for r.
+    ready: AtomicU64,
+    /// Notified by the last waiter to get ready for a round.
+    all_ready: event_listener::Event,
+    epoch: Instant,
+}
+
+/// `event-listener`: the repetition's root task sets a generation number and wakes W waiter
+/// tasks with [`event_listener::Event::notify`]`(usize::MAX)`, R times; each waiter waits with
+/// [`until`].
+///
+/// The async event: there is no `Notify` here, and an `Event` with a value beside it is what
+/// async-lock and async-channel, under async-std's mutex and channel, use inside for the same
+/// job. Before each round the setter waits on a second `Event` until all W waiters are ready,
+/// which the last of them to get ready notifies. The setter is the root task, so W + 1 tasks
+/// share the W threads.
+pub async fn event_event_listener(p: Event, workers: usize) -> Result<Outcome, Failure> {
+    let rounds = u64::from(p.rounds);
+    let w = workers as u64;
+    let signal = Arc::new(Signal {
+        generation: AtomicU64::new(0),
+        set_at: AtomicU64::new(0),
+        set: event_listener::Event::new(),
+        ready: AtomicU64::new(0),
+        all_ready: event_listener::Event::new(),
+        epoch: Instant::now(),
+    });
+    let waiters = spawn_workers(workers, |_| {
+        let s = Arc::clone(&signal);
+        async move {
+            let (mut seen, mut acc) = (0, 0);
+            let mut latencies = Vec::with_capacity(p.rounds as usize);
+            while seen < rounds {
+                // Ready for round `seen + 1`: the last of the W to say so wakes the setter.
+                if s.ready.fetch_add(1, Ordering::SeqCst) + 1 == w * (seen + 1) {
+                    s.all_ready.notify(1);
+                }
+                let round = until(&s.set, || {
+                    let generation = s.generation.load(Ordering::SeqCst);
+                    (generation > seen).then_some(generation)
+                })
+                .await;
+                let set_at = s.set_at.load(Ordering::Relaxed);
+                latencies.push(nanos(s.epoch.elapsed()).saturating_sub(set_at));
+                acc = event::fold(acc, round);
+                seen = round;
+            }
+            (acc, latencies)
+        }
+    });
+    // This task is the setter.
+    for round in 1..=rounds {
+        until(&signal.all_ready, || {
+            (signal.ready.load(Ordering::SeqCst) >= w * round).then_some(())
+        })
+        .await;
+        signal
+            .set_at
+            .store(nanos(signal.epoch.elapsed()), Ordering::Relaxed);
+        signal.generation.store(round, Ordering::SeqCst);
+        signal.set.notify(usize::MAX);
+    }
+    let (accs, latencies): (Vec<u64>, Vec<Vec<u64>>) = join(waiters).await.into_iter().unzip();
+    let answer = Answer::Value(event::agree(accs)?);
+    Ok(Outcome::with_latencies(answer, latencies.concat()))
+}
+
+/// The monitor of `condition`: the ball, whose turn it is, and an event for each direction.
+struct Table {
+    ball: AtomicU64,
+    /// `true` while the ball is the ponger's to play.
+    at_ponger: AtomicBool,
+    /// Notified when the ball goes to the ponger.
+    to_ponger: event_listener::Event,
+    /// Notified when it comes back.
+    to_pinger: event_listener::Event,
+}
+
+/// `event-listener`: the async monitor. The root task pings, a spawned task pongs; each hands
+/// the ball over by setting the turn and notifying the other's [`event_listener::Event`], and
+/// waits for its own turn with [`until`].
+///
+/// What a condition variable becomes in async code without one. async-std has one, the literal
+/// counterpart of the threads backend's monitor (`Condvar::wait_until(guard, predicate).await`
+/// on an async-std `MutexGuard`), but only with the `unstable` feature. Without it: the state
+/// in atomics (or behind a lock), one `Event` per condition a party waits for, and "wait until
+/// the predicate holds" written as [`until`]. Two `Event`s, so that a notification only ever
+/// goes to the party that can go on. Two tasks whatever W: on one thread the round trip is two
+/// task switches, on two they are usually two thread wake-ups.
+pub async fn condition_event_listener(p: Condition) -> Outcome {
+    let table = Arc::new(Table {
+        ball: AtomicU64::new(SERVE),
+        at_ponger: AtomicBool::new(false),
+        to_ponger: event_listener::Event::new(),
+        to_pinger: event_listener::Event::new(),
+    });
+    let ponger = task::spawn({
+        let table = Arc::clone(&table);
+        async move {
+            for _ in 0..p.trips {
+                let ball = until(&table.to_ponger, || {
+                    let mine = table.at_ponger.load(Ordering::SeqCst);
+                    mine.then(|| table.ball.load(Ordering::Relaxed))
+                })
+                .await;
+                table.ball.store(pong(ball), Ordering::Relaxed);
+                table.at_ponger.store(false, Ordering::SeqCst);
+                table.to_pinger.notify(1);
+            }
+        }
+    });
+    // This task is the pinger.
+    let mut ball = SERVE;
+    let mut round_trips = Vec::with_capacity(p.trips as usize);
+    for _ in 0..p.trips {
+        let start = Instant::now();
+        table.ball.store(ping(ball), Ordering::Relaxed);
+        table.at_ponger.store(true, Ordering::SeqCst);
+        table.to_ponger.notify(1);
+        ball = until(&table.to_pinger, || {
+            let mine = !table.at_ponger.load(Ordering::SeqCst);
+            mine.then(|| table.ball.load(Ordering::Relaxed))
+        })
+        .await;
+        round_trips.push(nanos(start.elapsed()));
+    }
+    ponger.await;
+    Outcome::with_latencies(Answer::Value(ball), round_trips)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Plumbing.
+// ---------------------------------------------------------------------------------------------
+
+/// Spawns `worker(w)` with `task::spawn` for each of the `workers` workers.
+fn spawn_workers<T, F>(workers: usize, worker: impl FnMut(usize) -> F) -> Vec<JoinHandle<T>>
+where
+    F: Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    (0..workers).map(worker).map(task::spawn).collect()
+}
+
+/// Awaits every task, in order, and returns their results. (A `JoinHandle` dropped unawaited
+/// would detach its task, not cancel it; every handle here is awaited.)
+async fn join<T>(tasks: Vec<JoinHandle<T>>) -> Vec<T> {
+    let mut results = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        results.push(task.await);
+    }
+    results
+}
+
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}

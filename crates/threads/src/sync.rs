@@ -1,0 +1,530 @@
+//! The classic primitives on OS threads: std's, parking_lot's, and the blocking side of the
+//! smol-rs crates.
+//!
+//! These are the primitives Python's `threading` module teaches – `Lock`, `Semaphore`,
+//! `Barrier`, `Event`, `Condition` – and with threads each is what it says: a thread that must
+//! wait sleeps in the kernel (a futex on Linux) until another one wakes it, and that wake-up,
+//! tens of microseconds when the sleeper is on another core, is most of what these tasks
+//! measure. Where two idioms are both common, both are here.
+//!
+//! | task | variant | the idiom |
+//! |---|---|---|
+//! | lock | `std-mutex` | [`std::sync::Mutex`]: a futex lock that spins briefly, then sleeps; the default |
+//! | lock | `parking-lot` | [`parking_lot::Mutex`]: one byte, a few spins before it parks, no poisoning, eventually fair |
+//! | lock | `atomic` | no lock: a ticket from `fetch_add`, the work moved out of the critical section |
+//! | semaphore | `mutex-condvar` | a count under a `Mutex` and a `Condvar` to wait for a permit: std has no semaphore |
+//! | semaphore | `async-lock` | [`async_lock::Semaphore`] through its blocking API, `acquire_blocking` |
+//! | barrier | `std` | [`std::sync::Barrier`] |
+//! | event | `condvar` | Python's `threading.Event`: a generation under a `Mutex`, `Condvar::notify_all` |
+//! | event | `event-listener` | an atomic generation and an [`event_listener::Event`]: listen, re-check, wait |
+//! | condition | `condvar` | the textbook monitor: std `Mutex` + `Condvar` |
+//! | condition | `parking-lot` | the same monitor on parking_lot, whose `notify` moves the waiter onto the mutex |
+//!
+//! # Who runs
+//!
+//! Lock, semaphore and barrier run W = `workers` workers, the calling thread counted as one of
+//! them (W − 1 scoped threads are spawned), as everywhere in this crate. Event runs W waiters on
+//! W scoped threads, and the calling thread is the setter: W + 1 threads. Condition always has
+//! two parties, whatever W: the calling thread pings and one scoped thread pongs. Threads are
+//! spawned per repetition; a spawn costs tens of microseconds against repetitions of
+//! milliseconds.
+//!
+//! # Implementation
+//!
+//! The work inside each section, the semaphore's [`Gauge`], the barrier's [`PhaseLog`] and the
+//! reference answers are the suite's ([`shootout_suite::sync`]); this file holds only the
+//! synchronisation. State that a checker reads, or that crosses threads beside the primitive
+//! (the event's set time, the barrier's cells), lives in atomics; `Relaxed` where the
+//! primitive's own acquire and release already order it.
+//!
+//! [`Gauge`]: shootout_suite::sync::semaphore::Gauge
+//! [`PhaseLog`]: shootout_suite::sync::barrier::PhaseLog
+
+use std::panic;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Barrier, Condvar, Mutex, PoisonError};
+use std::thread::{self, ScopedJoinHandle};
+use std::time::Instant;
+
+use event_listener::Listener;
+use shootout_suite::sync::lock::Counter;
+use shootout_suite::sync::semaphore::{Gauge, contribution, entries_of};
+use shootout_suite::sync::{self, barrier, condition, event};
+use shootout_suite::task::{self, Lock};
+use shootout_suite::{Answer, Failure, Outcome, Tally};
+
+use crate::lock;
+
+// ---------------------------------------------------------------------------------------------
+// lock: W workers, `increments` entries into one critical section.
+// ---------------------------------------------------------------------------------------------
+
+/// `std-mutex`: the shared [`Counter`] in a [`std::sync::Mutex`], locked once per entry.
+///
+/// The default, and what to reach for first: since Rust 1.62 a futex-based lock on Linux that
+/// spins a little before it sleeps, and poisons if a holder panics.
+pub fn lock_std_mutex(p: Lock, workers: usize) -> Outcome {
+    let counter = Mutex::new(Counter::default());
+    on_workers(workers, |w| {
+        for _ in 0..sync::share(p.increments, workers, w) {
+            lock(&counter).increment(p.section);
+        }
+    });
+    value(
+        counter
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner)
+            .checksum(),
+    )
+}
+
+/// `parking-lot`: the shared [`Counter`] in a [`parking_lot::Mutex`], locked once per entry.
+///
+/// The common alternative: one byte, no poisoning (so no `unwrap`), a few spins before a thread
+/// parks, and "eventual fairness" – about every 0.5 ms an unlock hands the lock straight to a
+/// waiter, so that one thread cannot keep retaking it.
+pub fn lock_parking_lot(p: Lock, workers: usize) -> Outcome {
+    let counter = parking_lot::Mutex::new(Counter::default());
+    on_workers(workers, |w| {
+        for _ in 0..sync::share(p.increments, workers, w) {
+            counter.lock().increment(p.section);
+        }
+    });
+    value(counter.into_inner().checksum())
+}
+
+/// `atomic`: no lock at all; each entry takes a ticket with `fetch_add` and adds its work to the
+/// sum with another, outside any critical section.
+///
+/// The lock-free restructuring an expert makes when the state allows it: the section's work
+/// depends only on the ticket, so only the ticket needs to be unique, and the work runs in
+/// parallel. Two contended cache lines remain. `Relaxed` suffices: nothing else is published
+/// through them, and the join makes the totals visible.
+pub fn lock_atomic(p: Lock, workers: usize) -> Outcome {
+    let (count, sum) = (AtomicU64::new(0), AtomicU64::new(0));
+    on_workers(workers, |w| {
+        for _ in 0..sync::share(p.increments, workers, w) {
+            let ticket = count.fetch_add(1, Ordering::Relaxed);
+            sum.fetch_add(sync::work(ticket, p.section), Ordering::Relaxed);
+        }
+    });
+    let counter = Counter {
+        count: count.into_inner(),
+        sum: sum.into_inner(),
+    };
+    value(counter.checksum())
+}
+
+// ---------------------------------------------------------------------------------------------
+// semaphore: at most `permits` of W workers inside a section at once.
+// ---------------------------------------------------------------------------------------------
+
+/// `mutex-condvar`: the hand-written [`Semaphore`] below.
+///
+/// std has no semaphore: `std::sync::Semaphore` never left unstable, was deprecated in Rust 1.7
+/// and then removed (rust-lang/rust#27798), user-space primitives being left to crates. So this
+/// is what std-only code writes, and what Python's `threading.Semaphore` is inside.
+pub fn semaphore_mutex_condvar(p: task::Semaphore, workers: usize) -> Result<Outcome, Failure> {
+    let semaphore = Semaphore::new(p.permits);
+    semaphore_run(p, workers, || semaphore.acquire())
+}
+
+/// `async-lock`: [`async_lock::Semaphore`] through its blocking API, `acquire_blocking`, the
+/// guard giving the permit back when dropped.
+///
+/// The crate's choice when one semaphore serves threads and async tasks alike: permits are an
+/// atomic count, and a thread that finds none parks on an `event_listener::Event`.
+pub fn semaphore_async_lock(p: task::Semaphore, workers: usize) -> Result<Outcome, Failure> {
+    let semaphore = async_lock::Semaphore::new(p.permits);
+    semaphore_run(p, workers, || semaphore.acquire_blocking())
+}
+
+/// One repetition of the semaphore task: W workers making their entries, each inside the
+/// section between `acquire` and the drop of what it returned; then the gauge's verdict.
+fn semaphore_run<P>(
+    p: task::Semaphore,
+    workers: usize,
+    acquire: impl Fn() -> P + Sync,
+) -> Result<Outcome, Failure> {
+    let gauge = Gauge::new(p.permits, workers, p.entries);
+    let tallies = on_workers(workers, |w| {
+        let mut tally = Tally::new();
+        for entry in entries_of(w, workers, p.entries) {
+            let permit = acquire();
+            gauge.enter();
+            // The first ones in hold their permits until the section has been full once: see
+            // `Gauge`. The only busy wait in this file.
+            while !gauge.full() {
+                thread::yield_now();
+            }
+            tally.add(contribution(entry, p.section));
+            gauge.leave();
+            drop(permit);
+        }
+        tally
+    });
+    gauge.verify(p.permits)?;
+    let mut total = Tally::new();
+    tallies.into_iter().for_each(|tally| total.merge(tally));
+    Ok(Outcome::new(Answer::Tally(total)))
+}
+
+/// A counting semaphore: the free permits under a `Mutex`, and a `Condvar` to wait on for one
+/// to come back.
+///
+/// Exactly Python's `threading.Semaphore`. `acquire` waits while no permit is free; a returned
+/// permit wakes one waiter, after the unlock, so that it does not wake only to block on the
+/// mutex.
+pub struct Semaphore {
+    free: Mutex<usize>,
+    returned: Condvar,
+}
+
+/// A permit of a [`Semaphore`], given back when dropped.
+pub struct Permit<'a>(&'a Semaphore);
+
+impl Semaphore {
+    /// A semaphore with `permits` permits, all free.
+    pub fn new(permits: usize) -> Self {
+        Self {
+            free: Mutex::new(permits),
+            returned: Condvar::new(),
+        }
+    }
+
+    /// Waits for a free permit and takes it.
+    pub fn acquire(&self) -> Permit<'_> {
+        let mut free = self
+            .returned
+            .wait_while(lock(&self.free), |free| *free == 0)
+            .unwrap_or_else(PoisonError::into_inner);
+        *free -= 1;
+        Permit(self)
+    }
+}
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        *lock(&self.0.free) += 1;
+        self.0.returned.notify_one();
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// barrier: W workers, `phases` phases of a stencil, a barrier after each.
+// ---------------------------------------------------------------------------------------------
+
+/// `std`: a [`std::sync::Barrier`] for W parties ends every phase.
+///
+/// std's barrier is a count and a generation under a `Mutex`, with a `Condvar` that the last
+/// arrival `notify_all`s: every phase wakes W − 1 sleepers. A worker whose [`PhaseLog`] check
+/// fails stops working but still waits at every remaining barrier, so that nobody is left
+/// waiting for it; the failure is returned after the join.
+///
+/// [`PhaseLog`]: shootout_suite::sync::barrier::PhaseLog
+pub fn barrier_std(p: task::Barrier, workers: usize) -> Result<Outcome, Failure> {
+    let (a, b) = (barrier::initial(p.width), barrier::initial(p.width));
+    let slots: Vec<AtomicU64> = (0..workers).map(|_| AtomicU64::new(0)).collect();
+    let log = barrier::PhaseLog::new(&slots);
+    let phase_end = Barrier::new(workers);
+    let failures = on_workers(workers, |w| {
+        let mut failure = None;
+        for phase in 0..p.phases {
+            if failure.is_none() {
+                match log.enter(w, phase) {
+                    Ok(()) => {
+                        let (src, dst) = barrier::buffers(phase, &a[..], &b[..]);
+                        barrier::step(src, dst, barrier::chunk(p.width, workers, w), phase);
+                    }
+                    Err(e) => failure = Some(e),
+                }
+            }
+            phase_end.wait();
+        }
+        failure
+    });
+    if let Some(failure) = failures.into_iter().flatten().next() {
+        return Err(failure);
+    }
+    Ok(value(barrier::checksum(barrier::result(p.phases, &a, &b))))
+}
+
+// ---------------------------------------------------------------------------------------------
+// event: one setter releases W waiters, `rounds` times.
+// ---------------------------------------------------------------------------------------------
+
+/// `condvar`: Python's `threading.Event` – a generation number under a `Mutex` and a `Condvar`
+/// that the setter `notify_all`s; the waiters' ready count is a second such pair.
+///
+/// The generation, not a flag, is what makes the event reusable: a flag would have to be
+/// cleared again, and a waiter that woke late could miss a set and clear. (Python code that
+/// releases waiters over and over hits the same problem with `Event` and reaches for a
+/// `Condition` or a `Barrier`.)
+pub fn event_condvar(p: task::Event, workers: usize) -> Result<Outcome, Failure> {
+    event_run::<Monitor>(p, workers)
+}
+
+/// `event-listener`: an [`AtomicU64`] generation and an [`event_listener::Event`]; the ready
+/// count is a second such pair.
+///
+/// The smol-rs building block that turns any atomic state into something to wait on, blocking
+/// or async: check the state, create a listener, check again (a set between the two is then
+/// not missed), and only then `wait`. The setter stores and calls `notify(usize::MAX)`; no
+/// thread ever takes a lock of its own.
+pub fn event_listener(p: task::Event, workers: usize) -> Result<Outcome, Failure> {
+    event_run::<Signal>(p, workers)
+}
+
+/// One repetition of the event task on either primitive: W waiter threads, this thread the
+/// setter.
+fn event_run<W: Waitable>(p: task::Event, workers: usize) -> Result<Outcome, Failure> {
+    let rounds = u64::from(p.rounds);
+    let (generation, ready) = (W::default(), W::default());
+    let epoch = Instant::now();
+    let set_at_ns = AtomicU64::new(0);
+    let since_epoch = || epoch.elapsed().as_nanos() as u64;
+    let waiters = thread::scope(|s| {
+        let waiters: Vec<_> = (0..workers)
+            .map(|_| {
+                s.spawn(|| {
+                    let (mut seen, mut acc) = (0, 0);
+                    let mut latencies = Vec::with_capacity(p.rounds as usize);
+                    while seen < rounds {
+                        ready.count_up(workers as u64);
+                        let round = generation.wait_past(seen);
+                        let woke = since_epoch();
+                        // The set time was stored before the set, which the wait synchronises with.
+                        latencies.push(woke.saturating_sub(set_at_ns.load(Ordering::Relaxed)));
+                        acc = event::fold(acc, round);
+                        seen = round;
+                    }
+                    (acc, latencies)
+                })
+            })
+            .collect();
+        for round in 1..=rounds {
+            // Every waiter is ready for this round: none can miss it, or be still busy with
+            // the last one when it is set.
+            ready.wait_past(workers as u64 * round - 1);
+            set_at_ns.store(since_epoch(), Ordering::Relaxed);
+            generation.set(round);
+        }
+        waiters.into_iter().map(joined).collect::<Vec<_>>()
+    });
+    let (accs, latencies): (Vec<u64>, Vec<Vec<u64>>) = waiters.into_iter().unzip();
+    Ok(Outcome::with_latencies(
+        Answer::Value(event::agree(accs)?),
+        latencies.concat(),
+    ))
+}
+
+/// A number that only grows, which threads can sleep on until it passes a value: the event's
+/// generation, and the count of waiters ready.
+trait Waitable: Default + Sync {
+    /// Sets the number to `to` and wakes every thread waiting on it.
+    fn set(&self, to: u64);
+
+    /// Adds one, waking the thread that waits on it when the sum reaches a multiple of
+    /// `every` (the ready count: only the last of W waiters wakes the setter).
+    fn count_up(&self, every: u64);
+
+    /// Sleeps until the number is above `seen`, and returns it.
+    fn wait_past(&self, seen: u64) -> u64;
+}
+
+/// The number under a `Mutex`, with a `Condvar` to wait on.
+#[derive(Default)]
+struct Monitor {
+    value: Mutex<u64>,
+    changed: Condvar,
+}
+
+impl Waitable for Monitor {
+    fn set(&self, to: u64) {
+        *lock(&self.value) = to;
+        // After the unlock, so that the woken do not wake only to block on the mutex.
+        self.changed.notify_all();
+    }
+
+    fn count_up(&self, every: u64) {
+        let mut value = lock(&self.value);
+        *value += 1;
+        let wake = *value % every == 0;
+        drop(value);
+        if wake {
+            self.changed.notify_one();
+        }
+    }
+
+    fn wait_past(&self, seen: u64) -> u64 {
+        *self
+            .changed
+            .wait_while(lock(&self.value), |value| *value <= seen)
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The number in an atomic, with an [`event_listener::Event`] to wait on.
+#[derive(Default)]
+struct Signal {
+    value: AtomicU64,
+    changed: event_listener::Event,
+}
+
+impl Waitable for Signal {
+    fn set(&self, to: u64) {
+        self.value.store(to, Ordering::Release);
+        self.changed.notify(usize::MAX);
+    }
+
+    fn count_up(&self, every: u64) {
+        if (self.value.fetch_add(1, Ordering::Release) + 1) % every == 0 {
+            self.changed.notify(1);
+        }
+    }
+
+    fn wait_past(&self, seen: u64) -> u64 {
+        loop {
+            let value = self.value.load(Ordering::Acquire);
+            if value > seen {
+                return value;
+            }
+            let listener = self.changed.listen();
+            // A change made before `listen` would not wake this listener: look again.
+            let value = self.value.load(Ordering::Acquire);
+            if value > seen {
+                return value;
+            }
+            listener.wait();
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// condition: two parties, a ball, `trips` round trips through a monitor.
+// ---------------------------------------------------------------------------------------------
+
+/// Whose turn it is to hit the ball.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Turn {
+    Ping,
+    Pong,
+}
+
+/// The state under the monitor: whose turn, and the ball.
+struct Court {
+    turn: Turn,
+    ball: u64,
+}
+
+impl Court {
+    fn new() -> Self {
+        Self {
+            turn: Turn::Ping,
+            ball: condition::SERVE,
+        }
+    }
+}
+
+/// `condvar`: the textbook monitor – whose turn it is and the ball under a std `Mutex`, and one
+/// `Condvar` that both parties wait on for their turn.
+///
+/// Written as Python's `with condition:` is: each party holds the lock throughout and lets go
+/// only inside `wait`, notifying while it holds the lock. With two parties only one of them
+/// ever waits, so `notify_one` and a single `Condvar` suffice.
+pub fn condition_condvar(p: task::Condition) -> Outcome {
+    let court = Mutex::new(Court::new());
+    let turn_changed = Condvar::new();
+    let wait_for = |court, turn| {
+        turn_changed
+            .wait_while(court, |c: &mut Court| c.turn != turn)
+            .unwrap_or_else(PoisonError::into_inner)
+    };
+    let rtts = thread::scope(|s| {
+        s.spawn(|| {
+            let mut court = lock(&court);
+            for _ in 0..p.trips {
+                court = wait_for(court, Turn::Pong);
+                court.ball = condition::pong(court.ball);
+                court.turn = Turn::Ping;
+                turn_changed.notify_one();
+            }
+        });
+        let mut rtts = Vec::with_capacity(p.trips as usize);
+        let mut court = lock(&court);
+        for _ in 0..p.trips {
+            let start = Instant::now();
+            court.ball = condition::ping(court.ball);
+            court.turn = Turn::Pong;
+            turn_changed.notify_one();
+            court = wait_for(court, Turn::Ping);
+            rtts.push(start.elapsed().as_nanos() as u64);
+        }
+        rtts
+    });
+    let ball = court
+        .into_inner()
+        .unwrap_or_else(PoisonError::into_inner)
+        .ball;
+    Outcome::with_latencies(Answer::Value(ball), rtts)
+}
+
+/// `parking-lot`: the same monitor on [`parking_lot::Mutex`] and [`parking_lot::Condvar`].
+///
+/// The shape is identical; what differs is underneath. parking_lot's `notify_one` under the
+/// lock does not wake the waiter only for it to block on the mutex: it moves it onto the
+/// mutex's queue, to be woken by the unlock inside the notifier's `wait`.
+pub fn condition_parking_lot(p: task::Condition) -> Outcome {
+    let court = parking_lot::Mutex::new(Court::new());
+    let turn_changed = parking_lot::Condvar::new();
+    let rtts = thread::scope(|s| {
+        s.spawn(|| {
+            let mut court = court.lock();
+            for _ in 0..p.trips {
+                turn_changed.wait_while(&mut court, |c| c.turn != Turn::Pong);
+                court.ball = condition::pong(court.ball);
+                court.turn = Turn::Ping;
+                turn_changed.notify_one();
+            }
+        });
+        let mut rtts = Vec::with_capacity(p.trips as usize);
+        let mut court = court.lock();
+        for _ in 0..p.trips {
+            let start = Instant::now();
+            court.ball = condition::ping(court.ball);
+            court.turn = Turn::Pong;
+            turn_changed.notify_one();
+            turn_changed.wait_while(&mut court, |c| c.turn != Turn::Ping);
+            rtts.push(start.elapsed().as_nanos() as u64);
+        }
+        rtts
+    });
+    Outcome::with_latencies(Answer::Value(court.into_inner().ball), rtts)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Plumbing.
+// ---------------------------------------------------------------------------------------------
+
+/// Runs `work(w)` for every worker `w` of `workers`: worker 0 on this thread, the others on
+/// scoped threads. Returns the results in worker order.
+fn on_workers<R: Send>(workers: usize, work: impl Fn(usize) -> R + Sync) -> Vec<R> {
+    let work = &work;
+    thread::scope(|s| {
+        let others: Vec<_> = (1..workers).map(|w| s.spawn(move || work(w))).collect();
+        let mine = work(0);
+        std::iter::once(mine)
+            .chain(others.into_iter().map(joined))
+            .collect()
+    })
+}
+
+/// Joins a scoped thread, passing on its panic if it had one.
+fn joined<T>(handle: ScopedJoinHandle<'_, T>) -> T {
+    handle.join().unwrap_or_else(|p| panic::resume_unwind(p))
+}
+
+/// Wraps a single number as the answer.
+fn value(v: u64) -> Outcome {
+    Outcome::new(Answer::Value(v))
+}
