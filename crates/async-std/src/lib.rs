@@ -45,10 +45,11 @@
 //! | crawl | `spawn` | an async-lock `Semaphore` permit, then a task per request on a fresh connection |
 //! | bounded | `async-channel` | [`async_std::channel::bounded`], which is async-channel 1.x re-exported (smol's variant of the same name runs 2.x); producers and consumers are tasks |
 //! | lock | `mutex` | [`async_std::sync::Mutex`] around the shared counter, one `lock().await` per entry: async-lock's `Mutex` re-exported, the same type as smol's `async-lock` variant |
+//! | lock | `std-mutex` | a [`std::sync::Mutex`] around the shared counter, never held across an `.await` |
 //! | semaphore | `async-lock` | [`async_lock::Semaphore`] of S permits (async-std has none), one `acquire().await` per entry |
 //! | barrier | `async-lock` | [`async_lock::Barrier`] for W tasks between phases: `async_std::sync::Barrier` is the same type re-exported, but only with the `unstable` feature |
 //! | event | `event-listener` | an [`event_listener::Event`] beside a generation number: `listen`, check again, `.await`; `notify(usize::MAX)` wakes every waiter |
-//! | condition | `event-listener` | the async monitor: turn and ball in atomics, one `Event` per direction of the hand-off. async-std's `Condvar` would be the literal counterpart, but it exists only with the `unstable` feature |
+//! | condition | `event-listener` | the async monitor: turn and ball under a std `Mutex`, one `Event` per direction of the hand-off. async-std's `Condvar` would be the literal counterpart, but it exists only with the `unstable` feature |
 //!
 //! `cell.workers` = N means N executor threads, for every task.
 //!
@@ -138,10 +139,16 @@ pub const BOUNDED: &[Variant] = &[Variant {
 }];
 
 /// The variants of `sync/lock`.
-pub const LOCK: &[Variant] = &[Variant {
-    name: "mutex",
-    about: "async_std::sync::Mutex (async-lock's Mutex re-exported) around the counter: a contended lock().await suspends the task",
-}];
+pub const LOCK: &[Variant] = &[
+    Variant {
+        name: "mutex",
+        about: "async_std::sync::Mutex (async-lock's Mutex re-exported) around the counter: a contended lock().await suspends the task",
+    },
+    Variant {
+        name: "std-mutex",
+        about: "std::sync::Mutex inside the tasks, never held across an .await: the cheaper lock when no guard crosses one",
+    },
+];
 
 /// The variants of `sync/semaphore`.
 pub const SEMAPHORE: &[Variant] = &[Variant {
@@ -164,7 +171,7 @@ pub const EVENT: &[Variant] = &[Variant {
 /// The variants of `sync/condition`.
 pub const CONDITION: &[Variant] = &[Variant {
     name: "event-listener",
-    about: "the async monitor: turn and ball in atomics, one event_listener::Event per direction (async-std's Condvar is unstable-only)",
+    about: "the async monitor: turn and ball under a std Mutex, one event_listener::Event per direction (async-std's Condvar is unstable-only)",
 }];
 
 impl Backend for AsyncStd {
@@ -226,6 +233,9 @@ impl Backend for AsyncStd {
             }
             (Task::Lock(p), "mutex") => {
                 tasks_on(runtime(workers)?, move |_| sync::lock_mutex(p, workers))
+            }
+            (Task::Lock(p), "std-mutex") => {
+                tasks_on(runtime(workers)?, move |_| sync::lock_std_mutex(p, workers))
             }
             (Task::Semaphore(p), "async-lock") => try_tasks_on(runtime(workers)?, move |_| {
                 sync::semaphore_async_lock(p, workers)

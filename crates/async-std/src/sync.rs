@@ -26,10 +26,11 @@
 //! | task | variant | what it shows |
 //! |---|---|---|
 //! | lock | `mutex` | [`async_std::sync::Mutex`]`<Counter>` (async-lock's `Mutex` re-exported), one `lock().await` per entry: a contended lock suspends the task |
+//! | lock | `std-mutex` | a [`std::sync::Mutex`]`<Counter>` locked within one statement, never across an `.await`: the blocking lock async code should prefer when it can |
 //! | semaphore | `async-lock` | [`async_lock::Semaphore`] of S permits (async-std has none), one `acquire().await` per entry; the gauge's wait is `task::yield_now().await` |
 //! | barrier | `async-lock` | [`async_lock::Barrier`] for W tasks (what `async_std::sync::Barrier` re-exports under `unstable`), one `wait().await` ending each phase |
 //! | event | `event-listener` | a generation in an `AtomicU64` and an `Event`: `listen`, check, `.await`; the setter wakes every waiter with `notify(usize::MAX)` |
-//! | condition | `event-listener` | the async monitor: turn and ball in atomics, one `Event` per direction of the hand-off (async-std's `Condvar` is `unstable`) |
+//! | condition | `event-listener` | the async monitor: turn and ball under a std `Mutex`, one `Event` per direction of the hand-off (async-std's `Condvar` is `unstable`) |
 //!
 //! # Tasks, threads and waiting
 //!
@@ -50,8 +51,8 @@
 //! which is what the async primitives exist for, but the tasks do not need it.
 
 use std::future::Future;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
 use async_std::sync::Mutex;
@@ -93,6 +94,35 @@ pub async fn lock_mutex(p: Lock, workers: usize) -> Outcome {
     join(tasks).await;
     let counter = *counter.lock().await;
     Outcome::new(Answer::Value(counter.checksum()))
+}
+
+/// `std-mutex`: the same W tasks around a [`std::sync::Mutex`]`<Counter>`, locked and released
+/// within one statement, never across an `.await`.
+///
+/// The advice tokio's documentation gives holds for any runtime: when the guard never crosses
+/// an `.await`, a blocking mutex is the cheaper lock – it is never awaited, so there is no
+/// waker to register and no task to wake. A task that finds it taken blocks its worker thread
+/// (std's lock spins briefly, then sleeps on a futex) rather than yielding it, which is harmless
+/// while sections are short.
+pub async fn lock_std_mutex(p: Lock, workers: usize) -> Outcome {
+    let counter = Arc::new(std::sync::Mutex::new(Counter::default()));
+    let tasks = spawn_workers(workers, |worker| {
+        let counter = Arc::clone(&counter);
+        async move {
+            for _ in 0..share(p.increments, workers, worker) {
+                counter
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .increment(p.section);
+            }
+        }
+    });
+    join(tasks).await;
+    let checksum = counter
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .checksum();
+    Outcome::new(Answer::Value(checksum))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -148,8 +178,10 @@ struct Ring {
 /// `async-lock`: W tasks step the stencil, an [`async_lock::Barrier`] for W ending each phase.
 ///
 /// The async barrier: `wait().await` suspends every task but the last to arrive, which wakes
-/// them all. Inside it is an async `Mutex` around the arrival count and an `Event`, so every
-/// arrival takes a lock: W lock operations and one broadcast per phase. async-std's own
+/// them all. Inside it is an async `Mutex` around the arrival count and an `Event`: every
+/// arrival takes the lock, and every woken waiter takes it again before `wait` returns (its
+/// `Reacquiring` state), so a phase costs 2W − 1 lock operations and one broadcast, and the
+/// W − 1 re-locks contend with each other right after the broadcast. async-std's own
 /// `sync::Barrier` is this type re-exported, but only with the `unstable` feature.
 pub async fn barrier_async_lock(p: Barrier, workers: usize) -> Result<Outcome, Failure> {
     let ring = Arc::new(Ring {
@@ -196,16 +228,20 @@ pub async fn barrier_async_lock(p: Barrier, workers: usize) -> Result<Outcome, F
 /// Waits on `event` until `check` finds what it looks for, and returns it: check, listen,
 /// check again, await the listener, and again from the top.
 ///
-/// event-listener's own idiom (async-lock's primitives are written this way). A notification
-/// reaches only the listeners that exist when it is sent, so the check after `listen` is what
-/// catches a change made between the first check and `listen`. The state `check` reads is
-/// written before the `notify` that announces it, with `SeqCst` as event-listener's docs do.
+/// event-listener's own idiom. A notification reaches only the listeners that exist when it is
+/// sent, so the check after listening is what catches a change made between the first check
+/// and the listener's creation. The listener lives on this future's stack
+/// ([`event_listener::listener!`]), so a wait allocates nothing; `Event::listen` would box one
+/// on the heap per wait. (async-lock's primitives call `listen`, because their futures are
+/// hand-written structs that cannot hold a pinned stack slot; an `async fn` can.) The state
+/// `check` reads is written before the `notify` that announces it, with `SeqCst` as
+/// event-listener's docs do, or under a lock.
 pub async fn until<T>(event: &event_listener::Event, mut check: impl FnMut() -> Option<T>) -> T {
     loop {
         if let Some(found) = check() {
             return found;
         }
-        let listener = event.listen();
+        event_listener::listener!(event => listener);
         if let Some(found) = check() {
             return found;
         }
@@ -288,32 +324,24 @@ pub async fn event_event_listener(p: Event, workers: usize) -> Result<Outcome, F
     Ok(Outcome::with_latencies(answer, latencies.concat()))
 }
 
-/// The monitor of `condition`: the ball, whose turn it is, and an event for each direction.
-struct Table {
-    ball: AtomicU64,
-    /// `true` while the ball is the ponger's to play.
-    at_ponger: AtomicBool,
-    /// Notified when the ball goes to the ponger.
-    to_ponger: event_listener::Event,
-    /// Notified when it comes back.
-    to_pinger: event_listener::Event,
-}
-
 /// `event-listener`: the async monitor. The root task pings, a spawned task pongs; each hands
-/// the ball over by setting the turn and notifying the other's [`event_listener::Event`], and
-/// waits for its own turn with [`until`].
+/// the ball over by striking it under the lock and notifying the other's
+/// [`event_listener::Event`], and waits for its own turn with [`until`].
 ///
 /// What a condition variable becomes in async code without one. async-std has one, the literal
 /// counterpart of the threads backend's monitor (`Condvar::wait_until(guard, predicate).await`
 /// on an async-std `MutexGuard`), but only with the `unstable` feature. Without it: the state
-/// in atomics (or behind a lock), one `Event` per condition a party waits for, and "wait until
-/// the predicate holds" written as [`until`]. Two `Event`s, so that a notification only ever
-/// goes to the party that can go on. Two tasks whatever W: on one thread the round trip is two
-/// task switches, on two they are usually two thread wake-ups.
+/// under a lock (a std `Mutex` here, locked only inside small non-async methods), one `Event`
+/// per condition a party waits for, and "wait until the predicate holds" written as [`until`].
+/// Two `Event`s, so that a notification only ever goes to the party that can go on. Two tasks
+/// whatever W: on one thread the round trip is two task switches, on two they are usually two
+/// thread wake-ups.
 pub async fn condition_event_listener(p: Condition) -> Outcome {
     let table = Arc::new(Table {
-        ball: AtomicU64::new(SERVE),
-        at_ponger: AtomicBool::new(false),
+        rally: std::sync::Mutex::new(Rally {
+            turn: Turn::Ping,
+            ball: SERVE,
+        }),
         to_ponger: event_listener::Event::new(),
         to_pinger: event_listener::Event::new(),
     });
@@ -321,34 +349,66 @@ pub async fn condition_event_listener(p: Condition) -> Outcome {
         let table = Arc::clone(&table);
         async move {
             for _ in 0..p.trips {
-                let ball = until(&table.to_ponger, || {
-                    let mine = table.at_ponger.load(Ordering::SeqCst);
-                    mine.then(|| table.ball.load(Ordering::Relaxed))
-                })
-                .await;
-                table.ball.store(pong(ball), Ordering::Relaxed);
-                table.at_ponger.store(false, Ordering::SeqCst);
+                until(&table.to_ponger, || table.turn_is(Turn::Pong)).await;
+                table.strike(pong, Turn::Ping);
                 table.to_pinger.notify(1);
             }
         }
     });
     // This task is the pinger.
-    let mut ball = SERVE;
     let mut round_trips = Vec::with_capacity(p.trips as usize);
     for _ in 0..p.trips {
         let start = Instant::now();
-        table.ball.store(ping(ball), Ordering::Relaxed);
-        table.at_ponger.store(true, Ordering::SeqCst);
+        table.strike(ping, Turn::Pong);
         table.to_ponger.notify(1);
-        ball = until(&table.to_pinger, || {
-            let mine = !table.at_ponger.load(Ordering::SeqCst);
-            mine.then(|| table.ball.load(Ordering::Relaxed))
-        })
-        .await;
+        until(&table.to_pinger, || table.turn_is(Turn::Ping)).await;
         round_trips.push(nanos(start.elapsed()));
     }
     ponger.await;
+    let ball = table.rally().ball;
     Outcome::with_latencies(Answer::Value(ball), round_trips)
+}
+
+/// Whose stroke is next.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Turn {
+    Ping,
+    Pong,
+}
+
+/// The state of the monitor.
+struct Rally {
+    turn: Turn,
+    ball: u64,
+}
+
+/// The monitor of `condition`: the state under a std `Mutex`, locked only in the non-async
+/// methods below, so that no guard can be held across an `.await`, and an event for each
+/// direction.
+struct Table {
+    rally: std::sync::Mutex<Rally>,
+    /// Notified when the ball goes to the ponger.
+    to_ponger: event_listener::Event,
+    /// Notified when it comes back.
+    to_pinger: event_listener::Event,
+}
+
+impl Table {
+    fn rally(&self) -> std::sync::MutexGuard<'_, Rally> {
+        self.rally.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Plays a stroke and passes the turn.
+    fn strike(&self, stroke: fn(u64) -> u64, next: Turn) {
+        let mut rally = self.rally();
+        rally.ball = stroke(rally.ball);
+        rally.turn = next;
+    }
+
+    /// Whether the turn is `mine`, as [`until`] asks it.
+    fn turn_is(&self, mine: Turn) -> Option<()> {
+        (self.rally().turn == mine).then_some(())
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -144,7 +144,7 @@ fn the_variants_are_the_documented_ones() {
             .map(|v| v.name)
             .collect()
     };
-    assert_eq!(names(TaskId::Lock), ["mutex"]);
+    assert_eq!(names(TaskId::Lock), ["mutex", "std-mutex"]);
     assert_eq!(names(TaskId::Semaphore), ["async-lock"]);
     assert_eq!(names(TaskId::Barrier), ["async-lock"]);
     assert_eq!(names(TaskId::Event), ["event-listener"]);

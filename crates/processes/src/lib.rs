@@ -22,12 +22,13 @@
 //! | bounded | `pipe` | one packet-mode pipe shared by every producer and consumer, batches of items as atomic writes |
 //! | bounded | `unix-socket` | one `SOCK_SEQPACKET` socket pair: message boundaries for free |
 //! | bounded | `shm-ring` | a ring of `capacity` items in shared memory, tickets and futexes, no system call when not full or empty |
-//! | lock | `futex` | a three-state futex mutex (Drepper's) in a `memfd`, guarding the counter beside it: a process-shared lock |
+//! | lock | `futex` | std's Linux futex mutex (Drepper's three states, a short spin) in a `memfd`, guarding the counter beside it: a process-shared lock |
 //! | lock | `atomic` | `fetch_add` on the counter in shared memory, the work outside any lock: the lock-free contrast |
 //! | semaphore | `futex` | a counting semaphore whose futex word, in shared memory, is the number of free permits |
 //! | barrier | `futex` | a generation-counting barrier in shared memory: the last arrival bumps the generation and wakes all |
 //! | event | `futex` | a generation word in shared memory; the parent sets it and wakes every waiter process at once |
-//! | condition | `futex` | two processes pass a turn word and the ball in shared memory, sleeping on the futex until their turn |
+//! | condition | `futex` | the textbook monitor in shared memory: turn and ball under a futex mutex, each process waiting on a futex condition variable |
+//! | condition | `futex-turn` | a turn word on a futex and the ball beside it, no monitor: the lower bound a monitor compiles down to |
 //! | condition | `pipe` | two processes ping-pong the ball through a pair of pipes, as `multiprocessing.Pipe()` users do |
 //!
 //! `cell.workers` = N means N worker processes, the parent (which only hands out work, merges
@@ -172,7 +173,7 @@ pub const BOUNDED: &[Variant] = &[
 pub const LOCK: &[Variant] = &[
     Variant {
         name: "futex",
-        about: "a three-state futex mutex (Drepper's) in a memfd guarding the counter beside it: a process-shared lock",
+        about: "std's Linux futex mutex (Drepper's three states, a short spin) in a memfd guarding the counter beside it: a process-shared lock",
     },
     Variant {
         name: "atomic",
@@ -202,7 +203,11 @@ pub const EVENT: &[Variant] = &[Variant {
 pub const CONDITION: &[Variant] = &[
     Variant {
         name: "futex",
-        about: "two processes pass a turn word and the ball in shared memory, each asleep on the futex until its turn",
+        about: "the textbook monitor in shared memory: turn and ball under a futex mutex, each process waiting on a futex condvar",
+    },
+    Variant {
+        name: "futex-turn",
+        about: "a turn word on a futex and the ball beside it, no monitor: the lower bound a monitor compiles down to",
     },
     Variant {
         name: "pipe",
@@ -259,6 +264,7 @@ impl Backend for Processes {
             (Task::Barrier(p), "futex") => sync::barrier_futex(p, workers),
             (Task::Event(p), "futex") => sync::event_futex(p, workers),
             (Task::Condition(p), "futex") => sync::condition_futex(p),
+            (Task::Condition(p), "futex-turn") => sync::condition_futex_turn(p),
             (Task::Condition(p), "pipe") => sync::condition_pipe(p),
             _ => Err(cell.unsupported(self)),
         }

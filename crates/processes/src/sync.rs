@@ -16,12 +16,13 @@
 //!
 //! | task | variant | the idiom |
 //! |---|---|---|
-//! | lock | `futex` | a [`Mutex`] – Drepper's three-state futex lock – next to the counter it guards, both in shared memory |
+//! | lock | `futex` | a [`Mutex`] – std's Linux futex lock, Drepper's three states and a short spin – next to the counter it guards, both in shared memory |
 //! | lock | `atomic` | `fetch_add` on the shared counter and the work moved out of any lock: the lock-free restructuring |
 //! | semaphore | `futex` | a [`Semaphore`] whose futex word is the number of free permits |
 //! | barrier | `futex` | a [`Barrier`] counting arrivals; the last one bumps the generation and wakes all |
 //! | event | `futex` | an [`Event`]: a generation word that the parent sets, waking every waiter process |
-//! | condition | `futex` | a [`Turn`] word and the ball beside it; each side sleeps on the futex until its turn |
+//! | condition | `futex` | the textbook monitor: whose turn it is and the ball under a [`Mutex`], each side waiting on a [`Condvar`] for its turn |
+//! | condition | `futex-turn` | a [`Turn`] word on a futex and the ball beside it, no monitor: the lower bound a monitor compiles down to |
 //! | condition | `pipe` | the ball ping-pongs through two pipes, as with `multiprocessing.Pipe()` |
 //!
 //! W = `cell.workers` worker processes, started in setup, do the work; the parent (not counted)
@@ -42,8 +43,8 @@
 //!
 //! # Dead workers
 //!
-//! A worker that dies can leave the others asleep for good: holding the lock, short of the
-//! barrier, owed the ball. As elsewhere in this crate the parent is the one that notices – it
+//! A worker that dies can leave the others asleep for good: holding the lock (or the monitor's
+//! mutex), short of the barrier, owed the ball. As elsewhere in this crate the parent is the one that notices – it
 //! waits on every worker's link, sees the death as end-of-file, fails the repetition (the pool
 //! stays failed) – and the sleepers are killed with the pool. Where the parent itself waits on
 //! shared memory (the event's setter, waiting for its waiters to be ready) it sleeps on the futex
@@ -76,16 +77,21 @@ pub const PATIENCE: Duration = Duration::from_secs(1);
 // The primitives: a futex word each, in memory that processes share.
 // ---------------------------------------------------------------------------------------------
 
-/// A mutual-exclusion lock on one futex word, which may live in shared memory: the three-state
-/// mutex of Ulrich Drepper's "Futexes Are Tricky" (in its final form, with `xchg`), which is
-/// what glibc's low-level lock and std's Linux `Mutex` are.
+/// A mutual-exclusion lock on one futex word, which may live in shared memory: std's Linux
+/// `Mutex`, algorithm for algorithm – the three-state mutex of Ulrich Drepper's "Futexes Are
+/// Tricky" (in its final form, with `xchg`), which glibc's low-level lock is too, plus std's
+/// short spin before sleeping. So the only difference from `threads`' `std-mutex` variant is
+/// that this word lies in memory that processes share.
 ///
 /// The word is 0 when unlocked, 1 when locked, 2 when locked and someone may be asleep on it.
 /// Locking a free mutex is one compare-exchange and unlocking one nobody waits for is one
-/// decrement: no system call without contention. A contender swaps in 2 before it sleeps, so the
-/// holder's unlock sees 2, stores 0 and wakes one sleeper; the woken one swaps in 2 again (it
-/// cannot know whether others sleep too), which costs at most one spare wake-up. std also spins
-/// a hundred times before sleeping; the paper's lock does not, and neither does this one.
+/// decrement: no system call without contention. A contender that finds the lock held first
+/// spins, as std does: up to a hundred reads (each with [`std::hint::spin_loop`]) while the word
+/// says locked-and-uncontended, since a short section is likely over before a sleep would pay
+/// off; it stops early once the lock is free or someone already sleeps. Then it swaps in 2
+/// before it sleeps, so the holder's unlock sees 2, stores 0 and wakes one sleeper; the woken
+/// one spins and swaps in 2 again (it cannot know whether others sleep too), which costs at most
+/// one spare wake-up.
 #[derive(Debug, Default)]
 #[repr(C)]
 pub struct Mutex {
@@ -95,6 +101,8 @@ pub struct Mutex {
 const UNLOCKED: u32 = 0;
 const LOCKED: u32 = 1;
 const CONTENDED: u32 = 2;
+/// How many times a contender reads a held lock before it sleeps: std's number.
+const SPINS: u32 = 100;
 
 impl Mutex {
     /// An unlocked mutex (zero-filled shared memory is one too).
@@ -106,19 +114,58 @@ impl Mutex {
 
     /// Waits until the lock is free and takes it; dropping the guard releases it.
     pub fn lock(&self) -> MutexGuard<'_> {
-        if let Err(mut state) =
-            self.state
-                .compare_exchange(UNLOCKED, LOCKED, Ordering::Acquire, Ordering::Relaxed)
+        self.acquire();
+        MutexGuard { mutex: self }
+    }
+
+    fn acquire(&self) {
+        if self
+            .state
+            .compare_exchange(UNLOCKED, LOCKED, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
         {
-            if state != CONTENDED {
-                state = self.state.swap(CONTENDED, Ordering::Acquire);
-            }
-            while state != UNLOCKED {
-                futex_wait(&self.state, CONTENDED, None);
-                state = self.state.swap(CONTENDED, Ordering::Acquire);
+            self.acquire_contended();
+        }
+    }
+
+    /// std's `lock_contended`: spin, try once more while nobody sleeps, then sleep on 2.
+    #[cold]
+    fn acquire_contended(&self) {
+        let mut state = self.spin();
+        if state == UNLOCKED {
+            match self.state.compare_exchange(
+                UNLOCKED,
+                LOCKED,
+                Ordering::Acquire,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return,
+                Err(now) => state = now,
             }
         }
-        MutexGuard { mutex: self }
+        loop {
+            // Marking the lock contended may take it: then it must be unlocked as contended
+            // too, which costs a spare wake-up at most.
+            if state != CONTENDED && self.state.swap(CONTENDED, Ordering::Acquire) == UNLOCKED {
+                return;
+            }
+            futex_wait(&self.state, CONTENDED, None);
+            state = self.spin();
+        }
+    }
+
+    /// Reads the word while it says locked-and-uncontended, at most [`SPINS`] times; returns
+    /// what it read last.
+    fn spin(&self) -> u32 {
+        let mut left = SPINS;
+        loop {
+            let state = self.state.load(Ordering::Relaxed);
+            if state != LOCKED || left == 0 {
+                return state;
+            }
+            std::hint::spin_loop();
+            left -= 1;
+        }
     }
 
     fn unlock(&self) {
@@ -138,6 +185,52 @@ pub struct MutexGuard<'a> {
 impl Drop for MutexGuard<'_> {
     fn drop(&mut self) {
         self.mutex.unlock();
+    }
+}
+
+/// A condition variable on one futex word, which may live in shared memory: std's Linux
+/// `Condvar`, algorithm for algorithm, which is also what a `pthread_cond_t` marked
+/// `PTHREAD_PROCESS_SHARED` and `multiprocessing.Condition` come down to.
+///
+/// The word is a sequence number. Notifying bumps it and wakes one sleeper (or all). Waiting
+/// reads it *before* unlocking the mutex, unlocks, and sleeps only while the word still holds
+/// what was read: a notification between the unlock and the sleep has changed the word, so the
+/// `FUTEX_WAIT` returns at once and nothing is missed. Wake-ups may be spurious, as with every
+/// condition variable: a waiter checks its condition again under the lock.
+#[derive(Debug, Default)]
+#[repr(C)]
+pub struct Condvar {
+    sequence: AtomicU32,
+}
+
+impl Condvar {
+    /// A condition variable nobody waits on (zero-filled shared memory is one too).
+    pub const fn new() -> Condvar {
+        Condvar {
+            sequence: AtomicU32::new(0),
+        }
+    }
+
+    /// Wakes one waiter, if any.
+    pub fn notify_one(&self) {
+        self.sequence.fetch_add(1, Ordering::Relaxed);
+        futex_wake(&self.sequence, 1);
+    }
+
+    /// Wakes every waiter.
+    pub fn notify_all(&self) {
+        self.sequence.fetch_add(1, Ordering::Relaxed);
+        futex_wake(&self.sequence, i32::MAX as u32);
+    }
+
+    /// Unlocks `guard`'s mutex and sleeps until notified (or spuriously woken), then locks it
+    /// again.
+    pub fn wait<'a>(&self, guard: MutexGuard<'a>) -> MutexGuard<'a> {
+        let mutex = guard.mutex;
+        let sequence = self.sequence.load(Ordering::Relaxed);
+        drop(guard);
+        futex_wait(&self.sequence, sequence, None);
+        mutex.lock()
     }
 }
 
@@ -305,7 +398,7 @@ impl Event {
 
 /// Whose turn it is, between parties, on a futex word that may live in shared memory: a
 /// monitor's condition ("it is my turn") made the futex word itself, with the state it guards
-/// stored beside it.
+/// stored beside it – no mutex, no condition variable (the `futex-turn` condition variant).
 ///
 /// A party passes the turn by storing the other's number (`Release`: what it wrote before is
 /// published) and waking it; it waits for its own turn by sleeping while the word holds anything
@@ -617,15 +710,69 @@ const PINGER: u32 = 0;
 /// The ponger: worker 1.
 const PONGER: u32 = 1;
 
-/// `futex` condition: two processes pass the ball through shared memory, a [`Turn`] word saying
-/// whose it is – the monitor (`multiprocessing.Condition` and a shared value) reduced to the
-/// futex that every condition variable sleeps on.
+/// `futex` condition: the textbook monitor between two processes – whose turn it is and the
+/// ball under a [`Mutex`] in shared memory, and one [`Condvar`] beside them that both parties
+/// wait on for their turn: `multiprocessing.Condition` and a shared value, or a process-shared
+/// `pthread_mutex_t` and `pthread_cond_t`.
+///
+/// Written as `threads`' `condvar` variant is: each party holds the lock throughout and lets go
+/// only inside `wait`, notifying while it holds the lock. With two parties only one of them ever
+/// waits, so `notify_one` and a single condition variable suffice.
 pub fn condition_futex(p: task::Condition) -> Result<Runner, Failure> {
     let mem = create::<ConditionBoard>("shootout-condition", 0)?;
     let mut pool = start("condition-futex", Job::ConditionFutex(p), 2, &mem)?;
     runner(move |_| {
         pool.run(|pool| {
             let (board, _) = view::<ConditionBoard>(&mem);
+            // Unused between repetitions: nobody holds the mutex or waits.
+            board.turn.store(PINGER, Ordering::SeqCst);
+            board.ball.store(condition::SERVE, Ordering::SeqCst);
+            rally(pool)
+        })
+    })
+}
+
+/// A `futex` condition party: holding the monitor's lock, `trips` times wait on the condition
+/// variable for the turn, hit the ball, pass the turn and notify.
+fn condition_futex_party(board: &ConditionBoard, p: task::Condition, me: u32) -> Enc {
+    let wait_for = |court, turn| board.wait_for(court, turn);
+    let mut court = board.mutex.lock();
+    if me == PINGER {
+        let mut rtts = Vec::with_capacity(p.trips as usize);
+        for _ in 0..p.trips {
+            let start = Instant::now();
+            let ball = condition::ping(board.ball.load(Ordering::Relaxed));
+            board.ball.store(ball, Ordering::Relaxed);
+            board.turn.store(PONGER, Ordering::Relaxed);
+            board.turn_changed.notify_one();
+            court = wait_for(court, PINGER);
+            rtts.push(nanos(start.elapsed()));
+        }
+        let ball = board.ball.load(Ordering::Relaxed);
+        drop(court);
+        ok().u64(ball).u64s(&rtts)
+    } else {
+        for _ in 0..p.trips {
+            court = wait_for(court, PONGER);
+            let ball = condition::pong(board.ball.load(Ordering::Relaxed));
+            board.ball.store(ball, Ordering::Relaxed);
+            board.turn.store(PINGER, Ordering::Relaxed);
+            board.turn_changed.notify_one();
+        }
+        drop(court);
+        ok()
+    }
+}
+
+/// `futex-turn` condition: two processes pass the ball through shared memory, a [`Turn`] word
+/// saying whose it is – no mutex and no condition variable, only the futex that every condition
+/// variable sleeps on: the lower bound that a monitor compiles down to.
+pub fn condition_futex_turn(p: task::Condition) -> Result<Runner, Failure> {
+    let mem = create::<TurnBoard>("shootout-condition", 0)?;
+    let mut pool = start("condition-futex-turn", Job::ConditionTurn(p), 2, &mem)?;
+    runner(move |_| {
+        pool.run(|pool| {
+            let (board, _) = view::<TurnBoard>(&mem);
             board.turn.whose.store(PINGER, Ordering::SeqCst);
             board.ball.store(condition::SERVE, Ordering::SeqCst);
             rally(pool)
@@ -633,8 +780,9 @@ pub fn condition_futex(p: task::Condition) -> Result<Runner, Failure> {
     })
 }
 
-/// A `futex` condition party: `trips` times, wait for the turn, hit the ball, pass the turn.
-fn condition_futex_party(board: &ConditionBoard, p: task::Condition, me: u32) -> Enc {
+/// A `futex-turn` condition party: `trips` times, wait for the turn, hit the ball, pass the
+/// turn.
+fn condition_turn_party(board: &TurnBoard, p: task::Condition, me: u32) -> Enc {
     let mut ball = condition::SERVE;
     if me == PINGER {
         let mut rtts = Vec::with_capacity(p.trips as usize);
@@ -781,6 +929,7 @@ enum Job {
     EventFutex(task::Event),
     ConditionFutex(task::Condition),
     ConditionPipe(task::Condition),
+    ConditionTurn(task::Condition),
 }
 
 impl Job {
@@ -799,6 +948,7 @@ impl Job {
             Job::EventFutex(p) => role.u8(5).u32(p.rounds),
             Job::ConditionFutex(p) => role.u8(6).u32(p.trips),
             Job::ConditionPipe(p) => role.u8(7).u32(p.trips),
+            Job::ConditionTurn(p) => role.u8(8).u32(p.trips),
         }
     }
 
@@ -826,6 +976,7 @@ impl Job {
             }),
             6 => Job::ConditionFutex(task::Condition { trips: role.u32()? }),
             7 => Job::ConditionPipe(task::Condition { trips: role.u32()? }),
+            8 => Job::ConditionTurn(task::Condition { trips: role.u32()? }),
             other => return Err(Failure::new(format!("unknown sync job {other}"))),
         })
     }
@@ -892,6 +1043,9 @@ pub(crate) fn serve(
         Job::EventFutex(p) => each(link, || Ok(Some(event_waiter(view(&mem).0, p, parties)))),
         Job::ConditionFutex(p) => each(link, || {
             Ok(Some(condition_futex_party(view(&mem).0, p, party)))
+        }),
+        Job::ConditionTurn(p) => each(link, || {
+            Ok(Some(condition_turn_party(view(&mem).0, p, party)))
         }),
         Job::ConditionPipe(_) => unreachable!("served above"),
     }
@@ -971,9 +1125,30 @@ struct EventBoard {
     ready: Line<AtomicU32>,
 }
 
-/// `condition`: whose turn it is, and the ball.
+/// `condition`, `futex`: the monitor – its mutex and condition variable, and the state they
+/// guard, whose turn it is and the ball.
 #[repr(C, align(64))]
 struct ConditionBoard {
+    mutex: Mutex,
+    turn_changed: Condvar,
+    turn: AtomicU32,
+    ball: AtomicU64,
+}
+
+impl ConditionBoard {
+    /// Waits on the condition variable, holding the lock `court` otherwise, until it is
+    /// `turn`'s turn.
+    fn wait_for<'a>(&'a self, mut court: MutexGuard<'a>, turn: u32) -> MutexGuard<'a> {
+        while self.turn.load(Ordering::Relaxed) != turn {
+            court = self.turn_changed.wait(court);
+        }
+        court
+    }
+}
+
+/// `condition`, `futex-turn`: whose turn it is, and the ball.
+#[repr(C, align(64))]
+struct TurnBoard {
     turn: Turn,
     ball: AtomicU64,
 }
@@ -983,6 +1158,7 @@ impl Board for SemaphoreBoard {}
 impl Board for BarrierBoard {}
 impl Board for EventBoard {}
 impl Board for ConditionBoard {}
+impl Board for TurnBoard {}
 
 /// Shared memory for a board `B` followed by `words` atomic words, zero-filled.
 fn create<B: Board>(name: &str, words: usize) -> Result<SharedMemory, Failure> {
@@ -1081,6 +1257,49 @@ mod tests {
             }
         });
         assert_eq!(phase.load(Ordering::SeqCst), 500);
+    }
+
+    /// The monitor and the turn word, used by two threads through two mappings.
+    #[test]
+    fn both_condition_boards_rally_across_two_mappings() {
+        let p = task::Condition { trips: 5_000 };
+        let expected = {
+            let mut ball = condition::SERVE;
+            for _ in 0..p.trips {
+                ball = condition::pong(condition::ping(ball));
+            }
+            ball
+        };
+        let here = create::<ConditionBoard>("test", 0).unwrap();
+        let there = SharedMemory::open(here.fd().try_clone_to_owned().unwrap()).unwrap();
+        view::<ConditionBoard>(&here)
+            .0
+            .ball
+            .store(condition::SERVE, Ordering::SeqCst);
+        let reply = thread::scope(|s| {
+            s.spawn(|| condition_futex_party(view(&there).0, p, PONGER));
+            condition_futex_party(view(&here).0, p, PINGER).finish()
+        });
+        // After the frame's length and the "ok" byte: the ball and the round trips.
+        let mut reply = Dec::new(&reply[5..]);
+        assert_eq!(reply.u64().unwrap(), expected);
+        assert_eq!(reply.u64s().unwrap().len(), p.trips as usize);
+        assert_eq!(
+            view::<ConditionBoard>(&there)
+                .0
+                .mutex
+                .state
+                .load(Ordering::SeqCst),
+            0
+        );
+
+        let here = create::<TurnBoard>("test", 0).unwrap();
+        let there = SharedMemory::open(here.fd().try_clone_to_owned().unwrap()).unwrap();
+        let reply = thread::scope(|s| {
+            s.spawn(|| condition_turn_party(view(&there).0, p, PONGER));
+            condition_turn_party(view(&here).0, p, PINGER).finish()
+        });
+        assert_eq!(Dec::new(&reply[5..]).u64().unwrap(), expected);
     }
 
     #[test]

@@ -138,6 +138,7 @@ fn long_tasks() -> Vec<(Task, &'static str)> {
         (barrier, "futex"),
         (event, "futex"),
         (condition, "futex"),
+        (condition, "futex-turn"),
         (condition, "pipe"),
     ]
 }
@@ -201,6 +202,7 @@ fn a_worker_killed_between_repetitions_fails_the_next_one() {
         (smoke(TaskId::Barrier), "futex"),
         (smoke(TaskId::Event), "futex"),
         (smoke(TaskId::Condition), "futex"),
+        (smoke(TaskId::Condition), "futex-turn"),
         (smoke(TaskId::Condition), "pipe"),
     ] {
         let what = format!("{task} {variant}");

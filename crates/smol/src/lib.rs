@@ -31,10 +31,11 @@
 //! | crawl | `spawn` | a `Semaphore` permit, then a task per request on a fresh connection |
 //! | bounded | `async-channel` | [`async_channel::bounded`] (multi-consumer, receivers cloned); producers and consumers are tasks |
 //! | lock | `async-lock` | [`async_lock::Mutex`] around the shared counter, one `lock().await` per entry |
+//! | lock | `std-mutex` | a [`std::sync::Mutex`] around the shared counter, never held across an `.await` |
 //! | semaphore | `async-lock` | [`async_lock::Semaphore`] of S permits, one `acquire().await` per entry |
 //! | barrier | `async-lock` | [`async_lock::Barrier`] for W tasks between phases |
 //! | event | `event-listener` | an [`event_listener::Event`] beside a generation number: `listen`, check again, `.await`; `notify(usize::MAX)` wakes every waiter |
-//! | condition | `event-listener` | the async monitor: turn and ball in atomics, one `Event` per direction of the hand-off |
+//! | condition | `event-listener` | the async monitor: turn and ball under a std `Mutex`, one `Event` per direction of the hand-off |
 //!
 //! `cell.workers` = N means N executor threads, for every task. Besides them the process has
 //! the calling thread, parked while a repetition runs; async-io's `async-io` thread, which
@@ -135,10 +136,16 @@ pub const BOUNDED: &[Variant] = &[Variant {
 }];
 
 /// The variants of `sync/lock`.
-pub const LOCK: &[Variant] = &[Variant {
-    name: "async-lock",
-    about: "async_lock::Mutex (smol::lock::Mutex) around the counter: a contended lock().await suspends the task",
-}];
+pub const LOCK: &[Variant] = &[
+    Variant {
+        name: "async-lock",
+        about: "async_lock::Mutex (smol::lock::Mutex) around the counter: a contended lock().await suspends the task",
+    },
+    Variant {
+        name: "std-mutex",
+        about: "std::sync::Mutex inside the tasks, never held across an .await: the cheaper lock when no guard crosses one",
+    },
+];
 
 /// The variants of `sync/semaphore`.
 pub const SEMAPHORE: &[Variant] = &[Variant {
@@ -149,7 +156,7 @@ pub const SEMAPHORE: &[Variant] = &[Variant {
 /// The variants of `sync/barrier`.
 pub const BARRIER: &[Variant] = &[Variant {
     name: "async-lock",
-    about: "async_lock::Barrier for W tasks, wait().await between phases (an async Mutex and an Event inside)",
+    about: "async_lock::Barrier for W tasks, wait().await between phases (an async Mutex and an Event inside: 2W-1 lock operations a phase, as each woken waiter re-locks)",
 }];
 
 /// The variants of `sync/event`.
@@ -161,7 +168,7 @@ pub const EVENT: &[Variant] = &[Variant {
 /// The variants of `sync/condition`.
 pub const CONDITION: &[Variant] = &[Variant {
     name: "event-listener",
-    about: "the async monitor: turn and ball in atomics, one event_listener::Event per direction",
+    about: "the async monitor: turn and ball under a std Mutex, one event_listener::Event per direction",
 }];
 
 impl Backend for Smol {
@@ -223,6 +230,9 @@ impl Backend for Smol {
             }),
             (Task::Lock(p), "async-lock") => tasks_on(runtime(workers)?, move |ex, _| {
                 sync::lock_async_lock(ex, p, workers)
+            }),
+            (Task::Lock(p), "std-mutex") => tasks_on(runtime(workers)?, move |ex, _| {
+                sync::lock_std_mutex(ex, p, workers)
             }),
             (Task::Semaphore(p), "async-lock") => try_tasks_on(runtime(workers)?, move |ex, _| {
                 sync::semaphore_async_lock(ex, p, workers)

@@ -124,7 +124,7 @@ fn four_executor_threads_and_a_semaphore_of_two_and_one() {
 #[test]
 fn the_variants_are_the_documented_ones() {
     let names = |id| -> Vec<&str> { Smol.support(id).variants().iter().map(|v| v.name).collect() };
-    assert_eq!(names(TaskId::Lock), ["async-lock"]);
+    assert_eq!(names(TaskId::Lock), ["async-lock", "std-mutex"]);
     assert_eq!(names(TaskId::Semaphore), ["async-lock"]);
     assert_eq!(names(TaskId::Barrier), ["async-lock"]);
     assert_eq!(names(TaskId::Event), ["event-listener"]);

@@ -117,7 +117,9 @@ pub mod semaphore {
     /// at the same time, a worker that got in waits inside ([`Gauge::full`] is false), holding
     /// its permit: no worker can finish an entry before then, so all of them are either inside
     /// or queued at the semaphore, and a correct semaphore fills up to exactly `target`. The
-    /// wait happens once per run, at the start; after it entries come and go freely.
+    /// wait happens once per run, at the start; after it entries come and go freely. (A broken
+    /// semaphore that never admits `target` at once keeps the first workers waiting: the cell's
+    /// timeout ends it, and it is recorded as failed.)
     #[derive(Debug, Default)]
     #[repr(C)]
     pub struct Gauge {

@@ -351,7 +351,7 @@ params! {
     /// cells, a barrier between phases.
     Barrier {
         /// How many phases (and barriers).
-        phases: u32 = [100, 1_000, 2_000, 10_000],
+        phases: u32 = [100, 1_000, 2_000, 5_000],
         /// Cells in the ring, split among the workers.
         width: usize = [64, 4_096, 4_096, 4_096],
     }
@@ -361,7 +361,7 @@ params! {
     /// `sync/event`: one setter releases W waiters, `rounds` times.
     Event {
         /// How many times the event is set.
-        rounds: u32 = [100, 1_000, 2_000, 10_000],
+        rounds: u32 = [100, 1_000, 2_000, 5_000],
     }
 }
 
@@ -369,7 +369,7 @@ params! {
     /// `sync/condition`: two parties pass a ball through a condition variable `trips` times.
     Condition {
         /// Round trips.
-        trips: u32 = [300, 10_000, 10_000, 50_000],
+        trips: u32 = [300, 10_000, 10_000, 20_000],
     }
 }
 

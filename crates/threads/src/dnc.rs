@@ -60,27 +60,26 @@
 //!   (Measured with two threads on `fib(38)` on a busy 2-core machine: 26 to 105 hand-overs in
 //!   its 6 765 units.)
 //! - `gil-switch`: a thread takes the lock when it starts and keeps it, claiming indices under it
-//!   too (in CPython everything a thread does runs under the GIL). After [`GIL_SWITCH_UNITS`]
-//!   units it releases the lock, calls [`thread::yield_now`] so that a waiting thread can take
-//!   it, and queues for it again: CPython's switch interval (`sys.getswitchinterval()`, 5 ms),
-//!   counted in units instead of measured in time.
+//!   too (in CPython everything a thread does runs under the GIL). The lock is a
+//!   [`parking_lot::Mutex`], and after every [`GIL_SWITCH_UNITS`] units the holder calls
+//!   [`MutexGuard::bump`](parking_lot::MutexGuard::bump): when no thread waits for the lock that
+//!   does nothing and the holder carries on; when one does, the lock is handed straight to it (a
+//!   fair unlock) and the holder queues behind it. That is CPython's switching since 3.2: the
+//!   holder lets go only when another thread asks, and the switch is forced – the releasing
+//!   thread cannot retake the lock before the one that asked has had it. CPython's switch
+//!   interval (`sys.getswitchinterval()`, 5 ms) is here counted in units, not measured in time.
 //!
-//! Whether the yield hands the lock over is up to the OS. When the releasing thread's core has
-//! nothing else to run, `yield_now` returns at once and the thread retakes the lock before the
-//! waiter wakes; when other work shares the core, the waiter often gets there first. (Measured
-//! with two threads on `fib(38)`, 26 intervals, on a busy 2-core machine: from no hand-over at all
-//! to one at nearly every interval, run to run.) CPython's GIL behaved like this before 3.2, when
-//! a thread released and retook it every 100 bytecodes; 3.2 added forced switching, where the
-//! releasing thread waits until the thread that asked for the lock has it. Either way the work
-//! is serialised, and that is what the experiment measures.
+//! (A plain release, [`thread::yield_now`] and relock does not do this on Linux: the releasing
+//! thread usually retakes the lock before the woken waiter runs, as CPython's GIL did before
+//! 3.2.)
 //!
 //! What the model reproduces is the serialisation, and only that: whatever N, one thread at a
 //! time computes, so no number of threads can beat one core, and the waiting costs wake-ups on
 //! top. What it leaves out is the interpreter: CPython executes the same
 //! arithmetic as bytecode, many times slower than this compiled code, and a free-threaded build
-//! (PEP 703) has no such lock. Nor does it copy CPython's switching in detail: CPython's holder
-//! drops the GIL only when a thread has waited a whole interval and asked for it; here the
-//! holder lets go every [`GIL_SWITCH_UNITS`] units whether anyone waits or not.
+//! (PEP 703) has no such lock. Nor does it copy CPython's switching in detail: CPython's
+//! holder drops the GIL when a waiter has waited a whole 5 ms interval; here the holder checks
+//! for a waiter every [`GIL_SWITCH_UNITS`] units, whose duration depends on the unit.
 
 use std::iter::Sum;
 use std::panic;
@@ -271,15 +270,13 @@ fn work_through<T: Sync, R: Send + Sum>(
             .sum(),
         Gil::Switching(gil) => {
             // Taken at the start and kept: the claims, too, are made under the lock.
-            let mut held = Some(lock(gil));
+            let mut held = gil.lock();
             let mut ran = 0;
             std::iter::from_fn(|| {
                 if ran == GIL_SWITCH_UNITS {
-                    // The interval is up: let go, give a waiting thread the chance to take the
-                    // lock, then queue for it again.
-                    drop(held.take());
-                    thread::yield_now();
-                    held = Some(lock(gil));
+                    // The interval is up: if a thread waits for the lock, hand it over (a fair
+                    // unlock) and queue behind it; if none does, carry on holding it.
+                    parking_lot::MutexGuard::bump(&mut held);
                     ran = 0;
                 }
                 ran += 1;
@@ -307,12 +304,13 @@ enum Gil {
     Off,
     /// Taken and released around every unit (`gil`).
     PerUnit(Mutex<()>),
-    /// Kept across [`GIL_SWITCH_UNITS`] units, then released with a yield (`gil-switch`).
-    Switching(Mutex<()>),
+    /// Kept, and every [`GIL_SWITCH_UNITS`] units handed to a waiter if there is one, with
+    /// [`MutexGuard::bump`](parking_lot::MutexGuard::bump) (`gil-switch`).
+    Switching(parking_lot::Mutex<()>),
 }
 
-/// How many units a `gil-switch` thread runs before it lets the lock go: CPython's switch
-/// interval, counted in units.
+/// How many units a `gil-switch` thread runs before it hands the lock to a waiting thread, if
+/// any: CPython's switch interval, counted in units.
 ///
 /// Chosen so that at the default grains a batch takes a few milliseconds, like CPython's 5 ms
 /// `sys.getswitchinterval()`. Timed unit by unit on one thread in release mode, on a 2-core
@@ -336,7 +334,12 @@ pub fn fib_gil(n: u32, grain: u32, workers: usize) -> u64 {
 /// `fib(n)` as [`fib_task_queue`], each thread keeping the global lock for
 /// [`GIL_SWITCH_UNITS`] leaves at a time.
 pub fn fib_gil_switch(n: u32, grain: u32, workers: usize) -> u64 {
-    fib_queue(n, grain, workers, &Gil::Switching(Mutex::new(())))
+    fib_queue(
+        n,
+        grain,
+        workers,
+        &Gil::Switching(parking_lot::Mutex::new(())),
+    )
 }
 
 fn fib_queue(n: u32, grain: u32, workers: usize, gil: &Gil) -> u64 {
@@ -364,7 +367,12 @@ pub fn nqueens_gil(n: u32, split: u32, workers: usize) -> u64 {
 /// The n-queens count as [`nqueens_task_queue`], each thread keeping the global lock for
 /// [`GIL_SWITCH_UNITS`] boards at a time.
 pub fn nqueens_gil_switch(n: u32, split: u32, workers: usize) -> u64 {
-    nqueens_queue(n, split, workers, &Gil::Switching(Mutex::new(())))
+    nqueens_queue(
+        n,
+        split,
+        workers,
+        &Gil::Switching(parking_lot::Mutex::new(())),
+    )
 }
 
 fn nqueens_queue(n: u32, split: u32, workers: usize, gil: &Gil) -> u64 {
@@ -398,7 +406,12 @@ pub fn mergesort_gil(keys: &mut [u64], grain: usize, workers: usize) {
 /// Sorts `keys` as [`mergesort_task_queue`], each thread keeping the global lock for
 /// [`GIL_SWITCH_UNITS`] leaf sorts or merges at a time (the lock is shared by all the rounds).
 pub fn mergesort_gil_switch(keys: &mut [u64], grain: usize, workers: usize) {
-    mergesort_queue(keys, grain, workers, &Gil::Switching(Mutex::new(())));
+    mergesort_queue(
+        keys,
+        grain,
+        workers,
+        &Gil::Switching(parking_lot::Mutex::new(())),
+    );
 }
 
 fn mergesort_queue(keys: &mut [u64], grain: usize, workers: usize, gil: &Gil) {

@@ -18,7 +18,7 @@
 //! | mergesort, fib, nqueens | `scope` | [`std::thread::scope`], split in two, a budget of N threads shared out down the recursion: static, cannot balance an irregular tree |
 //! | mergesort, fib, nqueens | `task-queue` | many small tasks cut up front, claimed by N threads from an atomic counter: dynamic balancing by hand |
 //! | mergesort, fib, nqueens | `gil` | the GIL experiment: `task-queue` with every unit of work run under one global lock, taken and released per unit |
-//! | mergesort, fib, nqueens | `gil-switch` | the GIL experiment: `task-queue`, each thread keeping the global lock for [`dnc::GIL_SWITCH_UNITS`] units, like CPython's switch interval |
+//! | mergesort, fib, nqueens | `gil-switch` | the GIL experiment: `task-queue`, each thread keeping the global lock and, every [`dnc::GIL_SWITCH_UNITS`] units, handing it to a waiter if one asks: CPython 3.2+'s forced switching |
 //! | scatter | `thread-per-conn` | one long-lived thread per connection, woken each round: blocking IO's natural fan-out |
 //! | scatter | `pool` | N threads share the K calls of a round: only N in flight, the price of a small blocking pool |
 //! | crawl | `thread-per-conn` | a new thread per request (and connection), at most C at once through a Mutex+Condvar semaphore |
@@ -29,7 +29,7 @@
 //! | lock | `std-mutex` | [`std::sync::Mutex`] around the shared counter, once per entry |
 //! | lock | `parking-lot` | [`parking_lot::Mutex`]: a few spins before it parks, no poisoning, eventually fair |
 //! | lock | `atomic` | no lock: a `fetch_add` ticket, the section's work done outside it |
-//! | semaphore | `mutex-condvar` | [`sync::Semaphore`], written by hand from a `Mutex<usize>` and a `Condvar`: std has none |
+//! | semaphore | `mutex-condvar` | [`sync::Semaphore`], written by hand from a `Mutex` (free permits, waiters) and a `Condvar`: std has none |
 //! | semaphore | `async-lock` | [`async_lock::Semaphore`] through its blocking `acquire_blocking` |
 //! | barrier | `std` | [`std::sync::Barrier`] |
 //! | event | `condvar` | Python's `threading.Event`: a generation under a `Mutex`, `Condvar::notify_all` |
@@ -94,7 +94,7 @@ pub const DNC: &[Variant] = &[
     },
     Variant {
         name: "gil-switch",
-        about: "the GIL experiment: task-queue, each thread keeping one global lock for a batch of units, like CPython's switch interval",
+        about: "the GIL experiment: task-queue, each thread keeping one global lock, handing it to a waiter (if any) after each batch of units: CPython 3.2+'s forced switch",
     },
 ];
 

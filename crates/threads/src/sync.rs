@@ -125,8 +125,8 @@ pub fn lock_atomic(p: Lock, workers: usize) -> Outcome {
 /// and then removed (rust-lang/rust#27798), user-space primitives being left to crates. So this
 /// is what std-only code writes, and what Python's `threading.Semaphore` is inside.
 pub fn semaphore_mutex_condvar(p: task::Semaphore, workers: usize) -> Result<Outcome, Failure> {
-    let semaphore = Semaphore::new(p.permits);
-    semaphore_run(p, workers, || semaphore.acquire())
+    let semaphore = Line(Semaphore::new(p.permits));
+    semaphore_run(p, workers, || semaphore.0.acquire())
 }
 
 /// `async-lock`: [`async_lock::Semaphore`] through its blocking API, `acquire_blocking`, the
@@ -135,8 +135,8 @@ pub fn semaphore_mutex_condvar(p: task::Semaphore, workers: usize) -> Result<Out
 /// The crate's choice when one semaphore serves threads and async tasks alike: permits are an
 /// atomic count, and a thread that finds none parks on an `event_listener::Event`.
 pub fn semaphore_async_lock(p: task::Semaphore, workers: usize) -> Result<Outcome, Failure> {
-    let semaphore = async_lock::Semaphore::new(p.permits);
-    semaphore_run(p, workers, || semaphore.acquire_blocking())
+    let semaphore = Line(async_lock::Semaphore::new(p.permits));
+    semaphore_run(p, workers, || semaphore.0.acquire_blocking())
 }
 
 /// One repetition of the semaphore task: W workers making their entries, each inside the
@@ -146,7 +146,8 @@ fn semaphore_run<P>(
     workers: usize,
     acquire: impl Fn() -> P + Sync,
 ) -> Result<Outcome, Failure> {
-    let gauge = Gauge::new(p.permits, workers, p.entries);
+    // On a line of its own, away from the semaphore (also on one of its own) and the stack.
+    let Line(gauge) = &Line(Gauge::new(p.permits, workers, p.entries));
     let tallies = on_workers(workers, |w| {
         let mut tally = Tally::new();
         for entry in entries_of(w, workers, p.entries) {
@@ -169,15 +170,26 @@ fn semaphore_run<P>(
     Ok(Outcome::new(Answer::Tally(total)))
 }
 
-/// A counting semaphore: the free permits under a `Mutex`, and a `Condvar` to wait on for one
-/// to come back.
+/// A counting semaphore: the free permits under a `Mutex`, with the number of threads waiting
+/// for one, and a `Condvar` to wait on for a permit to come back.
 ///
-/// Exactly Python's `threading.Semaphore`. `acquire` waits while no permit is free; a returned
-/// permit wakes one waiter, after the unlock, so that it does not wake only to block on the
-/// mutex.
+/// The shape of Python's `threading.Semaphore` (a count and a `Condition`). `acquire` waits
+/// while no permit is free; a returned permit wakes one waiter, after the unlock, so that it
+/// does not wake only to block on the mutex. The waiter count is there because std's futex
+/// `Condvar::notify_one` makes a `FUTEX_WAKE` system call even when nobody waits, whereas
+/// Python's `Condition.notify` does nothing without waiters: with the count, a release that
+/// finds no waiter costs no system call either.
 pub struct Semaphore {
-    free: Mutex<usize>,
+    state: Mutex<Permits>,
     returned: Condvar,
+}
+
+/// What a [`Semaphore`]'s mutex guards.
+struct Permits {
+    /// Permits not taken.
+    free: usize,
+    /// Threads inside `acquire`'s wait.
+    waiting: usize,
 }
 
 /// A permit of a [`Semaphore`], given back when dropped.
@@ -187,26 +199,39 @@ impl Semaphore {
     /// A semaphore with `permits` permits, all free.
     pub fn new(permits: usize) -> Self {
         Self {
-            free: Mutex::new(permits),
+            state: Mutex::new(Permits {
+                free: permits,
+                waiting: 0,
+            }),
             returned: Condvar::new(),
         }
     }
 
     /// Waits for a free permit and takes it.
     pub fn acquire(&self) -> Permit<'_> {
-        let mut free = self
-            .returned
-            .wait_while(lock(&self.free), |free| *free == 0)
-            .unwrap_or_else(PoisonError::into_inner);
-        *free -= 1;
+        let mut state = lock(&self.state);
+        if state.free == 0 {
+            state.waiting += 1;
+            state = self
+                .returned
+                .wait_while(state, |state| state.free == 0)
+                .unwrap_or_else(PoisonError::into_inner);
+            state.waiting -= 1;
+        }
+        state.free -= 1;
         Permit(self)
     }
 }
 
 impl Drop for Permit<'_> {
     fn drop(&mut self) {
-        *lock(&self.0.free) += 1;
-        self.0.returned.notify_one();
+        let mut state = lock(&self.0.state);
+        state.free += 1;
+        let wake = state.waiting > 0;
+        drop(state);
+        if wake {
+            self.0.returned.notify_one();
+        }
     }
 }
 
@@ -279,7 +304,9 @@ pub fn event_listener(p: task::Event, workers: usize) -> Result<Outcome, Failure
 /// setter.
 fn event_run<W: Waitable>(p: task::Event, workers: usize) -> Result<Outcome, Failure> {
     let rounds = u64::from(p.rounds);
-    let (generation, ready) = (W::default(), W::default());
+    // The ready count, written by every waiter, on a cache line of its own: away from the
+    // generation, which they all read.
+    let (generation, Line(ready)) = (W::default(), &Line(W::default()));
     let epoch = Instant::now();
     let set_at_ns = AtomicU64::new(0);
     let since_epoch = || epoch.elapsed().as_nanos() as u64;
@@ -389,8 +416,9 @@ impl Waitable for Signal {
             if value > seen {
                 return value;
             }
-            let listener = self.changed.listen();
-            // A change made before `listen` would not wake this listener: look again.
+            // On the stack: no allocation per wait, unlike `Event::listen`.
+            event_listener::listener!(self.changed => listener);
+            // A change made before the listener was registered would not wake it: look again.
             let value = self.value.load(Ordering::Acquire);
             if value > seen {
                 return value;
@@ -523,6 +551,11 @@ fn on_workers<R: Send>(workers: usize, work: impl Fn(usize) -> R + Sync) -> Vec<
 fn joined<T>(handle: ScopedJoinHandle<'_, T>) -> T {
     handle.join().unwrap_or_else(|p| panic::resume_unwind(p))
 }
+
+/// A value alone on its cache line, so that threads writing it do not slow down those that read
+/// its neighbours (false sharing), as `shootout-processes` lays out its shared boards.
+#[repr(align(64))]
+struct Line<T>(T);
 
 /// Wraps a single number as the answer.
 fn value(v: u64) -> Outcome {

@@ -5,9 +5,10 @@
 //! A blocking primitive parks a thread; an async one parks a task. When a task waits for a
 //! `tokio::sync` primitive, the primitive keeps the task's `Waker` in a queue, the task returns
 //! `Pending`, and its worker thread goes on to another task. The party that releases the
-//! primitive wakes the task. Woken from a worker, the task goes onto that worker's run queue
-//! (its LIFO slot, to run next), so a woken task often runs on the thread that woke it, after
-//! the waker's task yields, unless an idle worker steals it first. No thread sleeps while a task
+//! primitive wakes the task. Woken from a worker, the task goes into that worker's LIFO slot, to
+//! run next, so a woken task usually runs on the thread that woke it and runs when the waker's
+//! task yields; only a task pushed out of the LIFO slot into the run queue can be stolen (the
+//! LIFO slot cannot be, and filling it wakes no parked worker). No thread sleeps while a task
 //! waits, unless its worker has nothing else to run.
 //!
 //! Every task here runs W = `cell.workers` tasks on the runtime of W workers that the crate
@@ -36,11 +37,15 @@
 //! than the blocking mutex, so the blocking mutex should be preferred in the cases where it can
 //! be used." The critical section here is plain computation on plain data, so `std-mutex` is
 //! what that advice asks for, and `tokio-mutex` is what many write anyway – and what a section
-//! that awaits (a database call under the lock) needs. They differ under contention. A task that finds the async mutex taken parks, and its worker runs something
-//! else; the mutex hands the lock to the first waiter in line (it is fair), so every contended
-//! entry is a task wake-up. A task that finds the std mutex taken blocks its whole worker thread
-//! (spinning briefly, then in a futex), exactly as a thread would. That is harmless while sections are
-//! short, which is the case tokio's advice is about.
+//! that awaits (a database call under the lock) needs. They differ under contention. A task
+//! that finds the async mutex taken parks, and its worker runs something else; the mutex hands
+//! the lock to the first waiter in line (it is fair), so every contended entry is a task
+//! wake-up. A task that finds the std mutex taken blocks its whole worker thread (spinning
+//! briefly, then in a futex), exactly as a thread would. That is harmless while sections are
+//! short, which is the case tokio's advice is about. They differ uncontended too: tokio's
+//! `Mutex::lock` and `Semaphore::acquire` consume the cooperative budget even when they succeed
+//! at once, so a `tokio-mutex` task yields its worker at least every 128 locks, while a
+//! `std-mutex` task (and async-lock's primitives, on smol and async-std) never does.
 //!
 //! # Waiting for an event: `Notify` or `watch`
 //!
@@ -98,7 +103,9 @@ use crate::joined;
 /// `lock`, `tokio-mutex`: a `tokio::sync::Mutex<Counter>`, each entry a `.lock().await`.
 ///
 /// The lock a task needs when it holds the guard across an `.await`. It is fair: tasks get the
-/// lock in the order they asked for it, each hand-off waking the next in line.
+/// lock in the order they asked for it, each hand-off waking the next in line. `lock` consumes
+/// the cooperative budget even uncontended, so a task yields its worker at least every 128
+/// locks, which a `std-mutex` or async-lock task never does.
 pub async fn lock_tokio_mutex(p: task::Lock, workers: usize) -> Outcome {
     let counter = Arc::new(tokio::sync::Mutex::new(Counter::default()));
     let tasks = (0..workers).map(|worker| {
@@ -325,6 +332,10 @@ pub async fn event_watch(p: task::Event, workers: usize) -> Result<Outcome, Fail
             let (mut seen, mut acc) = (0, 0);
             let mut latencies_ns = Vec::with_capacity(p.rounds as usize);
             while seen < rounds {
+                // Every increment but the round's last modifies the value and returns `false`, so
+                // it notifies no one: a silent modification that `send_if_modified`'s docs allow.
+                // The round's last returns `true` and notifies, and `wait_for` reads the current
+                // value, so the setter misses nothing.
                 ready_tx.send_if_modified(|ready| {
                     *ready += 1;
                     *ready == waiters * (seen + 1)
