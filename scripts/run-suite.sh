@@ -30,17 +30,17 @@ run() {
   "$shootout" run --profile full --out "$out" "${append[@]}" "$@" || echo "(some cells above did not verify; they are recorded as such)"
 }
 
-# Every task at its published parameters, over the worker counts.
-run --workers "$workers" "$@"
+# Every task at its published parameters, over the worker counts; the sync family also with
+# more contenders than cores (W = 4 x cores: 8 on two cores), where a lock holder can be
+# preempted and waiters outnumber the CPUs.
+run --workers "$workers" --task dnc,fanout,pipeline "$@"
+run --workers "$workers,$((cores * 4))" --task sync "$@"
 # Fan-out latency and memory against concurrency (the pool is expected to hit the timeout at
 # the largest K: a bounded blocking pool serves K/N requests one after another).
 run --workers "$cores" --task scatter -p conns=10,100,10000 -p rounds=5 --rounds 2 --timeout 120 "$@"
 # Pipeline throughput against work per item, and against producers × consumers.
 run --workers "$cores" --task bounded -p work=0,1000 "$@"
 run --workers "$cores" --task bounded -p producers=1,4 -p consumers=1,4 -p work=0 -p items=1000000 "$@"
-# The sync family under more contenders than cores (W = 4 x cores: 8 on two cores), where a
-# lock holder can be preempted and waiters outnumber the CPUs; and the lock against the length
-# of its critical section.
-run --workers "$((cores * 4))" --task sync "$@"
+# The lock against the length of its critical section.
 run --workers "$cores" --task lock -p section=0,256 "$@"
 echo "records: $out"

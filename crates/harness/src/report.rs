@@ -255,10 +255,14 @@ fn gil_experiment(all: &[Section<'_>]) -> String {
     let _ = writeln!(
         md,
         "Speedup over sequential against workers. `threads/gil` runs every leaf of the recursion while holding one \
-         global lock; `threads/gil-switch` keeps the lock across a batch of leaves and lets it go between batches, \
-         the way CPython's switch interval does. The other rows share no lock.\n"
+         global lock; `threads/gil-switch` keeps the lock across a batch of leaves and after each batch hands it to \
+         a waiting thread, if there is one – the forced switch CPython's switch interval makes since 3.2. The \
+         other rows share no lock.\n"
     );
-    let header: Vec<String> = workers.iter().map(|w| format!("{w} workers")).collect();
+    let header: Vec<String> = workers
+        .iter()
+        .map(|&w| format!("{w} worker{}", if w == 1 { "" } else { "s" }))
+        .collect();
     let _ = writeln!(md, "| backend / variant | {} |", header.join(" | "));
     let _ = writeln!(md, "|---|{}", "--:|".repeat(workers.len()));
     for &(backend, variant) in GIL_ROWS {
