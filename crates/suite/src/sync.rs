@@ -36,10 +36,14 @@ pub fn share(total: u64, workers: usize, worker: usize) -> u64 {
     total / workers + u64::from(worker < total % workers)
 }
 
-/// `rounds` rounds of mixing from `seed`: the work a section does.
+/// The work a section does: one mix of `seed` – its contribution – and `rounds` more.
+///
+/// The first mix is not optional: with `rounds = 0` a section that only added its ticket would
+/// sum `0..n`, which the compiler turns into a closed form, and the sequential reference (and
+/// rayon's `reduce`) would report billions of entries per second.
 #[inline]
 pub fn work(seed: u64, rounds: u32) -> u64 {
-    let mut x = seed;
+    let mut x = mix(seed);
     for _ in 0..rounds {
         x = mix(x);
     }

@@ -328,7 +328,8 @@ params! {
     Lock {
         /// Entries into the section, shared among the workers.
         increments: u64 = [20_000, 200_000, 500_000, 2_000_000],
-        /// Rounds of mixing inside the section (0: a bare counter).
+        /// Rounds of mixing inside the section beyond the one that makes each entry's
+        /// contribution (0: a counter and one mix).
         section: u32 = [4, 16, 16, 16],
     }
 }
