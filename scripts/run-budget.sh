@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A time-boxed suite for a machine you only have for a few minutes (a lent many-core box):
-# the quick profile, dnc scaling over 1, 4, … cores, fan-out and pipeline at all cores, each
+# the quick profile, dnc scaling over 1, 4, … cores, fan-out, pipeline and the sync family at
+# all cores, each
 # step cut off when the budget runs out. Records are appended cell by cell, so whatever
 # finished is kept and publishable; cells that never ran are simply absent.
 #
@@ -32,5 +33,6 @@ run() {
 
 run --workers "$cores" --task fanout -p conns=1000,10000
 run --workers "$cores" --task pipeline
+run --workers "$cores" --task sync
 run --workers "$workers" --task dnc
 echo "records: $out ($(wc -l < "$out") cells)"
