@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # A time-boxed suite for a machine you only have for a few minutes (a lent many-core box):
 # the quick profile, dnc scaling over 1, 4, … cores, fan-out, pipeline and the sync family at
-# all cores, each
-# step cut off when the budget runs out. Records are appended cell by cell, so whatever
+# all cores, each step cut off when the budget runs out. Records are appended cell by cell, so whatever
 # finished is kept and publishable; cells that never ran are simply absent.
 #
 #   BUDGET=420 scripts/run-budget.sh            # seconds in all (default 420)
