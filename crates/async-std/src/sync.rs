@@ -194,8 +194,7 @@ pub async fn barrier_async_lock(p: Barrier, workers: usize) -> Result<Outcome, F
         let ring = Arc::clone(&ring);
         async move {
             // A `'static` task cannot borrow a log made outside it, so each worker makes its own
-            // over the shared slots. Making one zeroes every slot, but no worker can be past
-            // phase 0 before this one reaches the first barrier, so that writes zeros over zeros.
+            // view of the shared slots.
             let log = PhaseLog::new(&ring.slots);
             let mut checked = Ok(());
             for phase in 0..p.phases {

@@ -68,6 +68,20 @@ pub fn sections(cells: &[CellSummary]) -> Vec<Section<'_>> {
     out
 }
 
+/// The worker counts of a section's parallel cells, ascending (`[1]` if it has only the
+/// baseline, which runs on one whatever the count).
+fn worker_counts(section: &Section<'_>) -> Vec<usize> {
+    let mut workers: Vec<usize> = section
+        .cells
+        .iter()
+        .filter(|c| c.backend != BASELINE)
+        .map(|c| c.workers)
+        .collect();
+    workers.sort_unstable();
+    workers.dedup();
+    if workers.is_empty() { vec![1] } else { workers }
+}
+
 /// The sequential baseline of a section, if it verified.
 pub fn baseline<'a>(section: &Section<'a>) -> Option<&'a CellSummary> {
     section
@@ -145,17 +159,7 @@ pub fn summary_markdown(records: &[Record], source: &str, to_root: &str) -> Stri
         let _ = writeln!(md, "## {}\n", section.heading);
         let _ = writeln!(md, "{}.\n", capitalise(section.task.about()));
         // One table per worker count of the parallel cells (the baseline always has one).
-        let workers: Vec<usize> = {
-            let mut w: Vec<usize> = section
-                .cells
-                .iter()
-                .filter(|c| c.backend != BASELINE)
-                .map(|c| c.workers)
-                .collect();
-            w.sort_unstable();
-            w.dedup();
-            if w.is_empty() { vec![1] } else { w }
-        };
+        let workers = worker_counts(section);
         let first = section.cells[0];
         let params: String = first
             .params
@@ -236,14 +240,7 @@ fn gil_experiment(all: &[Section<'_>]) -> String {
             })
             .map(|c| base.wall_s / c.wall_s)
     };
-    let mut workers: Vec<usize> = section
-        .cells
-        .iter()
-        .filter(|c| c.backend != BASELINE)
-        .map(|c| c.workers)
-        .collect();
-    workers.sort_unstable();
-    workers.dedup();
+    let workers = worker_counts(section);
 
     let mut md = String::new();
     let _ = writeln!(

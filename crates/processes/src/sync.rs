@@ -567,7 +567,7 @@ pub fn barrier_futex(p: task::Barrier, workers: usize) -> Result<Runner, Failure
             ) {
                 cell.store(value.into_inner(), Ordering::Relaxed);
             }
-            PhaseLog::new(slots);
+            PhaseLog::new(slots).reset();
             board.barrier.reset(parties);
             everyone(pool)?;
             let cells = barrier::result(p.phases, a, b);
@@ -1033,8 +1033,7 @@ pub(crate) fn serve(
         Job::BarrierFutex(p) => {
             let (board, tail) = view::<BarrierBoard>(&mem);
             let stencil = Stencil::split(tail, workers, p.width)?;
-            // Made once, before this worker says it is ready: every slot is still zero then,
-            // and the parent resets them before each repetition.
+            // A view made once; the parent resets the slots before each repetition.
             let log = PhaseLog::new(stencil.slots);
             each(link, || {
                 barrier_worker(board, &log, stencil, p, me, workers).map(Some)

@@ -259,10 +259,17 @@ pub mod barrier {
     }
 
     impl<'a> PhaseLog<'a> {
-        /// A log over one slot per worker, all at phase 0 (which may live in shared memory).
+        /// A log over one slot per worker (which may live in shared memory). Every slot must
+        /// read 0 when the run starts: fresh atomics do, reused ones need [`PhaseLog::reset`].
+        ///
+        /// A log is only a view, so each worker may make its own over the same slots.
         pub fn new(slots: &'a [AtomicU64]) -> Self {
-            slots.iter().for_each(|s| s.store(0, Ordering::SeqCst));
             Self { slots }
+        }
+
+        /// Puts every worker back at phase 0, for slots reused from an earlier run.
+        pub fn reset(&self) {
+            self.slots.iter().for_each(|s| s.store(0, Ordering::SeqCst));
         }
 
         /// Records that `worker` starts `phase`, and checks everyone else's.
@@ -415,6 +422,7 @@ mod tests {
     fn the_phase_log_catches_overlap() {
         let slots: Vec<AtomicU64> = (0..3).map(|_| AtomicU64::new(9)).collect();
         let log = barrier::PhaseLog::new(&slots);
+        log.reset();
         for w in 0..3 {
             log.enter(w, 0).unwrap();
         }

@@ -208,8 +208,7 @@ pub async fn barrier(p: task::Barrier, workers: usize) -> Result<Outcome, Failur
         let shared = Arc::clone(&shared);
         tokio::spawn(async move {
             // Each task makes its own view of the one log: a spawned task cannot borrow one
-            // made by the root. `new` zeroes the slots, which are zero already, and every task
-            // calls it before its first barrier, while no task can have left phase 0.
+            // made by the root.
             let log = sync::barrier::PhaseLog::new(&shared.slots);
             let chunk = sync::barrier::chunk(p.width, workers, worker);
             let mut failure = None;
