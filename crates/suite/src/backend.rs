@@ -1,7 +1,7 @@
 //! The contract between the harness and a backend.
 //!
-//! The harness knows no backend by name: it asks each registered [`Backend`] which variants
-//! it offers for a task ([`Backend::support`]), builds a cell with [`Backend::setup`] (untimed:
+//! The harness knows no backend by name: it reads each registered [`Backend`]'s declaration
+//! (its [`Variant`]s and what it does not run), builds a cell with [`Backend::setup`] (untimed:
 //! runtimes, pools and connections are made here), then calls the returned [`Runner`] once per
 //! repetition and times only that call.
 
@@ -11,25 +11,102 @@ use std::net::SocketAddr;
 use crate::Tally;
 use crate::task::{Task, TaskId};
 
-/// A concurrency model: one crate of the workspace.
-pub trait Backend: Sync {
+/// A concurrency model: one crate of the workspace, declared as data.
+///
+/// Each backend crate has one `pub static BACKEND: Backend` listing every variant once – its
+/// name, when to choose it, the tasks it runs, its form, how it uses the worker count, and the
+/// function that sets it up – and the tasks it does not run, each with its reason. The CLI's
+/// `list`, the plan, the reports, the benches and the conformance tests all read this one
+/// declaration.
+#[derive(Debug)]
+pub struct Backend {
     /// The backend's name on the command line and in the tables (`threads`, `rayon`, …).
-    fn name(&self) -> &'static str;
-
+    pub name: &'static str,
     /// What the backend shows, in one line.
-    fn about(&self) -> &'static str;
+    pub about: &'static str,
+    /// Every variant, in the order tables list them.
+    pub variants: &'static [Variant],
+    /// The tasks the backend does not run, and why.
+    pub not_applicable: &'static [NotApplicable],
+}
 
+/// The tasks a backend does not run, with the reason it gives.
+#[derive(Clone, Copy, Debug)]
+pub struct NotApplicable {
+    /// Which tasks.
+    pub tasks: &'static [TaskId],
+    /// Why not, in one line.
+    pub reason: &'static str,
+}
+
+impl Backend {
     /// The variants this backend offers for `task`, or why it does not run it.
-    fn support(&self, task: TaskId) -> Support;
+    pub fn support(&self, task: TaskId) -> Support {
+        if let Some(na) = self.not_applicable.iter().find(|na| na.tasks.contains(&task)) {
+            return Support::NotApplicable(na.reason);
+        }
+        Support::Variants(
+            self.variants
+                .iter()
+                .filter(|v| v.tasks.contains(&task))
+                .collect(),
+        )
+    }
+
+    /// The variant called `name` for `task`, if offered.
+    pub fn variant(&self, task: TaskId, name: &str) -> Option<&'static Variant> {
+        self.variants
+            .iter()
+            .find(|v| v.name == name && v.tasks.contains(&task))
+    }
 
     /// Prepares `cell` for measurement; everything done here is reported as setup time.
-    ///
-    /// The harness only calls this for a variant that [`Backend::support`] lists.
-    fn setup(&self, cell: &Cell) -> Result<Runner, Failure>;
+    pub fn setup(&self, cell: &Cell) -> Result<Runner, Failure> {
+        if cell.workers == 0 {
+            return Err(Failure::new("workers must be at least 1"));
+        }
+        let variant = self
+            .variant(cell.task.id(), &cell.variant)
+            .ok_or_else(|| cell.unsupported())?;
+        (variant.setup)(cell)
+    }
+
+    /// Checks the declaration itself: every task is either run (in at least one variant) or
+    /// declared not applicable, never both, and no two variants of a task share a name.
+    pub fn check(&self) -> Result<(), String> {
+        for task in TaskId::ALL {
+            let names: Vec<&str> = self
+                .variants
+                .iter()
+                .filter(|v| v.tasks.contains(&task))
+                .map(|v| v.name)
+                .collect();
+            let na = self
+                .not_applicable
+                .iter()
+                .filter(|na| na.tasks.contains(&task))
+                .count();
+            match (names.len(), na) {
+                (0, 0) => return Err(format!("{}: {task} is neither run nor n/a", self.name)),
+                (0, 1) => {}
+                (_, 0) => {}
+                _ => return Err(format!("{}: {task} is declared more than once", self.name)),
+            }
+            for (i, name) in names.iter().enumerate() {
+                if names[..i].contains(name) {
+                    return Err(format!("{}: {task} has two variants `{name}`", self.name));
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The timed part of a cell: called once per repetition with a fresh input.
 pub type Runner = Box<dyn FnMut(Input) -> Result<Outcome, Failure>>;
+
+/// Builds a cell's [`Runner`]: a variant's setup, untimed.
+pub type Setup = fn(&Cell) -> Result<Runner, Failure>;
 
 /// Wraps a closure as a [`Runner`].
 pub fn runner(
@@ -38,27 +115,82 @@ pub fn runner(
     Ok(Box::new(f))
 }
 
-/// One way a backend runs a task, named for the idiom it shows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// One way a backend runs one or more tasks, named for the idiom it shows.
+#[derive(Clone, Copy, Debug)]
 pub struct Variant {
     /// The name on the command line (`scope`, `crossbeam`, `par-sort`, …).
     pub name: &'static str,
     /// When a practitioner would choose this idiom, in one line.
     pub about: &'static str,
+    /// The tasks it runs.
+    pub tasks: &'static [TaskId],
+    /// Whether it is the model's own idiom, another model's, or another algorithm.
+    pub form: Form,
+    /// What the cell's worker count means to it.
+    pub workers: Workers,
+    /// Builds its runner for one cell (the harness only calls it for a task in `tasks`).
+    pub setup: Setup,
+}
+
+/// What a variant shows about its model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Form {
+    /// The model's own idiom: what the model's result means.
+    Natural,
+    /// Hands the work to another model (tokio's rayon bridge): a useful combination, not the
+    /// model on its own.
+    Hybrid,
+    /// Changes the algorithm or designs the contention away (a lock-free version of the lock
+    /// task, a reduce, a different sort): a useful contrast, not the same problem.
+    Restructured,
+}
+
+impl Form {
+    /// The form's name in `shootout list` and the reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Form::Natural => "natural",
+            Form::Hybrid => "hybrid",
+            Form::Restructured => "restructured",
+        }
+    }
+}
+
+/// What the cell's worker count W means to a variant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Workers {
+    /// W OS threads (or processes) do the work.
+    Exact,
+    /// The idiom fixes its own count whatever W is: says which (P + C threads, a thread per
+    /// connection, two parties).
+    Own(&'static str),
+    /// One thread whatever W is: measured at W = 1 only.
+    Ignored,
+}
+
+impl Workers {
+    /// A short description for `shootout list`.
+    pub fn describe(self) -> String {
+        match self {
+            Workers::Exact => "uses W".into(),
+            Workers::Own(what) => format!("{what}, whatever W is"),
+            Workers::Ignored => "one thread, ignores W".into(),
+        }
+    }
 }
 
 /// Whether a backend runs a task.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub enum Support {
     /// It does, in these variants (never empty).
-    Variants(&'static [Variant]),
+    Variants(Vec<&'static Variant>),
     /// It does not, for this reason.
     NotApplicable(&'static str),
 }
 
 impl Support {
     /// The variants offered (none if not applicable).
-    pub fn variants(&self) -> &'static [Variant] {
+    pub fn variants(&self) -> &[&'static Variant] {
         match self {
             Support::Variants(v) => v,
             Support::NotApplicable(_) => &[],
@@ -66,7 +198,7 @@ impl Support {
     }
 
     /// The variant called `name`, if offered.
-    pub fn find(&self, name: &str) -> Option<Variant> {
+    pub fn find(&self, name: &str) -> Option<&'static Variant> {
         self.variants().iter().copied().find(|v| v.name == name)
     }
 }
@@ -95,11 +227,11 @@ impl Cell {
         })
     }
 
-    /// The failure for a `(task, variant)` pair the backend did not expect.
-    pub fn unsupported(&self, backend: &dyn Backend) -> Failure {
+    /// The failure for a `(task, variant)` pair that was not declared: the harness never asks
+    /// for one, so a variant's setup returns this for the tasks outside its `tasks`.
+    pub fn unsupported(&self) -> Failure {
         Failure::new(format!(
-            "{} has no variant `{}` for {}",
-            backend.name(),
+            "no variant `{}` for {}",
             self.variant,
             self.task.id()
         ))

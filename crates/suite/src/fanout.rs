@@ -17,7 +17,9 @@ use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
+use crate::backend::{Answer, Failure, Outcome};
 use crate::rng::{SplitMix64, mix};
+use crate::{Tally, time};
 
 /// The size of an encoded request.
 pub const REQUEST_LEN: usize = 16;
@@ -122,6 +124,78 @@ pub fn connect_blocking(addr: SocketAddr, timeout: Duration) -> io::Result<TcpSt
     stream.set_read_timeout(Some(timeout))?;
     stream.set_write_timeout(Some(timeout))?;
     Ok(stream)
+}
+
+/// One crawl request over blocking IO: a fresh connection, one call, closed on return; the
+/// reply's digest, or a failure that says which request and whether it timed out.
+pub fn fetch_blocking(
+    addr: SocketAddr,
+    request: Request,
+    timeout: Duration,
+    payload: &mut Vec<u8>,
+) -> Result<u64, Failure> {
+    let mut stream = connect_blocking(addr, timeout).map_err(|e| {
+        io_failure(
+            format!("crawl request {}: connecting to {addr}", request.id),
+            e,
+            timeout,
+        )
+    })?;
+    call_blocking(&mut stream, request, payload).map_err(|e| {
+        io_failure(
+            format!("crawl request {} to {addr}", request.id),
+            e,
+            timeout,
+        )
+    })
+}
+
+/// The failure for an IO error while doing `what`, a timeout said as such. Unix reports an
+/// expired `SO_RCVTIMEO` as `WouldBlock` ("Resource temporarily unavailable"), the async
+/// runtimes' timers as `TimedOut`: both read "timed out after … ms".
+pub fn io_failure(what: String, err: io::Error, timeout: Duration) -> Failure {
+    match err.kind() {
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => Failure::new(format!(
+            "{what}: timed out after {} ms",
+            timeout.as_millis()
+        )),
+        _ => Failure::context(&what, err),
+    }
+}
+
+/// A task's `timeout_ms` as a [`Duration`] (at least a millisecond: a zero timeout means
+/// "none" to some socket APIs).
+pub fn timeout(ms: u32) -> Duration {
+    Duration::from_millis(u64::from(ms.max(1)))
+}
+
+/// What a repetition (or one worker's share of it) collects: the tally of reply digests and
+/// the latencies it measured.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// The digests of every reply received.
+    pub tally: Tally,
+    /// One latency sample per round (scatter) or request (crawl), in nanoseconds.
+    pub latencies_ns: Vec<u64>,
+}
+
+impl Report {
+    /// Records one reply: its digest and its latency.
+    pub fn record(&mut self, digest: u64, latency: Duration) {
+        self.tally.add(digest);
+        self.latencies_ns.push(time::nanos(latency));
+    }
+
+    /// Adds another worker's report to this one.
+    pub fn merge(&mut self, other: Report) {
+        self.tally.merge(other.tally);
+        self.latencies_ns.extend(other.latencies_ns);
+    }
+
+    /// The repetition's outcome: the tally as the answer, with the latencies.
+    pub fn into_outcome(self) -> Outcome {
+        Outcome::with_latencies(Answer::Tally(self.tally), self.latencies_ns)
+    }
 }
 
 /// The id of connection `conn`'s request in round `round` of a scatter with `conns` connections.

@@ -4,17 +4,17 @@
 //! problem and is checked against the same answer. This crate defines the problems and nothing
 //! else: task parameters with defaults per [`Profile`], inputs from a seeded generator
 //! ([`rng::SplitMix64`]), the sequential kernels the backends share ([`dnc`], [`pipeline`],
-//! [`fanout`]), a reference checksum per task, and the [`Backend`] trait through which the
-//! harness drives every model. It depends on no runtime.
+//! [`fanout`]), a reference checksum per task, and the [`Backend`] declaration through which
+//! the harness drives every model. It depends on no runtime.
 //!
 //! # Examples
 //!
 //! ```
-//! use shootout_suite::{Answer, Backend, Cell, Profile, Task, TaskId, sequential::Sequential};
+//! use shootout_suite::{Cell, Profile, Task, TaskId, sequential};
 //!
 //! let task = Task::new(TaskId::Fib, Profile::Smoke);
 //! let cell = Cell { task, variant: "reference".into(), workers: 1, server: None };
-//! let mut run = Sequential.setup(&cell).unwrap();
+//! let mut run = sequential::BACKEND.setup(&cell).unwrap();
 //! let outcome = run(task.input()).unwrap();
 //! assert_eq!(task.checksum(&outcome.answer), task.expected_checksum());
 //! ```
@@ -28,9 +28,11 @@ pub mod sequential;
 pub mod sync;
 mod tally;
 pub mod task;
+pub mod time;
 
 pub use backend::{
-    Answer, Backend, Cell, Failure, Input, Outcome, Runner, Support, Variant, runner,
+    Answer, Backend, Cell, Failure, Form, Input, NotApplicable, Outcome, Runner, Setup, Support,
+    Variant, Workers, runner,
 };
 pub use tally::Tally;
 pub use task::{Family, Profile, Task, TaskId};

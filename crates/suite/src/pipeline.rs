@@ -7,6 +7,8 @@
 
 use std::time::Instant;
 
+use crate::time::nanos_since;
+
 use crate::Tally;
 use crate::rng::mix;
 
@@ -54,10 +56,6 @@ impl Item {
     pub fn latency_ns(&self, epoch: Instant) -> Option<u64> {
         (self.born_ns != 0).then(|| nanos_since(epoch).saturating_sub(self.born_ns))
     }
-}
-
-fn nanos_since(epoch: Instant) -> u64 {
-    epoch.elapsed().as_nanos() as u64
 }
 
 /// The sequence numbers producer `producer` of `producers` makes, for `items` items in all.
