@@ -275,6 +275,21 @@ impl Outcome {
         }
     }
 
+    /// A single number as the answer (`fib(n)`, a solution count, a checksum).
+    pub fn value(v: u64) -> Self {
+        Self::new(Answer::Value(v))
+    }
+
+    /// Sorted keys as the answer.
+    pub fn sorted(keys: Vec<u64>) -> Self {
+        Self::new(Answer::Sorted(keys))
+    }
+
+    /// A tally of replies or items as the answer.
+    pub fn tally(tally: Tally) -> Self {
+        Self::new(Answer::Tally(tally))
+    }
+
     /// An outcome with latency samples.
     pub fn with_latencies(answer: Answer, latencies_ns: Vec<u64>) -> Self {
         Self {
