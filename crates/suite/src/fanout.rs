@@ -7,7 +7,7 @@
 //! in microseconds (`u32`) and the size of the reply payload (`u32`), all little-endian. The
 //! reply is a 4-byte little-endian length followed by that many payload bytes, which are derived
 //! from the id (see [`fill_payload`]). A client checks every payload by folding its
-//! [`digest`] into a [`Tally`](crate::Tally); the reference computes the same digests without
+//! [`digest`] into a [`Tally`]; the reference computes the same digests without
 //! any network, so a lost, duplicated, mixed-up or corrupted reply fails the cell.
 //!
 //! The codec lives here rather than in `shootout-loopback` so that a backend depends on nothing
