@@ -35,4 +35,4 @@ pub use backend::{
     Variant, Workers, runner,
 };
 pub use tally::Tally;
-pub use task::{Family, Profile, Task, TaskId};
+pub use task::{Family, Metric, Profile, Spec, Task, TaskId};
