@@ -1,0 +1,152 @@
+//! The conformance suite: every variant of every backend in the harness's registry, on every
+//! task it declares, over the smoke profile and the edge cases of each parameter
+//! ([`edge_cases`]), at one, two and three workers, twice per runner – each answer checked
+//! against the sequential reference and each repetition's latency samples counted. Fan-out
+//! variants must also fail, not hang, against a refused address and a silent server.
+//!
+//! Nothing here names a backend or a variant: declaring a variant is what puts it under test.
+
+use shootout_harness::registry;
+use shootout_suite::{Backend, Family, Task, TaskId};
+use shootout_testkit::{
+    PATIENCE, cell, check, crawl, edge_cases, failure, latency_samples, refused_addr, scatter,
+    server, silent_addr,
+};
+
+/// The entry point of this binary's worker processes (see `shootout_processes::run_if_worker`).
+#[test]
+fn worker_entry() {
+    shootout_processes::run_if_worker();
+}
+
+/// Worker processes start this test binary again, running only `worker_entry`.
+fn start_workers_as_this_binary() {
+    shootout_processes::set_worker_args(["worker_entry", "--exact", "--nocapture", "--test-threads=1"]);
+}
+
+const WORKERS: [usize; 3] = [1, 2, 3];
+
+/// Every (backend, task, variant) of `family` the registry declares.
+fn declared(family: Family) -> Vec<(&'static Backend, TaskId, &'static str)> {
+    let mut cells = Vec::new();
+    for &backend in registry::backends() {
+        for id in TaskId::ALL.into_iter().filter(|t| t.family() == family) {
+            for variant in backend.support(id).variants() {
+                cells.push((backend, id, variant.name));
+            }
+        }
+    }
+    cells
+}
+
+/// Runs every declared variant of `family` over every edge case at W = 1, 2, 3.
+fn conforms(family: Family) {
+    start_workers_as_this_binary();
+    let server = (family == Family::Fanout).then(server);
+    let addr = server.as_ref().map(|s| s.addr());
+    let declared = declared(family);
+    assert!(!declared.is_empty(), "no variant declared for {family:?}");
+    for (backend, id, variant) in declared {
+        for task in edge_cases(id) {
+            for workers in WORKERS {
+                for outcome in check(backend, &cell(task, variant, workers, addr)) {
+                    assert_eq!(
+                        outcome.latencies_ns.len(),
+                        latency_samples(&task, workers),
+                        "{}/{variant} {task} workers={workers}: latency samples",
+                        backend.name
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn dnc() {
+    conforms(Family::Dnc);
+}
+
+#[test]
+fn fanout() {
+    conforms(Family::Fanout);
+}
+
+#[test]
+fn pipeline() {
+    conforms(Family::Pipeline);
+}
+
+#[test]
+fn sync() {
+    conforms(Family::Sync);
+}
+
+#[test]
+fn every_declaration_is_complete() {
+    for backend in registry::backends() {
+        backend.check().unwrap();
+        for variant in backend.variants {
+            assert!(!variant.about.is_empty(), "{}/{}", backend.name, variant.name);
+        }
+    }
+}
+
+#[test]
+fn zero_workers_are_refused_by_every_variant() {
+    start_workers_as_this_binary();
+    for family in [Family::Dnc, Family::Pipeline, Family::Sync] {
+        for (backend, id, variant) in declared(family) {
+            let task = Task::new(id, shootout_suite::Profile::Smoke);
+            let refused = backend.setup(&cell(task, variant, 0, None)).is_err();
+            assert!(refused, "{}/{variant} {id}: workers = 0 accepted", backend.name);
+        }
+    }
+}
+
+/// Every fan-out cell, small: each declared variant with its task.
+fn fanout_cells(timeout_ms: u32) -> Vec<(&'static Backend, Task, &'static str)> {
+    declared(Family::Fanout)
+        .into_iter()
+        .map(|(backend, id, variant)| {
+            let task = match id {
+                TaskId::Scatter => Task::Scatter(scatter(16, 3, timeout_ms)),
+                _ => Task::Crawl(crawl(40, 4, timeout_ms)),
+            };
+            (backend, task, variant)
+        })
+        .collect()
+}
+
+#[test]
+fn a_refused_connection_fails_every_fanout_variant() {
+    start_workers_as_this_binary();
+    let addr = refused_addr();
+    for (backend, task, variant) in fanout_cells(5_000) {
+        let failure = failure(backend, cell(task, variant, 2, Some(addr)), 1, PATIENCE);
+        assert!(
+            failure.to_string().contains(&addr.to_string()),
+            "{}/{variant} {task}: {failure}",
+            backend.name
+        );
+    }
+}
+
+#[test]
+fn a_silent_server_times_out_every_fanout_variant() {
+    start_workers_as_this_binary();
+    let addr = silent_addr();
+    for workers in [1, 3] {
+        for (backend, task, variant) in fanout_cells(300) {
+            // Up to two repetitions: a first one that somehow succeeded must not hide a hang in
+            // the second; dropping the runner after the failure must not hang either.
+            let failure = failure(backend, cell(task, variant, workers, Some(addr)), 2, PATIENCE);
+            let message = failure.to_string();
+            assert!(
+                message.contains("timed out") && message.contains(&addr.to_string()),
+                "{}/{variant} {task} workers={workers}: {message}",
+                backend.name
+            );
+        }
+    }
+}
