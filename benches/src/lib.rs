@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion};
 use shootout_harness::{fingerprint, registry};
-use shootout_suite::{Cell, Family, Profile, Task, TaskId};
+use shootout_suite::{Cell, Family, Profile, Task, TaskId, Workers};
 
 /// Runs the benchmarks of every task in `family`.
 pub fn bench_family(c: &mut Criterion, family: Family) {
@@ -64,7 +64,7 @@ pub fn bench_task(c: &mut Criterion, id: TaskId, server: Option<SocketAddr>) {
         .measurement_time(Duration::from_secs(3));
     for backend in registry::backends() {
         for variant in backend.support(id).variants() {
-            let workers = if backend.name() == registry::BASELINE {
+            let workers = if variant.workers == Workers::Ignored {
                 1
             } else {
                 workers
@@ -75,7 +75,7 @@ pub fn bench_task(c: &mut Criterion, id: TaskId, server: Option<SocketAddr>) {
                 workers,
                 server,
             };
-            let name = format!("{}/{}", backend.name(), variant.name);
+            let name = format!("{}/{}", backend.name, variant.name);
             let mut runner = match backend.setup(&cell) {
                 Ok(runner) => runner,
                 Err(e) => panic!("{name}: setup failed: {e}"),

@@ -402,7 +402,7 @@ fn run_cell(args: CellArgs) -> ExitCode {
     let Some(backend) = registry::find(&args.backend) else {
         return usage_error(format!("unknown backend `{}`", args.backend));
     };
-    if backend.support(id).find(&args.variant).is_none() {
+    if backend.variant(id, &args.variant).is_none() {
         return usage_error(format!(
             "{} has no variant `{}` for {}",
             args.backend, args.variant, id
@@ -461,7 +461,14 @@ fn list(only: Option<Profile>) -> String {
             .join(" / ")
     );
     for id in TaskId::ALL {
-        let _ = writeln!(out, "  {:<18} {}", id.name(), id.about());
+        let spec = id.spec();
+        let _ = writeln!(out, "  {:<18} {}", id.name(), spec.about);
+        let _ = writeln!(
+            out,
+            "      headline: {}; W: {}",
+            spec.headline_words(),
+            spec.workers
+        );
         let tasks: Vec<Task> = profiles.iter().map(|&p| Task::new(id, p)).collect();
         for &name in tasks[0].param_names() {
             let values: Vec<String> = tasks
@@ -471,19 +478,33 @@ fn list(only: Option<Profile>) -> String {
             let _ = writeln!(out, "      {:<14} {}", name, values.join(" / "));
         }
     }
-    let _ = writeln!(out, "\nBACKENDS AND VARIANTS");
+    let _ = writeln!(
+        out,
+        "\nBACKENDS AND VARIANTS (form: natural = the model's own idiom, hybrid = hands the work \
+         to another model, restructured = another algorithm; W: what the worker count means)"
+    );
     let mut not_applicable = Vec::new();
     for backend in registry::backends() {
-        let _ = writeln!(out, "  {:<18} {}", backend.name(), backend.about());
+        let _ = writeln!(out, "  {:<18} {}", backend.name, backend.about);
         for id in TaskId::ALL {
             match backend.support(id) {
                 Support::Variants(variants) => {
                     for v in variants {
-                        let _ = writeln!(out, "      {:<16} {:<22} {}", id.name(), v.name, v.about);
+                        let _ = writeln!(
+                            out,
+                            "      {:<16} {:<22} {}\n      {:<16} {:<22} [{}; W: {}]",
+                            id.name(),
+                            v.name,
+                            v.about,
+                            "",
+                            "",
+                            v.form.name(),
+                            v.workers.describe()
+                        );
                     }
                 }
                 Support::NotApplicable(reason) => {
-                    not_applicable.push(format!("  {} on {}: {reason}", id.name(), backend.name()))
+                    not_applicable.push(format!("  {} on {}: {reason}", id.name(), backend.name))
                 }
             }
         }

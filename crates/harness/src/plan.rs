@@ -4,10 +4,10 @@
 //! more sockets than the open-file limit, more memory than the machine has – is found here,
 //! before a single cell starts. The caller turns an error into exit code 2.
 
-use shootout_suite::{Profile, Support, Task, TaskId};
+use shootout_suite::{Profile, Support, Task, TaskId, Workers};
 
 use crate::fingerprint;
-use crate::registry::{self, BASELINE};
+use crate::registry;
 
 /// One cell to run: a task with parameters on a backend variant with a worker count.
 #[derive(Clone, Debug)]
@@ -102,7 +102,7 @@ pub fn plan(selection: &Selection, profile: Profile) -> Result<Plan, String> {
                 Support::NotApplicable(reason) => {
                     plan.not_applicable.push(NotApplicable {
                         task: id,
-                        backend: backend.name(),
+                        backend: backend.name,
                         reason,
                     });
                     continue;
@@ -116,8 +116,8 @@ pub fn plan(selection: &Selection, profile: Profile) -> Result<Plan, String> {
                         None => continue,
                     }
                 }
-                // The baseline uses one thread whatever the worker count: run it once.
-                let worker_counts: &[usize] = if backend.name() == BASELINE {
+                // A variant that uses one thread whatever the worker count runs once.
+                let worker_counts: &[usize] = if variant.workers == Workers::Ignored {
                     &[1]
                 } else {
                     &workers
@@ -126,7 +126,7 @@ pub fn plan(selection: &Selection, profile: Profile) -> Result<Plan, String> {
                     for &workers in worker_counts {
                         plan.cells.push(PlannedCell {
                             task: *task,
-                            backend: backend.name(),
+                            backend: backend.name,
                             variant: variant.name,
                             workers,
                         });
@@ -178,7 +178,7 @@ fn select_backends(names: &[String]) -> Result<Vec<&'static dyn shootout_suite::
     }
     for name in names {
         if registry::find(name).is_none() {
-            let known: Vec<&str> = all.iter().map(|b| b.name()).collect();
+            let known: Vec<&str> = all.iter().map(|b| b.name).collect();
             return Err(format!(
                 "unknown backend `{name}` (backends: {})",
                 known.join(", ")
@@ -188,7 +188,7 @@ fn select_backends(names: &[String]) -> Result<Vec<&'static dyn shootout_suite::
     Ok(all
         .iter()
         .copied()
-        .filter(|b| names.iter().any(|n| n == b.name()))
+        .filter(|b| names.iter().any(|n| n == b.name))
         .collect())
 }
 

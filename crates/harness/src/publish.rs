@@ -5,7 +5,7 @@ use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use shootout_suite::{Family, Profile, Task, TaskId};
+use shootout_suite::{Family, Metric, Profile, Task, TaskId};
 
 use crate::fingerprint::machine_slug;
 use crate::record::{self, Record};
@@ -161,15 +161,7 @@ pub fn headline_tables(records: &[Record], link_prefix: &str) -> String {
         if columns.iter().all(|(_, s)| s.is_none()) {
             continue;
         }
-        let what = match family {
-            Family::Dnc => "speedup over sequential (higher is better)",
-            Family::Fanout => "scatter: p50 / p99 round latency; crawl: requests per second",
-            Family::Pipeline => "items per second (higher is better)",
-            Family::Sync => {
-                "lock, semaphore: entries per second; barrier: phases per second; \
-                 event: p50 / p99 set-to-wake latency; condition: p50 / p99 round trip"
-            }
-        };
+        let what = headline_words(&tasks);
         let _ = writeln!(md, "**{}** – {what}\n", family.name());
         let header: Vec<String> = columns
             .iter()
@@ -183,12 +175,12 @@ pub fn headline_tables(records: &[Record], link_prefix: &str) -> String {
         for backend in crate::registry::backends() {
             let row: Vec<String> = columns
                 .iter()
-                .map(|(_, s)| s.map_or("-".into(), |s| best(s, backend.name())))
+                .map(|(_, s)| s.map_or("-".into(), |s| best(s, backend.name)))
                 .collect();
             if row.iter().all(|c| c == "n/a" || c == "-") {
                 continue;
             }
-            let _ = writeln!(md, "| {} | {} |", backend.name(), row.join(" | "));
+            let _ = writeln!(md, "| {} | {} |", backend.name, row.join(" | "));
         }
         let _ = writeln!(md);
     }
@@ -222,23 +214,36 @@ fn base_section<'a, 'b>(
 
 fn params_of(section: &Section<'_>) -> String {
     let c = section.cells[0];
-    let keys: &[&str] = match section.task {
-        TaskId::Mergesort => &["n"],
-        TaskId::Fib => &["n"],
-        TaskId::Nqueens => &["n"],
-        TaskId::Scatter => &["conns"],
-        TaskId::Crawl => &["requests", "concurrency"],
-        TaskId::Bounded => &["producers", "consumers", "work"],
-        TaskId::Lock => &["section"],
-        TaskId::Semaphore => &["permits", "section"],
-        TaskId::Barrier => &["width"],
-        TaskId::Event => &["rounds"],
-        TaskId::Condition => &["trips"],
-    };
-    keys.iter()
+    section
+        .task
+        .spec()
+        .headline_params
+        .iter()
         .filter_map(|k| c.params.get(*k).map(|v| format!("{k}={v}")))
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// What a family's headline figures are, from its tasks' specs: `items per second (higher is
+/// better)` when they all show the same figure, else `lock, semaphore: entries per second;
+/// barrier: phases per second`.
+fn headline_words(tasks: &[TaskId]) -> String {
+    let mut groups: Vec<(String, Vec<&str>)> = Vec::new();
+    for task in tasks {
+        let words = task.spec().headline_words();
+        match groups.iter_mut().find(|(w, _)| *w == words) {
+            Some((_, names)) => names.push(task.short()),
+            None => groups.push((words, vec![task.short()])),
+        }
+    }
+    match groups.as_slice() {
+        [(words, _)] => format!("{words} (higher is better)"),
+        _ => groups
+            .iter()
+            .map(|(words, names)| format!("{}: {words}", names.join(", ")))
+            .collect::<Vec<_>>()
+            .join("; "),
+    }
 }
 
 /// The best verified variant of `backend` in `section` at its largest worker count, formatted.
@@ -268,26 +273,20 @@ fn best(section: &Section<'_>, backend: &str) -> String {
     else {
         return "failed".into();
     };
-    let figure = match section.task.family() {
-        Family::Dnc => match baseline(section) {
+    let figure = match section.task.spec().headline {
+        Metric::Speedup => match baseline(section) {
             Some(base) => format!("{:.2}×", base.wall_s / fastest.wall_s),
             None => seconds(fastest.wall_s),
         },
-        _ if matches!(
-            section.task,
-            TaskId::Scatter | TaskId::Event | TaskId::Condition
-        ) =>
-        {
-            match &fastest.latency {
-                Some(l) => format!(
-                    "{} / {}",
-                    seconds(l.p50_ns as f64 / 1e9),
-                    seconds(l.p99_ns as f64 / 1e9)
-                ),
-                None => seconds(fastest.wall_s),
-            }
-        }
-        _ => fastest
+        Metric::Latency => match &fastest.latency {
+            Some(l) => format!(
+                "{} / {}",
+                seconds(l.p50_ns as f64 / 1e9),
+                seconds(l.p99_ns as f64 / 1e9)
+            ),
+            None => seconds(fastest.wall_s),
+        },
+        Metric::Throughput => fastest
             .throughput
             .map_or_else(|| seconds(fastest.wall_s), rate),
     };

@@ -3,21 +3,21 @@
 use shootout_suite::Backend;
 
 /// Every backend, in the order tables list them. `sequential` comes first: it is the baseline.
-pub fn backends() -> &'static [&'static dyn Backend] {
+pub fn backends() -> &'static [&'static Backend] {
     &[
-        &shootout_suite::sequential::Sequential,
-        &shootout_threads::Threads,
-        &shootout_rayon::Rayon,
-        &shootout_processes::Processes,
-        &shootout_tokio::Tokio,
-        &shootout_async_std::AsyncStd,
-        &shootout_smol::Smol,
+        &shootout_suite::sequential::BACKEND,
+        &shootout_threads::BACKEND,
+        &shootout_rayon::BACKEND,
+        &shootout_processes::BACKEND,
+        &shootout_tokio::BACKEND,
+        &shootout_async_std::BACKEND,
+        &shootout_smol::BACKEND,
     ]
 }
 
 /// The backend called `name`.
-pub fn find(name: &str) -> Option<&'static dyn Backend> {
-    backends().iter().copied().find(|b| b.name() == name)
+pub fn find(name: &str) -> Option<&'static Backend> {
+    backends().iter().copied().find(|b| b.name == name)
 }
 
 /// The name of the baseline backend that speedups divide by.
@@ -29,5 +29,27 @@ pub fn source_file(backend: &str, family: shootout_suite::Family) -> String {
         "crates/suite/src/sequential.rs".to_string()
     } else {
         format!("crates/{backend}/src/{}.rs", family.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_declaration_covers_every_task_once() {
+        for backend in backends() {
+            backend.check().unwrap();
+        }
+    }
+
+    #[test]
+    fn names_are_unique_and_the_baseline_comes_first() {
+        let names: Vec<&str> = backends().iter().map(|b| b.name).collect();
+        assert_eq!(names[0], BASELINE);
+        for (i, name) in names.iter().enumerate() {
+            assert!(!names[..i].contains(name), "{name} registered twice");
+            assert_eq!(find(name).map(|b| b.name), Some(*name));
+        }
     }
 }

@@ -126,7 +126,7 @@ fn table_order(c: &CellSummary) -> (usize, Vec<u64>, usize, usize, usize) {
     let backends = registry::backends();
     let backend = backends
         .iter()
-        .position(|b| b.name() == c.backend)
+        .position(|b| b.name == c.backend)
         .unwrap_or(backends.len());
     let variant = match (task, registry::find(&c.backend)) {
         (Some(task), Some(b)) => b
