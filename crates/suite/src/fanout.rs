@@ -17,7 +17,7 @@ use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
-use crate::backend::{Answer, Failure, Outcome};
+use crate::outcome::{Answer, Failure, Outcome};
 use crate::rng::{SplitMix64, mix};
 use crate::{Tally, time};
 

@@ -22,6 +22,7 @@
 pub mod backend;
 pub mod dnc;
 pub mod fanout;
+mod outcome;
 pub mod pipeline;
 pub mod rng;
 pub mod sequential;

@@ -25,7 +25,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::backend::Failure;
+use crate::outcome::Failure;
 use crate::rng::mix;
 
 /// How many of `total` units worker `worker` of `workers` does: an even split, the remainder

@@ -3,9 +3,9 @@
 //! repetition moves). Adding a task is adding one block here and its name to the list in
 //! `mod.rs`.
 
-use super::{Family, Metric, Params, Profile, Spec};
+use super::spec::{Family, Metric, Named, Params, Profile, Spec};
 use crate::Tally;
-use crate::backend::Input;
+use crate::outcome::Input;
 use crate::dnc::{fib, mergesort, nqueens};
 use crate::fanout::{self, MAX_REPLY_LEN};
 use crate::pipeline::Item;
@@ -46,7 +46,7 @@ macro_rules! task {
             }
         }
 
-        impl super::Named for $name {
+        impl Named for $name {
             fn names(&self) -> &'static [&'static str] {
                 Self::NAMES
             }

@@ -7,159 +7,16 @@
 
 use std::fmt;
 
-use crate::backend::{Answer, Input};
+use crate::outcome::{Answer, Input};
 use crate::dnc::mergesort;
 
 mod catalogue;
+mod spec;
 
 pub use catalogue::{
     Barrier, Bounded, Condition, Crawl, Event, Fib, Lock, Mergesort, Nqueens, Scatter, Semaphore,
 };
-
-/// How big the tasks are: one set of defaults per purpose.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Profile {
-    /// For tests: every cell well under a second.
-    Smoke,
-    /// For criterion (`cargo bench`): one iteration takes milliseconds to a few hundred, so
-    /// criterion can take its samples and the whole `cargo bench` stays in minutes.
-    Bench,
-    /// The default run: the whole suite in a few minutes on two cores.
-    Quick,
-    /// For publishing: cells long enough that timer and start-up noise vanish.
-    Full,
-}
-
-impl Profile {
-    /// Every profile, smallest first.
-    pub const ALL: [Profile; 4] = [
-        Profile::Smoke,
-        Profile::Bench,
-        Profile::Quick,
-        Profile::Full,
-    ];
-
-    /// The profile's name on the command line.
-    pub fn name(self) -> &'static str {
-        match self {
-            Profile::Smoke => "smoke",
-            Profile::Bench => "bench",
-            Profile::Quick => "quick",
-            Profile::Full => "full",
-        }
-    }
-
-    /// The profile with this name.
-    pub fn parse(name: &str) -> Option<Profile> {
-        Profile::ALL.into_iter().find(|p| p.name() == name)
-    }
-}
-
-/// The families tasks are grouped in; a backend has one source file per family.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Family {
-    /// CPU-bound divide and conquer (`dnc.rs`).
-    Dnc,
-    /// IO fan-out against the loopback server (`fanout.rs`).
-    Fanout,
-    /// Producer–consumer through a bounded queue (`pipeline.rs`).
-    Pipeline,
-    /// The classic synchronisation primitives under contention (`sync.rs`).
-    Sync,
-}
-
-impl Family {
-    /// The family's name, which is also the stem of the backend source file.
-    pub fn name(self) -> &'static str {
-        match self {
-            Family::Dnc => "dnc",
-            Family::Fanout => "fanout",
-            Family::Pipeline => "pipeline",
-            Family::Sync => "sync",
-        }
-    }
-}
-
-/// What a task's headline figure is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Metric {
-    /// The sequential baseline's time over the cell's (CPU-bound work).
-    Speedup,
-    /// Units moved per second.
-    Throughput,
-    /// p50 / p99 of the latency samples.
-    Latency,
-}
-
-/// What a task is, whatever its parameters: declared once with the task, read by the CLI, the
-/// reports and the headline.
-#[derive(Clone, Copy, Debug)]
-pub struct Spec {
-    /// The short name, unique across families.
-    pub short: &'static str,
-    /// The family, which names the backend source file.
-    pub family: Family,
-    /// What the task models, in one line.
-    pub about: &'static str,
-    /// What one unit of throughput is (`requests`, `items`, `entries`, …), if it has any.
-    pub units: Option<&'static str>,
-    /// What one latency sample measures, if the task records latencies.
-    pub latency: Option<&'static str>,
-    /// The figure the headline shows.
-    pub headline: Metric,
-    /// The parameters the headline names beside the task.
-    pub headline_params: &'static [&'static str],
-    /// What the worker count W means for the task.
-    pub workers: &'static str,
-}
-
-impl Spec {
-    /// The headline's figure in words: `speedup over sequential`, `items per second`,
-    /// `p50 / p99 round latency`.
-    pub fn headline_words(&self) -> String {
-        match (self.headline, self.units, self.latency) {
-            (Metric::Throughput, Some(units), _) => format!("{units} per second"),
-            (Metric::Latency, _, Some(latency)) => format!("p50 / p99 {latency}"),
-            _ => "speedup over sequential".into(),
-        }
-    }
-}
-
-/// Parameter access by name, written by the `task!` macro for every task.
-pub trait Named {
-    /// The parameter names, in the order records list them.
-    fn names(&self) -> &'static [&'static str];
-    /// One parameter by name.
-    fn get(&self, name: &str) -> Option<u64>;
-    /// Sets one parameter by name.
-    fn set(&mut self, name: &str, value: u64) -> Result<(), String>;
-}
-
-/// What follows from a task's parameters; the defaults fit a task that needs nothing.
-pub trait Params: Named {
-    /// Checks the parameters against the limits that keep a cell meaningful and finite.
-    fn validate(&self) -> Result<(), String> {
-        Ok(())
-    }
-    /// A generous estimate of the memory one cell needs.
-    fn memory_bytes(&self) -> u64 {
-        0
-    }
-    /// How many sockets a client holds open at once (and so does the server).
-    fn sockets(&self) -> u64 {
-        0
-    }
-    /// How many units of throughput one repetition moves, if it has any.
-    fn units(&self) -> Option<u64> {
-        None
-    }
-    /// The input of one repetition, made outside the timed region.
-    fn input(&self) -> Input {
-        Input::Nothing
-    }
-    /// The checksum a correct run produces, computed by the sequential reference.
-    fn expected_checksum(&self) -> u64;
-}
+pub use spec::{Family, Metric, Named, Params, Profile, Spec};
 
 /// Makes [`TaskId`] and [`Task`] from the one list of task names; each name is also the
 /// name of its parameter struct in [`catalogue`](self).

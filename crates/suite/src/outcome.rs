@@ -1,0 +1,109 @@
+//! What crosses the line between a runner and the harness: the repetition's [`Input`], the
+//! [`Outcome`] it produced (an [`Answer`] to verify and latency samples), or the [`Failure`]
+//! that stopped it. A leaf: it knows nothing of tasks or backends.
+
+use std::fmt;
+
+use crate::Tally;
+
+/// The input of one repetition, made by [`Task::input`](crate::Task::input) outside the timed region.
+#[derive(Clone, Debug)]
+pub enum Input {
+    /// The task needs no data (it is derived from its parameters).
+    Nothing,
+    /// Keys to sort in place.
+    Keys(Vec<u64>),
+}
+
+impl Input {
+    /// The keys to sort (empty for tasks without keys).
+    pub fn into_keys(self) -> Vec<u64> {
+        match self {
+            Input::Keys(keys) => keys,
+            Input::Nothing => Vec::new(),
+        }
+    }
+}
+
+/// What a repetition produced: the answer to verify and, where the task has one, latencies.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The result whose checksum must equal the reference.
+    pub answer: Answer,
+    /// Latency samples in nanoseconds (rounds, requests or sampled items); may be empty.
+    pub latencies_ns: Vec<u64>,
+}
+
+impl Outcome {
+    /// An outcome with no latency samples.
+    pub fn new(answer: Answer) -> Self {
+        Self {
+            answer,
+            latencies_ns: Vec::new(),
+        }
+    }
+
+    /// A single number as the answer (`fib(n)`, a solution count, a checksum).
+    pub fn value(v: u64) -> Self {
+        Self::new(Answer::Value(v))
+    }
+
+    /// Sorted keys as the answer.
+    pub fn sorted(keys: Vec<u64>) -> Self {
+        Self::new(Answer::Sorted(keys))
+    }
+
+    /// A tally of replies or items as the answer.
+    pub fn tally(tally: Tally) -> Self {
+        Self::new(Answer::Tally(tally))
+    }
+
+    /// An outcome with latency samples.
+    pub fn with_latencies(answer: Answer, latencies_ns: Vec<u64>) -> Self {
+        Self {
+            answer,
+            latencies_ns,
+        }
+    }
+}
+
+/// A backend's answer, before it is reduced to a checksum.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Answer {
+    /// The sorted keys (checksummed outside the timed region).
+    Sorted(Vec<u64>),
+    /// A single number: `fib(n)`, a solution count.
+    Value(u64),
+    /// An order-independent tally of replies or items.
+    Tally(Tally),
+}
+
+/// Why a cell could not be set up or a repetition failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failure(String);
+
+impl Failure {
+    /// A failure with this message.
+    pub fn new(message: impl Into<String>) -> Self {
+        Self(message.into())
+    }
+
+    /// Wraps any error with what was being done.
+    pub fn context(what: &str, err: impl fmt::Display) -> Self {
+        Self(format!("{what}: {err}"))
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Failure {}
+
+impl From<std::io::Error> for Failure {
+    fn from(err: std::io::Error) -> Self {
+        Self(err.to_string())
+    }
+}
