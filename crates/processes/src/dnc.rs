@@ -54,8 +54,8 @@ use std::os::fd::OwnedFd;
 
 use shootout_suite::dnc::nqueens::Board;
 use shootout_suite::dnc::{fib, mergesort};
-use shootout_suite::task::{Fib, Mergesort, Nqueens};
-use shootout_suite::{Answer, Failure, Outcome, Runner, runner};
+use shootout_suite::task::{Fib, Nqueens};
+use shootout_suite::{Answer, Cell, Failure, Outcome, Runner, Task, runner};
 
 use crate::shm::SharedMemory;
 use crate::worker::{Dec, Enc, Family, Link, LinkKind, Pool, Spec, ok};
@@ -76,13 +76,21 @@ pub const QUEUED_PER_WORKER: usize = 2;
 
 /// `pipe` mergesort: a pool of `workers` sorters; every run goes to its worker and back through
 /// pipes.
-pub fn mergesort_pipe(p: Mergesort, workers: usize) -> Result<Runner, Failure> {
+pub fn mergesort_pipe(cell: &Cell) -> Result<Runner, Failure> {
+    let Task::Mergesort(p) = cell.task else {
+        return Err(cell.unsupported());
+    };
+    let workers = cell.workers;
     let mut pool = Pool::start("mergesort-pipe", sorters(p.grain, workers))?;
     runner(move |input| pool.run(|pool| sort_through_pipes(pool, input.into_keys())))
 }
 
 /// `spawn-per-task` mergesort: `workers` fresh sorter processes per repetition, one per run.
-pub fn mergesort_spawn_per_task(p: Mergesort, workers: usize) -> Result<Runner, Failure> {
+pub fn mergesort_spawn_per_task(cell: &Cell) -> Result<Runner, Failure> {
+    let Task::Mergesort(p) = cell.task else {
+        return Err(cell.unsupported());
+    };
+    let workers = cell.workers;
     runner(move |input| {
         let mut pool = Pool::start("mergesort-spawn", sorters(p.grain, workers))?;
         sort_through_pipes(&mut pool, input.into_keys())
@@ -92,7 +100,11 @@ pub fn mergesort_spawn_per_task(p: Mergesort, workers: usize) -> Result<Runner, 
 
 /// `shm` mergesort: a pool of `workers` sorters sharing a `memfd` of the task's `n` keys with
 /// the parent; only ranges cross the pipes.
-pub fn mergesort_shm(p: Mergesort, workers: usize) -> Result<Runner, Failure> {
+pub fn mergesort_shm(cell: &Cell) -> Result<Runner, Failure> {
+    let Task::Mergesort(p) = cell.task else {
+        return Err(cell.unsupported());
+    };
+    let workers = cell.workers;
     let bytes =
         p.n.checked_mul(8)
             .ok_or_else(|| Failure::new("n too large"))?;
@@ -169,16 +181,34 @@ fn sorters(grain: usize, workers: usize) -> Vec<Spec> {
 // fib and nqueens
 // ---------------------------------------------------------------------------------------------
 
+/// `pipe` fib or nqueens: a pool of W workers fed chunks of tasks dynamically.
+pub fn tree_pipe(cell: &Cell) -> Result<Runner, Failure> {
+    match cell.task {
+        Task::Fib(p) => fib_pipe(p, cell.workers),
+        Task::Nqueens(p) => nqueens_pipe(p, cell.workers),
+        _ => Err(cell.unsupported()),
+    }
+}
+
+/// `spawn-per-task` fib or nqueens: W fresh processes per repetition, a fixed share each.
+pub fn tree_spawn_per_task(cell: &Cell) -> Result<Runner, Failure> {
+    match cell.task {
+        Task::Fib(p) => fib_spawn_per_task(p, cell.workers),
+        Task::Nqueens(p) => nqueens_spawn_per_task(p, cell.workers),
+        _ => Err(cell.unsupported()),
+    }
+}
+
 /// `pipe` fib: a pool of `workers`; the leaves `fib(k)`, `k <= grain`, go out in chunks to
 /// whichever worker answers next.
-pub fn fib_pipe(p: Fib, workers: usize) -> Result<Runner, Failure> {
+fn fib_pipe(p: Fib, workers: usize) -> Result<Runner, Failure> {
     let mut pool = Pool::start("fib-pipe", solvers(Job::Fib, workers))?;
     runner(move |_| pool.run(|pool| Ok(value(deal_out(pool, &fib_tasks(p))?))))
 }
 
 /// `spawn-per-task` fib: `workers` fresh processes per repetition, each with a fixed share of
 /// the leaves.
-pub fn fib_spawn_per_task(p: Fib, workers: usize) -> Result<Runner, Failure> {
+fn fib_spawn_per_task(p: Fib, workers: usize) -> Result<Runner, Failure> {
     runner(move |_| {
         let tasks = fib_tasks(p);
         let mut pool = Pool::start("fib-spawn", solvers(Job::Fib, workers))?;
@@ -188,14 +218,14 @@ pub fn fib_spawn_per_task(p: Fib, workers: usize) -> Result<Runner, Failure> {
 
 /// `pipe` nqueens: a pool of `workers`; the boards with `split` queens go out in chunks to
 /// whichever worker answers next.
-pub fn nqueens_pipe(p: Nqueens, workers: usize) -> Result<Runner, Failure> {
+fn nqueens_pipe(p: Nqueens, workers: usize) -> Result<Runner, Failure> {
     let mut pool = Pool::start("nqueens-pipe", solvers(Job::Queens { n: p.n }, workers))?;
     runner(move |_| pool.run(|pool| Ok(value(deal_out(pool, &queens_tasks(p))?))))
 }
 
 /// `spawn-per-task` nqueens: `workers` fresh processes per repetition, each with a fixed share
 /// of the boards.
-pub fn nqueens_spawn_per_task(p: Nqueens, workers: usize) -> Result<Runner, Failure> {
+fn nqueens_spawn_per_task(p: Nqueens, workers: usize) -> Result<Runner, Failure> {
     runner(move |_| {
         let tasks = queens_tasks(p);
         let mut pool = Pool::start("nqueens-spawn", solvers(Job::Queens { n: p.n }, workers))?;

@@ -49,7 +49,7 @@ use std::time::{Duration, Instant};
 
 use shootout_suite::fanout::{REPLY_HEADER_LEN, Request, connect_blocking, digest, reply_len};
 use shootout_suite::task::{Crawl, Scatter};
-use shootout_suite::{Answer, Failure, Outcome, Runner, Tally, runner};
+use shootout_suite::{Answer, Cell, Failure, Outcome, Runner, Tally, Task, runner};
 
 use crate::worker::{Dec, Enc, Family, Link, LinkKind, Pool, Spec, monotonic_ns, nanos, ok};
 
@@ -60,15 +60,25 @@ pub const IO_STACK: usize = 64 * 1024;
 // scatter: K requests per round on K open connections.
 // ---------------------------------------------------------------------------------------------
 
-/// `blocking` scatter: `min(N, K)` processes, each writing its connections' requests and then
-/// reading their replies, on one thread.
-pub fn scatter_blocking(p: Scatter, addr: SocketAddr, workers: usize) -> Result<Runner, Failure> {
-    scatter(p, addr, workers, Mode::Blocking)
+/// `blocking`: `min(N, K)` scatter processes, each writing its connections' requests and then
+/// reading their replies, or `min(N, C)` crawl processes, each keeping a window of up to C / N
+/// requests in flight; one thread each.
+pub fn blocking(cell: &Cell) -> Result<Runner, Failure> {
+    setup(cell, Mode::Blocking)
 }
 
-/// `threads` scatter: `min(N, K)` processes, each with a thread per connection.
-pub fn scatter_threads(p: Scatter, addr: SocketAddr, workers: usize) -> Result<Runner, Failure> {
-    scatter(p, addr, workers, Mode::Threads)
+/// `threads`: `min(N, K)` scatter processes, each with a thread per connection, or `min(N, C)`
+/// crawl processes, each with C / N threads making one request at a time.
+pub fn threads(cell: &Cell) -> Result<Runner, Failure> {
+    setup(cell, Mode::Threads)
+}
+
+fn setup(cell: &Cell, mode: Mode) -> Result<Runner, Failure> {
+    match cell.task {
+        Task::Scatter(p) => scatter(p, cell.server()?, cell.workers, mode),
+        Task::Crawl(p) => crawl(p, cell.server()?, cell.workers, mode),
+        _ => Err(cell.unsupported()),
+    }
 }
 
 fn scatter(p: Scatter, addr: SocketAddr, workers: usize, mode: Mode) -> Result<Runner, Failure> {
@@ -115,17 +125,6 @@ fn scatter(p: Scatter, addr: SocketAddr, workers: usize, mode: Mode) -> Result<R
 // ---------------------------------------------------------------------------------------------
 // crawl: N requests on fresh connections, at most C in flight.
 // ---------------------------------------------------------------------------------------------
-
-/// `blocking` crawl: `min(N, C)` processes, each keeping a window of up to C / N requests in
-/// flight on one thread.
-pub fn crawl_blocking(p: Crawl, addr: SocketAddr, workers: usize) -> Result<Runner, Failure> {
-    crawl(p, addr, workers, Mode::Blocking)
-}
-
-/// `threads` crawl: `min(N, C)` processes, each with C / N threads making one request at a time.
-pub fn crawl_threads(p: Crawl, addr: SocketAddr, workers: usize) -> Result<Runner, Failure> {
-    crawl(p, addr, workers, Mode::Threads)
-}
 
 fn crawl(p: Crawl, addr: SocketAddr, workers: usize, mode: Mode) -> Result<Runner, Failure> {
     if p.concurrency == 0 {

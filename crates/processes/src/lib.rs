@@ -42,8 +42,8 @@
 //! are this same program, started again.
 //!
 //! ```rust,standalone_crate
-//! use shootout_suite::{Backend, Cell, Profile, Task, TaskId};
-//! use shootout_processes::Processes;
+//! use shootout_suite::{Cell, Profile, Task, TaskId};
+//! use shootout_processes::BACKEND;
 //!
 //! fn main() {
 //!     // In a worker this serves the parent and exits; here it returns at once.
@@ -51,7 +51,7 @@
 //!
 //!     let task = Task::new(TaskId::Fib, Profile::Smoke);
 //!     let cell = Cell { task, variant: "pipe".into(), workers: 2, server: None };
-//!     let mut run = Processes.setup(&cell).unwrap(); // starts two worker processes
+//!     let mut run = BACKEND.setup(&cell).unwrap(); // starts two worker processes
 //!     let outcome = run(task.input()).unwrap();
 //!     assert_eq!(task.checksum(&outcome.answer), task.expected_checksum());
 //! } // dropping `run` kills and reaps the workers
@@ -108,168 +108,160 @@ mod worker;
 
 pub use worker::{WORKER_ENV, run_if_worker, set_worker_args};
 
-use shootout_suite::{Backend, Cell, Failure, Runner, Support, Task, TaskId, Variant};
+use shootout_suite::{Backend, Form, TaskId, Variant, Workers};
 
 /// The processes backend: worker processes with pipes, Unix sockets and shared memory.
-pub struct Processes;
-
-/// The variants of `dnc/mergesort`.
-pub const MERGESORT: &[Variant] = &[
-    Variant {
-        name: "pipe",
-        about: "a pool started in setup; runs sent and returned as raw bytes through 1 MiB pipes, merged in the parent",
-    },
-    Variant {
-        name: "shm",
-        about: "a pool started in setup; keys in a memfd mapped by every process, only ranges cross the pipes",
-    },
-    Variant {
-        name: "spawn-per-task",
-        about: "N fresh processes per repetition, one run each through pipes: process start-up is part of the work",
-    },
-];
-
-/// The variants of `dnc/fib` and `dnc/nqueens`.
-pub const DNC: &[Variant] = &[
-    Variant {
-        name: "pipe",
-        about: "a pool started in setup; chunks of tasks dealt to whichever worker answers, over pipes",
-    },
-    Variant {
-        name: "spawn-per-task",
-        about: "N fresh processes per repetition, each with a fixed share of the tasks: process start-up is timed",
-    },
-];
-
-/// The variants of `fanout/scatter` and `fanout/crawl`.
-pub const FANOUT: &[Variant] = &[
-    Variant {
-        name: "blocking",
-        about: "N processes with one thread each: all requests written, then the replies read",
-    },
-    Variant {
-        name: "threads",
-        about: "N processes with a blocking thread per connection inside each: a pre-fork, threaded server's shape",
-    },
-];
-
-/// The variants of `pipeline/bounded`.
-pub const BOUNDED: &[Variant] = &[
-    Variant {
-        name: "pipe",
-        about: "one packet-mode pipe for all P + C processes, items in batches written atomically",
-    },
-    Variant {
-        name: "unix-socket",
-        about: "one SOCK_SEQPACKET socket pair: every batch a message, boundaries kept by the kernel",
-    },
-    Variant {
-        name: "shm-ring",
-        about: "a ring of capacity items in shared memory with futexes: no system call unless full or empty",
-    },
-];
-
-/// The variants of `sync/lock`.
-pub const LOCK: &[Variant] = &[
-    Variant {
-        name: "futex",
-        about: "std's Linux futex mutex (Drepper's three states, a short spin) in a memfd guarding the counter beside it: a process-shared lock",
-    },
-    Variant {
-        name: "atomic",
-        about: "fetch_add on the counter in shared memory and the work outside any lock: the lock-free restructuring",
-    },
-];
-
-/// The variants of `sync/semaphore`.
-pub const SEMAPHORE: &[Variant] = &[Variant {
-    name: "futex",
-    about: "a counting semaphore on a futex word in shared memory: what a process-shared sem_t is underneath",
-}];
-
-/// The variants of `sync/barrier`.
-pub const BARRIER: &[Variant] = &[Variant {
-    name: "futex",
-    about: "a generation-counting barrier in shared memory: the last arrival bumps the generation and wakes all",
-}];
-
-/// The variants of `sync/event`.
-pub const EVENT: &[Variant] = &[Variant {
-    name: "futex",
-    about: "a generation word in shared memory: the parent sets it and one FUTEX_WAKE releases every waiter process",
-}];
-
-/// The variants of `sync/condition`.
-pub const CONDITION: &[Variant] = &[
-    Variant {
-        name: "futex",
-        about: "the textbook monitor in shared memory: turn and ball under a futex mutex, each process waiting on a futex condvar",
-    },
-    Variant {
-        name: "futex-turn",
-        about: "a turn word on a futex and the ball beside it, no monitor: the lower bound a monitor compiles down to",
-    },
-    Variant {
-        name: "pipe",
-        about: "two processes ping-pong the ball through a pair of pipes: what multiprocessing.Pipe() users write",
-    },
-];
-
-impl Backend for Processes {
-    fn name(&self) -> &'static str {
-        "processes"
-    }
-
-    fn about(&self) -> &'static str {
-        "OS processes re-executed from this program: pipes, Unix sockets, memfd shared memory, futexes"
-    }
-
-    fn support(&self, task: TaskId) -> Support {
-        match task {
-            TaskId::Mergesort => Support::Variants(MERGESORT),
-            TaskId::Fib | TaskId::Nqueens => Support::Variants(DNC),
-            TaskId::Scatter | TaskId::Crawl => Support::Variants(FANOUT),
-            TaskId::Bounded => Support::Variants(BOUNDED),
-            TaskId::Lock => Support::Variants(LOCK),
-            TaskId::Semaphore => Support::Variants(SEMAPHORE),
-            TaskId::Barrier => Support::Variants(BARRIER),
-            TaskId::Event => Support::Variants(EVENT),
-            TaskId::Condition => Support::Variants(CONDITION),
-        }
-    }
-
-    fn setup(&self, cell: &Cell) -> Result<Runner, Failure> {
-        let workers = cell.workers;
-        if workers == 0 {
-            return Err(Failure::new("workers must be at least 1"));
-        }
-        match (cell.task, cell.variant.as_str()) {
-            (Task::Mergesort(p), "pipe") => dnc::mergesort_pipe(p, workers),
-            (Task::Mergesort(p), "shm") => dnc::mergesort_shm(p, workers),
-            (Task::Mergesort(p), "spawn-per-task") => dnc::mergesort_spawn_per_task(p, workers),
-            (Task::Fib(p), "pipe") => dnc::fib_pipe(p, workers),
-            (Task::Fib(p), "spawn-per-task") => dnc::fib_spawn_per_task(p, workers),
-            (Task::Nqueens(p), "pipe") => dnc::nqueens_pipe(p, workers),
-            (Task::Nqueens(p), "spawn-per-task") => dnc::nqueens_spawn_per_task(p, workers),
-            (Task::Scatter(p), "blocking") => fanout::scatter_blocking(p, cell.server()?, workers),
-            (Task::Scatter(p), "threads") => fanout::scatter_threads(p, cell.server()?, workers),
-            (Task::Crawl(p), "blocking") => fanout::crawl_blocking(p, cell.server()?, workers),
-            (Task::Crawl(p), "threads") => fanout::crawl_threads(p, cell.server()?, workers),
-            (Task::Bounded(p), "pipe") => pipeline::bounded_pipe(p),
-            (Task::Bounded(p), "unix-socket") => pipeline::bounded_unix_socket(p),
-            (Task::Bounded(p), "shm-ring") => pipeline::bounded_shm_ring(p),
-            (Task::Lock(p), "futex") => sync::lock_futex(p, workers),
-            (Task::Lock(p), "atomic") => sync::lock_atomic(p, workers),
-            (Task::Semaphore(p), "futex") => sync::semaphore_futex(p, workers),
-            (Task::Barrier(p), "futex") => sync::barrier_futex(p, workers),
-            (Task::Event(p), "futex") => sync::event_futex(p, workers),
-            (Task::Condition(p), "futex") => sync::condition_futex(p),
-            (Task::Condition(p), "futex-turn") => sync::condition_futex_turn(p),
-            (Task::Condition(p), "pipe") => sync::condition_pipe(p),
-            _ => Err(cell.unsupported(self)),
-        }
-    }
-}
+pub static BACKEND: Backend = Backend {
+    name: "processes",
+    about: "OS processes re-executed from this program: pipes, Unix sockets, memfd shared memory, futexes",
+    variants: &[
+        Variant {
+            name: "pipe",
+            about: "a pool started in setup; runs sent and returned as raw bytes through 1 MiB pipes, merged in the parent",
+            tasks: &[TaskId::Mergesort],
+            form: Form::Natural,
+            workers: Workers::Exact,
+            setup: dnc::mergesort_pipe,
+        },
+        Variant {
+            name: "shm",
+            about: "a pool started in setup; keys in a memfd mapped by every process, only ranges cross the pipes",
+            tasks: &[TaskId::Mergesort],
+            form: Form::Natural,
+            workers: Workers::Exact,
+            setup: dnc::mergesort_shm,
+        },
+        Variant {
+            name: "spawn-per-task",
+            about: "N fresh processes per repetition, one run each through pipes: process start-up is part of the work",
+            tasks: &[TaskId::Mergesort],
+            form: Form::Natural,
+            workers: Workers::Exact,
+            setup: dnc::mergesort_spawn_per_task,
+        },
+        Variant {
+            name: "pipe",
+            about: "a pool started in setup; chunks of tasks dealt to whichever worker answers, over pipes",
+            tasks: &[TaskId::Fib, TaskId::Nqueens],
+            form: Form::Natural,
+            workers: Workers::Exact,
+            setup: dnc::tree_pipe,
+        },
+        Variant {
+            name: "spawn-per-task",
+            about: "N fresh processes per repetition, each with a fixed share of the tasks: process start-up is timed",
+            tasks: &[TaskId::Fib, TaskId::Nqueens],
+            form: Form::Natural,
+            workers: Workers::Exact,
+            setup: dnc::tree_spawn_per_task,
+        },
+        Variant {
+            name: "blocking",
+            about: "N processes with one thread each: all requests written, then the replies read",
+            tasks: &[TaskId::Scatter, TaskId::Crawl],
+            form: Form::Natural,
+            workers: Workers::Exact,
+            setup: fanout::blocking,
+        },
+        Variant {
+            name: "threads",
+            about: "N processes with a blocking thread per connection inside each: a pre-fork, threaded server's shape",
+            tasks: &[TaskId::Scatter, TaskId::Crawl],
+            form: Form::Natural,
+            workers: Workers::Exact,
+            setup: fanout::threads,
+        },
+        Variant {
+            name: "pipe",
+            about: "one packet-mode pipe for all P + C processes, items in batches written atomically",
+            tasks: &[TaskId::Bounded],
+            form: Form::Natural,
+            workers: Workers::Own("P + C processes"),
+            setup: pipeline::bounded_pipe,
+        },
+        Variant {
+            name: "unix-socket",
+            about: "one SOCK_SEQPACKET socket pair: every batch a message, boundaries kept by the kernel",
+            tasks: &[TaskId::Bounded],
+            form: Form::Natural,
+            workers: Workers::Own("P + C processes"),
+            setup: pipeline::bounded_unix_socket,
+        },
+        Variant {
+            name: "shm-ring",
+            about: "a ring of capacity items in shared memory with futexes: no system call unless full or empty",
+            tasks: &[TaskId::Bounded],
+            form: Form::Natural,
+            workers: Workers::Own("P + C processes"),
+            setup: pipeline::bounded_shm_ring,
+        },
+        Variant {
+            name: "futex",
+            about: "std's Linux futex mutex (Drepper's three states, a short spin) in a memfd guarding the counter beside it: a process-shared lock",
+            tasks: &[TaskId::Lock],
+            form: Form::Natural,
+            workers: Workers::Exact,
+            setup: sync::lock_futex,
+        },
+        Variant {
+            name: "atomic",
+            about: "fetch_add on the counter in shared memory and the work outside any lock: the lock-free restructuring",
+            tasks: &[TaskId::Lock],
+            form: Form::Restructured,
+            workers: Workers::Exact,
+            setup: sync::lock_atomic,
+        },
+        Variant {
+            name: "futex",
+            about: "a counting semaphore on a futex word in shared memory: what a process-shared sem_t is underneath",
+            tasks: &[TaskId::Semaphore],
+            form: Form::Natural,
+            workers: Workers::Exact,
+            setup: sync::semaphore_futex,
+        },
+        Variant {
+            name: "futex",
+            about: "a generation-counting barrier in shared memory: the last arrival bumps the generation and wakes all",
+            tasks: &[TaskId::Barrier],
+            form: Form::Natural,
+            workers: Workers::Exact,
+            setup: sync::barrier_futex,
+        },
+        Variant {
+            name: "futex",
+            about: "a generation word in shared memory: the parent sets it and one FUTEX_WAKE releases every waiter process",
+            tasks: &[TaskId::Event],
+            form: Form::Natural,
+            workers: Workers::Exact,
+            setup: sync::event_futex,
+        },
+        Variant {
+            name: "futex",
+            about: "the textbook monitor in shared memory: turn and ball under a futex mutex, each process waiting on a futex condvar",
+            tasks: &[TaskId::Condition],
+            form: Form::Natural,
+            workers: Workers::Own("two processes"),
+            setup: sync::condition_futex,
+        },
+        Variant {
+            name: "futex-turn",
+            about: "a turn word on a futex and the ball beside it, no monitor: the lower bound a monitor compiles down to",
+            tasks: &[TaskId::Condition],
+            form: Form::Restructured,
+            workers: Workers::Own("two processes"),
+            setup: sync::condition_futex_turn,
+        },
+        Variant {
+            name: "pipe",
+            about: "two processes ping-pong the ball through a pair of pipes: what multiprocessing.Pipe() users write",
+            tasks: &[TaskId::Condition],
+            form: Form::Natural,
+            workers: Workers::Own("two processes"),
+            setup: sync::condition_pipe,
+        },
+    ],
+    not_applicable: &[],
+};
 
 /// In this crate's own unit-test binary, the entry point of its worker processes.
 #[cfg(test)]

@@ -60,7 +60,7 @@ use rustix::net::{AddressFamily, SocketFlags, SocketType};
 use rustix::pipe::PipeFlags;
 use shootout_suite::pipeline::{Consumed, Item, LATENCY_SAMPLE, produced_by};
 use shootout_suite::task::Bounded;
-use shootout_suite::{Answer, Failure, Outcome, Runner, Tally, runner};
+use shootout_suite::{Answer, Cell, Failure, Outcome, Runner, Tally, Task, runner};
 
 use crate::ring::{PILL, Ring};
 use crate::shm::SharedMemory;
@@ -85,7 +85,10 @@ const END: [u8; 1] = [0xFF];
 const PAGE: usize = 4096;
 
 /// `pipe`: one packet-mode pipe, batches of items as packets.
-pub fn bounded_pipe(p: Bounded) -> Result<Runner, Failure> {
+pub fn bounded_pipe(cell: &Cell) -> Result<Runner, Failure> {
+    let Task::Bounded(p) = cell.task else {
+        return Err(cell.unsupported());
+    };
     let (batch, batches) = batching(p.capacity);
     let (rx, tx) = rustix::pipe::pipe_with(PipeFlags::CLOEXEC | PipeFlags::DIRECT)
         .map_err(|e| Failure::context("creating the pipe", e))?;
@@ -96,7 +99,10 @@ pub fn bounded_pipe(p: Bounded) -> Result<Runner, Failure> {
 }
 
 /// `unix-socket`: one `SOCK_SEQPACKET` socket pair, batches of items as messages.
-pub fn bounded_unix_socket(p: Bounded) -> Result<Runner, Failure> {
+pub fn bounded_unix_socket(cell: &Cell) -> Result<Runner, Failure> {
+    let Task::Bounded(p) = cell.task else {
+        return Err(cell.unsupported());
+    };
     let (batch, batches) = batching(p.capacity);
     let (tx, rx) = rustix::net::socketpair(
         AddressFamily::UNIX,
@@ -113,7 +119,10 @@ pub fn bounded_unix_socket(p: Bounded) -> Result<Runner, Failure> {
 }
 
 /// `shm-ring`: a ring of `capacity` items in shared memory, futexes to wait on.
-pub fn bounded_shm_ring(p: Bounded) -> Result<Runner, Failure> {
+pub fn bounded_shm_ring(cell: &Cell) -> Result<Runner, Failure> {
+    let Task::Bounded(p) = cell.task else {
+        return Err(cell.unsupported());
+    };
     let shm = SharedMemory::create("shootout-ring", Ring::bytes_for(p.capacity))?;
     Ring::create(&shm, p.capacity)?;
     let fd = shm.fd().try_clone_to_owned()?;

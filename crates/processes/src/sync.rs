@@ -65,7 +65,7 @@ use shootout_suite::sync::lock::Counter;
 use shootout_suite::sync::semaphore::{self, Gauge};
 use shootout_suite::sync::{condition, event, share, work};
 use shootout_suite::task;
-use shootout_suite::{Answer, Failure, Outcome, Runner, Tally, runner};
+use shootout_suite::{Answer, Cell, Failure, Outcome, Runner, Tally, Task, runner};
 
 use crate::shm::SharedMemory;
 use crate::worker::{Dec, Enc, Family, Link, LinkKind, Pool, Spec, monotonic_ns, nanos, ok};
@@ -450,7 +450,11 @@ fn futex_wake(word: &AtomicU32, count: u32) {
 /// `futex` lock: W processes make their entries under a [`Mutex`] in shared memory, beside the
 /// counter it guards – a process-shared `pthread_mutex_t`, or `multiprocessing.Lock`, without
 /// the library around it.
-pub fn lock_futex(p: task::Lock, workers: usize) -> Result<Runner, Failure> {
+pub fn lock_futex(cell: &Cell) -> Result<Runner, Failure> {
+    let Task::Lock(p) = cell.task else {
+        return Err(cell.unsupported());
+    };
+    let workers = cell.workers;
     lock(Job::LockFutex(p), "lock-futex", workers)
 }
 
@@ -458,7 +462,11 @@ pub fn lock_futex(p: task::Lock, workers: usize) -> Result<Runner, Failure> {
 /// work to the shared sum with another, outside any lock – the restructuring that removes the
 /// lock where the state allows it. (Python has no counterpart: `multiprocessing.Value` offers
 /// only its lock.)
-pub fn lock_atomic(p: task::Lock, workers: usize) -> Result<Runner, Failure> {
+pub fn lock_atomic(cell: &Cell) -> Result<Runner, Failure> {
+    let Task::Lock(p) = cell.task else {
+        return Err(cell.unsupported());
+    };
+    let workers = cell.workers;
     lock(Job::LockAtomic(p), "lock-atomic", workers)
 }
 
@@ -504,7 +512,11 @@ fn lock_atomic_worker(board: &LockBoard, p: task::Lock, me: usize, workers: usiz
 /// `futex` semaphore: W processes enter the section under a [`Semaphore`] of `permits` in
 /// shared memory, with the suite's [`Gauge`] beside it counting who is inside – a process-shared
 /// `sem_t`, or `multiprocessing.Semaphore`.
-pub fn semaphore_futex(p: task::Semaphore, workers: usize) -> Result<Runner, Failure> {
+pub fn semaphore_futex(cell: &Cell) -> Result<Runner, Failure> {
+    let Task::Semaphore(p) = cell.task else {
+        return Err(cell.unsupported());
+    };
+    let workers = cell.workers;
     let permits =
         u32::try_from(p.permits).map_err(|_| Failure::new("permits must fit a futex word"))?;
     let mem = create::<SemaphoreBoard>("shootout-semaphore", 0)?;
@@ -550,7 +562,11 @@ fn semaphore_worker(board: &SemaphoreBoard, p: task::Semaphore, me: usize, worke
 
 /// `futex` barrier: W processes step the stencil in shared memory, a [`Barrier`] in the same
 /// memory between phases – a process-shared `pthread_barrier_t`, or `multiprocessing.Barrier`.
-pub fn barrier_futex(p: task::Barrier, workers: usize) -> Result<Runner, Failure> {
+pub fn barrier_futex(cell: &Cell) -> Result<Runner, Failure> {
+    let Task::Barrier(p) = cell.task else {
+        return Err(cell.unsupported());
+    };
+    let workers = cell.workers;
     let parties = u32::try_from(workers).map_err(|_| Failure::new("too many workers"))?;
     let words = (p.width.checked_mul(2)).and_then(|cells| cells.checked_add(workers));
     let words = words.ok_or_else(|| Failure::new("the ring is too wide"))?;
@@ -637,7 +653,11 @@ impl<'a> Stencil<'a> {
 ///
 /// The waiters count themselves ready in a futex word too; the last one wakes the parent, which
 /// sleeps on that word until the count reaches W × round.
-pub fn event_futex(p: task::Event, workers: usize) -> Result<Runner, Failure> {
+pub fn event_futex(cell: &Cell) -> Result<Runner, Failure> {
+    let Task::Event(p) = cell.task else {
+        return Err(cell.unsupported());
+    };
+    let workers = cell.workers;
     let parties = u32::try_from(workers).map_err(|_| Failure::new("too many workers"))?;
     if u64::from(parties) * u64::from(p.rounds) > u64::from(u32::MAX) {
         return Err(Failure::new(
@@ -718,7 +738,10 @@ const PONGER: u32 = 1;
 /// Written as `threads`' `condvar` variant is: each party holds the lock throughout and lets go
 /// only inside `wait`, notifying while it holds the lock. With two parties only one of them ever
 /// waits, so `notify_one` and a single condition variable suffice.
-pub fn condition_futex(p: task::Condition) -> Result<Runner, Failure> {
+pub fn condition_futex(cell: &Cell) -> Result<Runner, Failure> {
+    let Task::Condition(p) = cell.task else {
+        return Err(cell.unsupported());
+    };
     let mem = create::<ConditionBoard>("shootout-condition", 0)?;
     let mut pool = start("condition-futex", Job::ConditionFutex(p), 2, &mem)?;
     runner(move |_| {
@@ -767,7 +790,10 @@ fn condition_futex_party(board: &ConditionBoard, p: task::Condition, me: u32) ->
 /// `futex-turn` condition: two processes pass the ball through shared memory, a [`Turn`] word
 /// saying whose it is – no mutex and no condition variable, only the futex that every condition
 /// variable sleeps on: the lower bound that a monitor compiles down to.
-pub fn condition_futex_turn(p: task::Condition) -> Result<Runner, Failure> {
+pub fn condition_futex_turn(cell: &Cell) -> Result<Runner, Failure> {
+    let Task::Condition(p) = cell.task else {
+        return Err(cell.unsupported());
+    };
     let mem = create::<TurnBoard>("shootout-condition", 0)?;
     let mut pool = start("condition-futex-turn", Job::ConditionTurn(p), 2, &mem)?;
     runner(move |_| {
@@ -810,7 +836,10 @@ fn condition_turn_party(board: &TurnBoard, p: task::Condition, me: u32) -> Enc {
 /// `pipe` condition: two processes ping-pong the ball as an 8-byte message through a pair of
 /// pipes, each blocked in `read` until it arrives – what `multiprocessing.Pipe()` users write
 /// instead of a condition variable.
-pub fn condition_pipe(p: task::Condition) -> Result<Runner, Failure> {
+pub fn condition_pipe(cell: &Cell) -> Result<Runner, Failure> {
+    let Task::Condition(p) = cell.task else {
+        return Err(cell.unsupported());
+    };
     let pipe =
         || rustix::pipe::pipe_with(PipeFlags::CLOEXEC).map_err(|e| Failure::context("pipe", e));
     let (to_pinger_rx, to_pinger_tx) = pipe()?;

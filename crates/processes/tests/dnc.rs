@@ -4,9 +4,9 @@
 mod common;
 
 use common::{cell, check};
-use shootout_processes::Processes;
+use shootout_processes::BACKEND;
 use shootout_suite::task::{Fib, Mergesort, Nqueens};
-use shootout_suite::{Answer, Backend, Profile, Task, TaskId};
+use shootout_suite::{Answer, Profile, Task, TaskId};
 
 /// The entry point of this test binary's worker processes (see `shootout_processes::run_if_worker`).
 #[test]
@@ -17,7 +17,7 @@ fn worker_entry() {
 const WORKERS: [usize; 3] = [1, 2, 3];
 
 fn variants(task: Task) -> Vec<&'static str> {
-    Processes
+    BACKEND
         .support(task.id())
         .variants()
         .iter()
@@ -83,7 +83,7 @@ fn mergesort_zero_grain_is_treated_as_one() {
 #[test]
 fn mergesort_shm_refuses_more_keys_than_it_set_up_for() {
     let task = Task::Mergesort(Mergesort { n: 10, grain: 2 });
-    let mut run = Processes.setup(&cell(task, "shm", 2)).unwrap();
+    let mut run = BACKEND.setup(&cell(task, "shm", 2)).unwrap();
     let bigger = Task::Mergesort(Mergesort { n: 11, grain: 2 }).input();
     assert!(run(bigger).is_err());
 }
@@ -128,7 +128,8 @@ fn many_workers_on_tiny_problems() {
 fn every_listed_variant_sets_up_and_others_do_not() {
     for id in TaskId::ALL {
         let task = Task::new(id, Profile::Smoke);
-        let variants = Processes.support(id).variants();
+        let support = BACKEND.support(id);
+        let variants = support.variants();
         assert!(!variants.is_empty(), "{id}");
         if !task.needs_server() {
             for variant in variants {
@@ -136,11 +137,11 @@ fn every_listed_variant_sets_up_and_others_do_not() {
             }
         }
         assert!(
-            Processes.setup(&cell(task, "no-such-variant", 2)).is_err(),
+            BACKEND.setup(&cell(task, "no-such-variant", 2)).is_err(),
             "{id}"
         );
         assert!(
-            Processes.setup(&cell(task, variants[0].name, 0)).is_err(),
+            BACKEND.setup(&cell(task, variants[0].name, 0)).is_err(),
             "{id}: workers 0"
         );
     }

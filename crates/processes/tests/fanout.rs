@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 
 use common::{cell, check, failure};
 use shootout_loopback::Server;
-use shootout_processes::Processes;
+use shootout_processes::BACKEND;
 use shootout_suite::task::{Crawl, Scatter};
-use shootout_suite::{Backend, Cell, Profile, Task, TaskId};
+use shootout_suite::{Cell, Profile, Task, TaskId};
 
 /// The entry point of this test binary's worker processes (see `shootout_processes::run_if_worker`).
 #[test]
@@ -164,7 +164,7 @@ fn fanout_needs_a_server_address() {
     for id in [TaskId::Scatter, TaskId::Crawl] {
         for variant in VARIANTS {
             assert!(
-                Processes
+                BACKEND
                     .setup(&cell(Task::new(id, Profile::Smoke), variant, 2))
                     .is_err(),
                 "{id} {variant}"
@@ -247,7 +247,7 @@ fn a_scatter_runner_that_failed_keeps_failing() {
             2,
             server.addr(),
         );
-        let mut run = Processes.setup(&cell).unwrap();
+        let mut run = BACKEND.setup(&cell).unwrap();
         assert!(run(cell.task.input()).is_ok(), "{variant}");
         drop(server);
         assert!(run(cell.task.input()).is_err(), "{variant}");

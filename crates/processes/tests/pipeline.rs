@@ -3,10 +3,10 @@
 mod common;
 
 use common::{cell, check};
-use shootout_processes::{BOUNDED, Processes};
+use shootout_processes::BACKEND;
 use shootout_suite::pipeline::LATENCY_SAMPLE;
 use shootout_suite::task::Bounded;
-use shootout_suite::{Backend, Profile, Task, TaskId};
+use shootout_suite::{Profile, Task, TaskId};
 
 /// The entry point of this test binary's worker processes (see `shootout_processes::run_if_worker`).
 #[test]
@@ -16,7 +16,12 @@ fn worker_entry() {
 
 fn check_all(p: Bounded) {
     let task = Task::Bounded(p);
-    for variant in BOUNDED.iter().map(|v| v.name) {
+    for variant in BACKEND
+        .support(TaskId::Bounded)
+        .variants()
+        .iter()
+        .map(|v| v.name)
+    {
         for outcome in check(&cell(task, variant, 2)) {
             // One latency sample per LATENCY_SAMPLE items, from the first.
             assert_eq!(
@@ -119,8 +124,13 @@ fn empty_stages_are_refused_at_setup() {
             ..good
         },
     ] {
-        for variant in BOUNDED.iter().map(|v| v.name) {
-            let result = Processes.setup(&cell(Task::Bounded(bad), variant, 2));
+        for variant in BACKEND
+            .support(TaskId::Bounded)
+            .variants()
+            .iter()
+            .map(|v| v.name)
+        {
+            let result = BACKEND.setup(&cell(Task::Bounded(bad), variant, 2));
             assert!(result.is_err(), "{bad:?} {variant}");
         }
     }

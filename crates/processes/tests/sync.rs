@@ -11,9 +11,9 @@
 mod common;
 
 use common::{cell, check};
-use shootout_processes::Processes;
+use shootout_processes::BACKEND;
 use shootout_suite::task::{Barrier, Condition, Event, Lock, Semaphore};
-use shootout_suite::{Backend, Outcome, Profile, Task, TaskId};
+use shootout_suite::{Outcome, Profile, Task, TaskId};
 
 /// The entry point of this test binary's worker processes (see `shootout_processes::run_if_worker`).
 #[test]
@@ -25,7 +25,8 @@ const WORKERS: [usize; 3] = [1, 2, 3];
 
 /// Every variant of `task` at `workers`, checked twice on one runner; the outcomes by variant.
 fn check_all(task: Task, workers: usize) -> Vec<(&'static str, Outcome)> {
-    let variants = Processes.support(task.id()).variants();
+    let support = BACKEND.support(task.id());
+    let variants = support.variants();
     assert!(!variants.is_empty(), "{task}: no variants");
     variants
         .iter()

@@ -15,11 +15,11 @@ use common::{busy_worker, cell, eventually, workers};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use shootout_loopback::Server;
-use shootout_processes::Processes;
+use shootout_processes::BACKEND;
 use shootout_suite::task::{
     Barrier, Bounded, Condition, Event, Fib, Lock, Mergesort, Nqueens, Semaphore,
 };
-use shootout_suite::{Backend, Cell, Profile, Task, TaskId};
+use shootout_suite::{Cell, Profile, Task, TaskId};
 
 /// The entry point of this test binary's worker processes (see `shootout_processes::run_if_worker`).
 #[test]
@@ -52,13 +52,13 @@ fn dropping_a_runner_leaves_no_worker_processes() {
     let server = Server::start("127.0.0.1:0".parse().unwrap()).unwrap();
     for id in TaskId::ALL {
         let task = Task::new(id, Profile::Smoke);
-        for variant in Processes.support(id).variants() {
+        for variant in BACKEND.support(id).variants() {
             let what = format!("{id} {}", variant.name);
             let cell = Cell {
                 server: Some(server.addr()),
                 ..cell(task, variant.name, 3)
             };
-            let mut run = Processes.setup(&cell).unwrap();
+            let mut run = BACKEND.setup(&cell).unwrap();
             run(task.input()).unwrap();
             if variant.name == "spawn-per-task" {
                 // Its processes live only inside a repetition.
@@ -85,7 +85,7 @@ fn a_failed_setup_leaves_no_worker_processes() {
             server: Some(addr),
             ..cell(Task::new(TaskId::Scatter, Profile::Smoke), variant, 3)
         };
-        assert!(Processes.setup(&cell).is_err(), "{variant}");
+        assert!(BACKEND.setup(&cell).is_err(), "{variant}");
         assert_no_workers_left(variant);
     }
 }
@@ -148,7 +148,7 @@ fn a_worker_killed_mid_task_fails_the_repetition_cleanly() {
     let _serial = serial();
     for (task, variant) in long_tasks() {
         let what = format!("{task} {variant}");
-        let mut run = Processes.setup(&cell(task, variant, 2)).unwrap();
+        let mut run = BACKEND.setup(&cell(task, variant, 2)).unwrap();
         let input = task.input();
         // Kill a worker once it is busy with the repetition (50 ms of CPU at 100 Hz ticks).
         let killer = thread::spawn(move || {
@@ -206,7 +206,7 @@ fn a_worker_killed_between_repetitions_fails_the_next_one() {
         (smoke(TaskId::Condition), "pipe"),
     ] {
         let what = format!("{task} {variant}");
-        let mut run = Processes.setup(&cell(task, variant, 2)).unwrap();
+        let mut run = BACKEND.setup(&cell(task, variant, 2)).unwrap();
         run(task.input()).unwrap();
         let victim = workers().into_iter().max().expect("a worker");
         kill(Pid::from_raw(victim as i32), Signal::SIGKILL).unwrap();

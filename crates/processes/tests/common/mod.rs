@@ -9,8 +9,8 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use shootout_processes::{Processes, WORKER_ENV, set_worker_args};
-use shootout_suite::{Backend, Cell, Failure, Outcome, Task};
+use shootout_processes::{BACKEND, WORKER_ENV, set_worker_args};
+use shootout_suite::{Cell, Failure, Outcome, Task};
 
 /// What a test binary's workers are started with: libtest runs only `worker_entry` in them.
 pub const WORKER_ARGS: [&str; 4] = ["worker_entry", "--exact", "--nocapture", "--test-threads=1"];
@@ -31,7 +31,7 @@ pub fn cell(task: Task, variant: &str, workers: usize) -> Cell {
 /// checksums against the reference and returns both outcomes.
 pub fn check(cell: &Cell) -> Vec<Outcome> {
     let expected = cell.task.expected_checksum();
-    let mut run = Processes.setup(cell).unwrap_or_else(|e| {
+    let mut run = BACKEND.setup(cell).unwrap_or_else(|e| {
         panic!(
             "{} {} workers={}: setup failed: {e}",
             cell.task, cell.variant, cell.workers
@@ -66,7 +66,7 @@ pub fn failure(cell: Cell, repetitions: usize, patience: Duration) -> Failure {
     let what = format!("{} {}", cell.task, cell.variant);
     thread::spawn(move || {
         let result = (|| {
-            let mut run = Processes.setup(&cell)?;
+            let mut run = BACKEND.setup(&cell)?;
             for _ in 0..repetitions {
                 run(cell.task.input())?;
             }
