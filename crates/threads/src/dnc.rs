@@ -46,51 +46,22 @@
 //!
 //! # `gil` and `gil-switch`: the task queue under one global lock
 //!
-//! Not an idiom but an experiment: what CPython's global interpreter lock (GIL) does to
-//! CPU-bound threads. The tasks, the N threads and the atomic index are `task-queue`'s; the
-//! difference is that every unit of work – a fib leaf, an n-queens board, a mergesort leaf sort
-//! or merge – runs while its thread holds one `Mutex<()>`, made per run and shared by all N
-//! threads: the "interpreter lock".
-//!
-//! - `gil`: acquire, compute the unit, release, for every unit; the next index is claimed outside
-//!   the lock. The lock is free between any two units and any thread may take it, but it seldom
-//!   changes hands: the thread that let go claims its next index and takes the lock back long
-//!   before a waiter, asleep in the kernel, can run. What the waiters cost is wake-ups: a release
-//!   that finds a sleeper wakes it, only for it to find the lock taken and go back to sleep.
-//!   (Measured with two threads on `fib(38)` on a busy 2-core machine: 26 to 105 hand-overs in
-//!   its 6 765 units.)
-//! - `gil-switch`: a thread takes the lock when it starts and keeps it, claiming indices under it
-//!   too (in CPython everything a thread does runs under the GIL). The lock is a
-//!   [`parking_lot::Mutex`], and after every [`GIL_SWITCH_UNITS`] units the holder calls
-//!   [`MutexGuard::bump`](parking_lot::MutexGuard::bump): when no thread waits for the lock that
-//!   does nothing and the holder carries on; when one does, the lock is handed straight to it (a
-//!   fair unlock) and the holder queues behind it. That is CPython's switching since 3.2: the
-//!   holder lets go only when another thread asks, and the switch is forced – the releasing
-//!   thread cannot retake the lock before the one that asked has had it. CPython's switch
-//!   interval (`sys.getswitchinterval()`, 5 ms) is here counted in units, not measured in time.
-//!
-//! (A plain release, [`thread::yield_now`] and relock does not do this on Linux: the releasing
-//! thread usually retakes the lock before the woken waiter runs, as CPython's GIL did before
-//! 3.2.)
-//!
-//! What the model reproduces is the serialisation, and only that: whatever N, one thread at a
-//! time computes, so no number of threads can beat one core, and the waiting costs wake-ups on
-//! top. What it leaves out is the interpreter: CPython executes the same
-//! arithmetic as bytecode, many times slower than this compiled code, and a free-threaded build
-//! (PEP 703) has no such lock. Nor does it copy CPython's switching in detail: CPython's
-//! holder drops the GIL when a waiter has waited a whole 5 ms interval; here the holder checks
-//! for a waiter every [`GIL_SWITCH_UNITS`] units, whose duration depends on the unit.
+//! Not an idiom but an experiment: what CPython's global interpreter lock does to CPU-bound
+//! threads. The tasks, the N threads and the atomic index are `task-queue`'s; every unit of work
+//! runs while its thread holds one lock shared by all N threads. [`gil`](crate::gil) holds that
+//! lock and says how each variant takes it.
 
 use std::iter::Sum;
-use std::panic;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 
 use shootout_suite::dnc::nqueens::Board;
 use shootout_suite::dnc::{fib, mergesort};
+use shootout_suite::{Cell, Failure, Outcome, Runner, Task, runner};
 
-use crate::lock;
+use crate::gil::Gil;
+use crate::plumbing::{joined, lock};
 
 // ---------------------------------------------------------------------------------------------
 // `scope`: split in two on scoped threads, sharing out a budget of threads.
@@ -116,7 +87,7 @@ fn fork<A: Send, B>(
     thread::scope(|s| {
         let a = s.spawn(move || a(for_a));
         let b = b(for_b);
-        (a.join().unwrap_or_else(|p| panic::resume_unwind(p)), b)
+        (joined(a), b)
     })
 }
 
@@ -260,66 +231,13 @@ fn work_through<T: Sync, R: Send + Sum>(
 ) -> R {
     let next = AtomicUsize::new(0);
     let claim = || tasks.get(next.fetch_add(1, Ordering::Relaxed));
-    let worker = || match gil {
-        Gil::Off => std::iter::from_fn(claim).map(&run).sum::<R>(),
-        Gil::PerUnit(gil) => std::iter::from_fn(claim)
-            .map(|task| {
-                let _held = lock(gil);
-                run(task)
-            })
-            .sum(),
-        Gil::Switching(gil) => {
-            // Taken at the start and kept: the claims, too, are made under the lock.
-            let mut held = gil.lock();
-            let mut ran = 0;
-            std::iter::from_fn(|| {
-                if ran == GIL_SWITCH_UNITS {
-                    // The interval is up: if a thread waits for the lock, hand it over (a fair
-                    // unlock) and queue behind it; if none does, carry on holding it.
-                    parking_lot::MutexGuard::bump(&mut held);
-                    ran = 0;
-                }
-                ran += 1;
-                claim()
-            })
-            .map(&run)
-            .sum()
-        }
-    };
+    let worker = || gil.work(claim, &run);
     thread::scope(|s| {
         let others: Vec<_> = (1..workers).map(|_| s.spawn(worker)).collect();
         let mine = worker();
-        others
-            .into_iter()
-            .map(|other| other.join().unwrap_or_else(|p| panic::resume_unwind(p)))
-            .chain([mine])
-            .sum()
+        others.into_iter().map(joined).chain([mine]).sum()
     })
 }
-
-/// Whether the threads of a task queue share one global lock, and how they hold it: the
-/// `task-queue`, `gil` and `gil-switch` variants. See the module docs.
-enum Gil {
-    /// No global lock (`task-queue`).
-    Off,
-    /// Taken and released around every unit (`gil`).
-    PerUnit(Mutex<()>),
-    /// Kept, and every [`GIL_SWITCH_UNITS`] units handed to a waiter if there is one, with
-    /// [`MutexGuard::bump`](parking_lot::MutexGuard::bump) (`gil-switch`).
-    Switching(parking_lot::Mutex<()>),
-}
-
-/// How many units a `gil-switch` thread runs before it hands the lock to a waiting thread, if
-/// any: CPython's switch interval, counted in units.
-///
-/// Chosen so that at the default grains a batch takes a few milliseconds, like CPython's 5 ms
-/// `sys.getswitchinterval()`. Timed unit by unit on one thread in release mode, on a 2-core
-/// Intel Xeon: a fib leaf (`fib(38)`, grain 20) takes about 15 µs on average, so a batch of 256
-/// takes about 4 ms; an n-queens board (n = 12, split 3) about 8 µs, 2 ms a batch. Mergesort's
-/// units are much larger – about 0.4 ms for a leaf of 31 250 keys, 0.5 to 20 ms for a merge –
-/// so there a batch is a whole round (128 leaves at the quick profile's 4 M keys) or half of
-/// one (512 at the full profile's 10 M): tens of milliseconds or more.
-pub const GIL_SWITCH_UNITS: usize = 256;
 
 /// `fib(n)` as a task queue: every leaf `fib(k)` of the recursion tree at the cutoff is a task.
 pub fn fib_task_queue(n: u32, grain: u32, workers: usize) -> u64 {
@@ -332,7 +250,7 @@ pub fn fib_gil(n: u32, grain: u32, workers: usize) -> u64 {
 }
 
 /// `fib(n)` as [`fib_task_queue`], each thread keeping the global lock for
-/// [`GIL_SWITCH_UNITS`] leaves at a time.
+/// [`GIL_SWITCH_UNITS`](crate::gil::GIL_SWITCH_UNITS) leaves at a time.
 pub fn fib_gil_switch(n: u32, grain: u32, workers: usize) -> u64 {
     fib_queue(
         n,
@@ -365,7 +283,7 @@ pub fn nqueens_gil(n: u32, split: u32, workers: usize) -> u64 {
 }
 
 /// The n-queens count as [`nqueens_task_queue`], each thread keeping the global lock for
-/// [`GIL_SWITCH_UNITS`] boards at a time.
+/// [`GIL_SWITCH_UNITS`](crate::gil::GIL_SWITCH_UNITS) boards at a time.
 pub fn nqueens_gil_switch(n: u32, split: u32, workers: usize) -> u64 {
     nqueens_queue(
         n,
@@ -404,7 +322,7 @@ pub fn mergesort_gil(keys: &mut [u64], grain: usize, workers: usize) {
 }
 
 /// Sorts `keys` as [`mergesort_task_queue`], each thread keeping the global lock for
-/// [`GIL_SWITCH_UNITS`] leaf sorts or merges at a time (the lock is shared by all the rounds).
+/// [`GIL_SWITCH_UNITS`](crate::gil::GIL_SWITCH_UNITS) leaf sorts or merges at a time (the lock is shared by all the rounds).
 pub fn mergesort_gil_switch(keys: &mut [u64], grain: usize, workers: usize) {
     mergesort_queue(
         keys,
@@ -514,6 +432,61 @@ fn carve(mut keys: &mut [u64], level: u32) -> Vec<&mut [u64]> {
 /// overhead anyway; there the cut rises until the list fits (mergesort: larger leaves; fib: a
 /// higher cutoff; nqueens: fewer rows split). No profile comes near it.
 pub const MAX_TASK_BYTES: usize = 64 << 20;
+
+// ---------------------------------------------------------------------------------------------
+// Setup: each variant is its three functions, one per task.
+// ---------------------------------------------------------------------------------------------
+
+/// Sets up `scope`: [`mergesort_scope`], [`fib_scope`], [`nqueens_scope`].
+pub fn setup_scope(cell: &Cell) -> Result<Runner, Failure> {
+    setup(cell, mergesort_scope, fib_scope, nqueens_scope)
+}
+
+/// Sets up `task-queue`: [`mergesort_task_queue`], [`fib_task_queue`], [`nqueens_task_queue`].
+pub fn setup_task_queue(cell: &Cell) -> Result<Runner, Failure> {
+    setup(
+        cell,
+        mergesort_task_queue,
+        fib_task_queue,
+        nqueens_task_queue,
+    )
+}
+
+/// Sets up `gil`: [`mergesort_gil`], [`fib_gil`], [`nqueens_gil`].
+pub fn setup_gil(cell: &Cell) -> Result<Runner, Failure> {
+    setup(cell, mergesort_gil, fib_gil, nqueens_gil)
+}
+
+/// Sets up `gil-switch`: [`mergesort_gil_switch`], [`fib_gil_switch`], [`nqueens_gil_switch`].
+pub fn setup_gil_switch(cell: &Cell) -> Result<Runner, Failure> {
+    setup(
+        cell,
+        mergesort_gil_switch,
+        fib_gil_switch,
+        nqueens_gil_switch,
+    )
+}
+
+/// The runner of a dnc variant on W threads: `sort(keys, grain, W)`, `fib(n, grain, W)` or
+/// `queens(n, split, W)` once per repetition, as the cell's task says.
+fn setup(
+    cell: &Cell,
+    sort: impl Fn(&mut [u64], usize, usize) + 'static,
+    fib: impl Fn(u32, u32, usize) -> u64 + 'static,
+    queens: impl Fn(u32, u32, usize) -> u64 + 'static,
+) -> Result<Runner, Failure> {
+    let workers = cell.workers;
+    match cell.task {
+        Task::Mergesort(p) => runner(move |input| {
+            let mut keys = input.into_keys();
+            sort(&mut keys, p.grain, workers);
+            Ok(Outcome::sorted(keys))
+        }),
+        Task::Fib(p) => runner(move |_| Ok(Outcome::value(fib(p.n, p.grain, workers)))),
+        Task::Nqueens(p) => runner(move |_| Ok(Outcome::value(queens(p.n, p.split, workers)))),
+        _ => Err(cell.unsupported()),
+    }
+}
 
 #[cfg(test)]
 mod tests {

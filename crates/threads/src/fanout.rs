@@ -37,7 +37,6 @@
 //! `Crawl::scheduled_start(i)` after the run's start and its latency counts from then, so a
 //! client that falls behind its schedule is charged for it (no coordinated omission).
 
-use std::io;
 use std::mem;
 use std::net::{SocketAddr, TcpStream};
 use std::panic::{self, AssertUnwindSafe};
@@ -46,11 +45,14 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use shootout_suite::fanout::{Request, call_blocking, connect_blocking};
+use shootout_suite::fanout::{
+    Report, call_blocking, connect_blocking, fetch_blocking, io_failure, timeout,
+};
 use shootout_suite::task::{Crawl, Scatter};
-use shootout_suite::{Answer, Failure, Outcome, Runner, Tally, runner};
+use shootout_suite::time::nanos_since;
+use shootout_suite::{Answer, Cell, Failure, Outcome, Runner, Tally, runner};
 
-use crate::lock;
+use crate::plumbing::{lock, params};
 use crate::sync::Semaphore;
 
 /// The stack of every IO thread: it holds a socket, a reply buffer on the heap and a few frames.
@@ -64,7 +66,8 @@ pub const IO_STACK: usize = 64 * 1024;
 // ---------------------------------------------------------------------------------------------
 
 /// `thread-per-conn` scatter: K connections and K long-lived threads, one per connection.
-pub fn scatter_thread_per_conn(p: Scatter, addr: SocketAddr) -> Result<Runner, Failure> {
+pub fn scatter_thread_per_conn(cell: &Cell) -> Result<Runner, Failure> {
+    let (p, addr) = (params::<Scatter>(cell)?, cell.server()?);
     let timeout = timeout(p.timeout_ms);
     let streams = connect_all(addr, p.conns, timeout)?;
     let threads = streams.into_iter().enumerate().map(|(conn, mut stream)| {
@@ -80,7 +83,7 @@ pub fn scatter_thread_per_conn(p: Scatter, addr: SocketAddr) -> Result<Runner, F
                     io_failure(what, e, timeout)
                 })?;
             let mut report = Report::default();
-            report.record(digest, None);
+            report.tally.add(digest);
             Ok(report)
         }
     });
@@ -89,7 +92,8 @@ pub fn scatter_thread_per_conn(p: Scatter, addr: SocketAddr) -> Result<Runner, F
 }
 
 /// `pool` scatter: K connections shared by N threads, each claiming the next connection to call.
-pub fn scatter_pool(p: Scatter, addr: SocketAddr, workers: usize) -> Result<Runner, Failure> {
+pub fn scatter_pool(cell: &Cell) -> Result<Runner, Failure> {
+    let (p, addr, workers) = (params::<Scatter>(cell)?, cell.server()?, cell.workers);
     // A connection is claimed by one thread per round; the Mutex is how safe Rust lends it.
     let timeout = timeout(p.timeout_ms);
     let conns: Arc<[Mutex<TcpStream>]> = connect_all(addr, p.conns, timeout)?
@@ -105,7 +109,7 @@ pub fn scatter_pool(p: Scatter, addr: SocketAddr, workers: usize) -> Result<Runn
                 let conn = conn as usize;
                 let mut stream = lock(&conns[conn]);
                 match call_blocking(&mut *stream, p.request(round.index, conn), &mut payload) {
-                    Ok(digest) => report.record(digest, None),
+                    Ok(digest) => report.tally.add(digest),
                     Err(e) => {
                         round.abandon();
                         let what = format!(
@@ -129,7 +133,8 @@ pub fn scatter_pool(p: Scatter, addr: SocketAddr, workers: usize) -> Result<Runn
 
 /// `thread-per-conn` crawl: a new scoped thread per request, at most C alive, held to that by a
 /// counting semaphore; up to C threads plus the one that spawns them.
-pub fn crawl_thread_per_conn(p: Crawl, addr: SocketAddr) -> Result<Runner, Failure> {
+pub fn crawl_thread_per_conn(cell: &Cell) -> Result<Runner, Failure> {
+    let (p, addr) = (params::<Crawl>(cell)?, cell.server()?);
     runner(move |_| crawl_spawning(p, addr))
 }
 
@@ -153,12 +158,14 @@ fn crawl_spawning(p: Crawl, addr: SocketAddr) -> Result<Outcome, Failure> {
                 .stack_size(IO_STACK)
                 .spawn_scoped(s, move || {
                     // This thread's own report, merged into the run's once it is complete.
-                    let result = fetch(addr, p.request(i), timeout(p.timeout_ms), &mut Vec::new())
-                        .map(|digest| {
+                    let timeout = timeout(p.timeout_ms);
+                    let result = fetch_blocking(addr, p.request(i), timeout, &mut Vec::new()).map(
+                        |digest| {
                             let mut mine = Report::default();
-                            mine.record(digest, Some(began));
+                            mine.record(digest, began.elapsed());
                             mine
-                        });
+                        },
+                    );
                     let mut results = lock(results);
                     match result {
                         Ok(mine) => results.0.merge(mine),
@@ -188,15 +195,16 @@ fn crawl_spawning(p: Crawl, addr: SocketAddr) -> Result<Outcome, Failure> {
 }
 
 /// `pool` crawl: C long-lived threads, each claiming the next request id until none are left.
-pub fn crawl_pool(p: Crawl, addr: SocketAddr) -> Result<Runner, Failure> {
+pub fn crawl_pool(cell: &Cell) -> Result<Runner, Failure> {
+    let (p, addr) = (params::<Crawl>(cell)?, cell.server()?);
     let threads = (0..p.concurrency).map(|_| {
         let mut payload = Vec::new();
         move |round: Round<'_>| {
             let mut report = Report::default();
             while let Some(i) = round.claim(p.requests) {
                 let began = wait_until_due(&p, i, round.start).unwrap_or_else(Instant::now);
-                match fetch(addr, p.request(i), timeout(p.timeout_ms), &mut payload) {
-                    Ok(digest) => report.record(digest, Some(began)),
+                match fetch_blocking(addr, p.request(i), timeout(p.timeout_ms), &mut payload) {
+                    Ok(digest) => report.record(digest, began.elapsed()),
                     Err(failure) => {
                         round.abandon();
                         return Err(failure);
@@ -208,29 +216,6 @@ pub fn crawl_pool(p: Crawl, addr: SocketAddr) -> Result<Runner, Failure> {
     });
     let mut crew = Crew::spawn("crawl-pool", threads)?;
     runner(move |_| Ok(crew.round(0)?.into_outcome()))
-}
-
-/// One crawl request: a fresh connection, one call, closed on return.
-fn fetch(
-    addr: SocketAddr,
-    request: Request,
-    timeout: Duration,
-    payload: &mut Vec<u8>,
-) -> Result<u64, Failure> {
-    let mut stream = connect_blocking(addr, timeout).map_err(|e| {
-        io_failure(
-            format!("crawl request {}: connecting to {addr}", request.id),
-            e,
-            timeout,
-        )
-    })?;
-    call_blocking(&mut stream, request, payload).map_err(|e| {
-        io_failure(
-            format!("crawl request {} to {addr}", request.id),
-            e,
-            timeout,
-        )
-    })
 }
 
 /// In open loop, sleeps until request `i` is due and returns when that was; in closed loop
@@ -276,13 +261,6 @@ impl Round<'_> {
     fn abandon(&self) {
         self.next.store(u64::MAX / 2, Ordering::Relaxed);
     }
-}
-
-/// What a job hands back for a round: its share of the tally and the latencies it measured.
-#[derive(Debug, Default)]
-struct Report {
-    tally: Tally,
-    latencies_ns: Vec<u64>,
 }
 
 struct Shared {
@@ -449,7 +427,7 @@ fn timed_rounds(
     for index in 0..rounds {
         let start = Instant::now();
         let report = round(index)?;
-        latencies_ns.push(nanos(start.elapsed()));
+        latencies_ns.push(nanos_since(start));
         tally.merge(report.tally);
     }
     Ok(Outcome::with_latencies(Answer::Tally(tally), latencies_ns))
@@ -474,45 +452,6 @@ fn connect_all(
         .collect()
 }
 
-impl Report {
-    /// Records one reply, and its latency if `began` says when its request started.
-    fn record(&mut self, digest: u64, began: Option<Instant>) {
-        self.tally.add(digest);
-        if let Some(began) = began {
-            self.latencies_ns.push(nanos(began.elapsed()));
-        }
-    }
-
-    fn merge(&mut self, other: Report) {
-        self.tally.merge(other.tally);
-        self.latencies_ns.extend(other.latencies_ns);
-    }
-
-    fn into_outcome(self) -> Outcome {
-        Outcome::with_latencies(Answer::Tally(self.tally), self.latencies_ns)
-    }
-}
-
-/// The failure for an IO error while doing `what`. A socket timeout is said as such: Unix
-/// reports an expired `SO_RCVTIMEO` as `WouldBlock` ("Resource temporarily unavailable").
-fn io_failure(what: String, err: io::Error, timeout: Duration) -> Failure {
-    match err.kind() {
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => Failure::new(format!(
-            "{what}: timed out after {} ms",
-            timeout.as_millis()
-        )),
-        _ => Failure::context(&what, err),
-    }
-}
-
-fn timeout(ms: u32) -> Duration {
-    Duration::from_millis(u64::from(ms.max(1)))
-}
-
-fn nanos(d: Duration) -> u64 {
-    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -520,7 +459,7 @@ mod tests {
     /// A report of one reply, whose digest is `value`.
     fn reply(value: u64) -> Report {
         let mut report = Report::default();
-        report.record(value, None);
+        report.tally.add(value);
         report
     }
 
@@ -535,7 +474,10 @@ mod tests {
         .unwrap();
         assert_eq!(outcome.latencies_ns.len(), 3);
         assert!(
-            outcome.latencies_ns.iter().all(|&ns| ns >= nanos(late)),
+            outcome
+                .latencies_ns
+                .iter()
+                .all(|&ns| ns >= shootout_suite::time::nanos(late)),
             "{:?}",
             outcome.latencies_ns
         );

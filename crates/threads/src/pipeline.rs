@@ -23,17 +23,16 @@
 //!   would otherwise pay one per item for nothing.
 
 use std::collections::VecDeque;
-use std::panic;
 use std::sync::mpsc;
 use std::sync::{Condvar, Mutex, PoisonError};
-use std::thread::{self, ScopedJoinHandle};
+use std::thread::{self, Scope};
 use std::time::Instant;
 
 use shootout_suite::pipeline::{Consumed, Item, produced_by};
 use shootout_suite::task::Bounded;
 use shootout_suite::{Answer, Outcome};
 
-use crate::lock;
+use crate::plumbing::{joined, lock};
 
 /// `std-mpsc`: a `sync_channel(capacity)`, the consumers sharing its receiver through a `Mutex`.
 pub fn std_mpsc(p: Bounded) -> Outcome {
@@ -57,17 +56,8 @@ pub fn std_mpsc(p: Bounded) -> Outcome {
                 })
             })
             .collect();
-        for producer in 0..p.producers {
-            let tx = tx.clone();
-            s.spawn(move || {
-                for seq in produced_by(producer, p.producers, p.items) {
-                    if tx.send(Item::new(seq, p.work, epoch)).is_err() {
-                        break; // Every consumer is gone; only a panic does that.
-                    }
-                }
-            });
-        }
-        drop(tx); // The channel closes when the last producer's sender is dropped.
+        // The channel closes when the last producer's sender is dropped.
+        spawn_producers(s, p, epoch, tx, |tx, item| tx.send(item).is_ok());
         consumers.into_iter().map(joined).collect()
     });
     outcome(consumed)
@@ -92,17 +82,7 @@ pub fn crossbeam(p: Bounded) -> Outcome {
             })
             .collect();
         drop(rx);
-        for producer in 0..p.producers {
-            let tx = tx.clone();
-            s.spawn(move || {
-                for seq in produced_by(producer, p.producers, p.items) {
-                    if tx.send(Item::new(seq, p.work, epoch)).is_err() {
-                        break; // Every consumer is gone; only a panic does that.
-                    }
-                }
-            });
-        }
-        drop(tx);
+        spawn_producers(s, p, epoch, tx, |tx, item| tx.send(item).is_ok());
         consumers.into_iter().map(joined).collect()
     });
     outcome(consumed)
@@ -235,9 +215,26 @@ impl Monitor {
     }
 }
 
-/// Joins a consumer, passing on its panic if it had one.
-fn joined<T>(handle: ScopedJoinHandle<'_, T>) -> T {
-    handle.join().unwrap_or_else(|p| panic::resume_unwind(p))
+/// Starts the P producers of a channel on scoped threads, each with a clone of `tx` (dropped
+/// when it is done, as `tx` itself is on return): producer `p` sends its items with `send`
+/// until they are all sent or `send` says that every consumer is gone.
+fn spawn_producers<'scope, S: Clone + Send + 'scope>(
+    s: &'scope Scope<'scope, '_>,
+    p: Bounded,
+    epoch: Instant,
+    tx: S,
+    send: impl Fn(&S, Item) -> bool + Copy + Send + 'scope,
+) {
+    for producer in 0..p.producers {
+        let tx = tx.clone();
+        s.spawn(move || {
+            for seq in produced_by(producer, p.producers, p.items) {
+                if !send(&tx, Item::new(seq, p.work, epoch)) {
+                    break; // Every consumer is gone; only a panic does that.
+                }
+            }
+        });
+    }
 }
 
 fn outcome(consumed: Consumed) -> Outcome {

@@ -40,10 +40,9 @@
 //! [`Gauge`]: shootout_suite::sync::semaphore::Gauge
 //! [`PhaseLog`]: shootout_suite::sync::barrier::PhaseLog
 
-use std::panic;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Barrier, Condvar, Mutex, PoisonError};
-use std::thread::{self, ScopedJoinHandle};
+use std::thread;
 use std::time::Instant;
 
 use event_listener::Listener;
@@ -51,9 +50,10 @@ use shootout_suite::sync::lock::Counter;
 use shootout_suite::sync::semaphore::{Gauge, contribution, entries_of};
 use shootout_suite::sync::{self, barrier, condition, event};
 use shootout_suite::task::{self, Lock};
+use shootout_suite::time::nanos_since;
 use shootout_suite::{Answer, Failure, Outcome, Tally};
 
-use crate::lock;
+use crate::plumbing::{joined, lock};
 
 // ---------------------------------------------------------------------------------------------
 // lock: W workers, `increments` entries into one critical section.
@@ -70,7 +70,7 @@ pub fn lock_std_mutex(p: Lock, workers: usize) -> Outcome {
             lock(&counter).increment(p.section);
         }
     });
-    value(
+    Outcome::value(
         counter
             .into_inner()
             .unwrap_or_else(PoisonError::into_inner)
@@ -90,7 +90,7 @@ pub fn lock_parking_lot(p: Lock, workers: usize) -> Outcome {
             counter.lock().increment(p.section);
         }
     });
-    value(counter.into_inner().checksum())
+    Outcome::value(counter.into_inner().checksum())
 }
 
 /// `atomic`: no lock at all; each entry takes a ticket with `fetch_add` and adds its work to the
@@ -112,7 +112,7 @@ pub fn lock_atomic(p: Lock, workers: usize) -> Outcome {
         count: count.into_inner(),
         sum: sum.into_inner(),
     };
-    value(counter.checksum())
+    Outcome::value(counter.checksum())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -167,7 +167,7 @@ fn semaphore_run<P>(
     gauge.verify(p.permits)?;
     let mut total = Tally::new();
     tallies.into_iter().for_each(|tally| total.merge(tally));
-    Ok(Outcome::new(Answer::Tally(total)))
+    Ok(Outcome::tally(total))
 }
 
 /// A counting semaphore: the free permits under a `Mutex`, with the number of threads waiting
@@ -271,7 +271,9 @@ pub fn barrier_std(p: task::Barrier, workers: usize) -> Result<Outcome, Failure>
     if let Some(failure) = failures.into_iter().flatten().next() {
         return Err(failure);
     }
-    Ok(value(barrier::checksum(barrier::result(p.phases, &a, &b))))
+    Ok(Outcome::value(barrier::checksum(barrier::result(
+        p.phases, &a, &b,
+    ))))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -309,7 +311,7 @@ fn event_run<W: Waitable>(p: task::Event, workers: usize) -> Result<Outcome, Fai
     let (generation, Line(ready)) = (W::default(), &Line(W::default()));
     let epoch = Instant::now();
     let set_at_ns = AtomicU64::new(0);
-    let since_epoch = || epoch.elapsed().as_nanos() as u64;
+    let since_epoch = || nanos_since(epoch);
     let waiters = thread::scope(|s| {
         let waiters: Vec<_> = (0..workers)
             .map(|_| {
@@ -486,7 +488,7 @@ pub fn condition_condvar(p: task::Condition) -> Outcome {
             court.turn = Turn::Pong;
             turn_changed.notify_one();
             court = wait_for(court, Turn::Ping);
-            rtts.push(start.elapsed().as_nanos() as u64);
+            rtts.push(nanos_since(start));
         }
         rtts
     });
@@ -523,7 +525,7 @@ pub fn condition_parking_lot(p: task::Condition) -> Outcome {
             court.turn = Turn::Pong;
             turn_changed.notify_one();
             turn_changed.wait_while(&mut court, |c| c.turn != Turn::Ping);
-            rtts.push(start.elapsed().as_nanos() as u64);
+            rtts.push(nanos_since(start));
         }
         rtts
     });
@@ -547,17 +549,7 @@ fn on_workers<R: Send>(workers: usize, work: impl Fn(usize) -> R + Sync) -> Vec<
     })
 }
 
-/// Joins a scoped thread, passing on its panic if it had one.
-fn joined<T>(handle: ScopedJoinHandle<'_, T>) -> T {
-    handle.join().unwrap_or_else(|p| panic::resume_unwind(p))
-}
-
 /// A value alone on its cache line, so that threads writing it do not slow down those that read
 /// its neighbours (false sharing), as `shootout-processes` lays out its shared boards.
 #[repr(align(64))]
 struct Line<T>(T);
-
-/// Wraps a single number as the answer.
-fn value(v: u64) -> Outcome {
-    Outcome::new(Answer::Value(v))
-}

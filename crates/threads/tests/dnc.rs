@@ -7,9 +7,9 @@ use common::{cell, check};
 use shootout_suite::dnc::fib;
 use shootout_suite::dnc::nqueens::Board;
 use shootout_suite::task::{Fib, Mergesort, Nqueens};
-use shootout_suite::{Answer, Backend, Profile, Task, TaskId};
-use shootout_threads::Threads;
-use shootout_threads::dnc::GIL_SWITCH_UNITS;
+use shootout_suite::{Answer, Profile, Task, TaskId};
+use shootout_threads::BACKEND;
+use shootout_threads::gil::GIL_SWITCH_UNITS;
 
 const VARIANTS: [&str; 4] = ["scope", "task-queue", "gil", "gil-switch"];
 const WORKERS: [usize; 4] = [1, 2, 3, 4];
@@ -17,7 +17,7 @@ const WORKERS: [usize; 4] = [1, 2, 3, 4];
 fn check_all(task: Task) {
     for variant in VARIANTS {
         for workers in WORKERS {
-            check(&Threads, &cell(task, variant, workers));
+            check(&BACKEND, &cell(task, variant, workers));
         }
     }
 }
@@ -44,7 +44,7 @@ fn mergesort_returns_every_key_sorted() {
     let mut expected = task.input().into_keys();
     expected.sort_unstable();
     for variant in VARIANTS {
-        for outcome in check(&Threads, &cell(task, variant, 3)) {
+        for outcome in check(&BACKEND, &cell(task, variant, 3)) {
             assert_eq!(
                 outcome.answer,
                 Answer::Sorted(expected.clone()),
@@ -94,7 +94,7 @@ fn many_workers_on_tiny_problems() {
         Task::Nqueens(Nqueens { n: 4, split: 1 }),
     ] {
         for variant in VARIANTS {
-            check(&Threads, &cell(task, variant, 16));
+            check(&BACKEND, &cell(task, variant, 16));
         }
     }
 }
@@ -119,7 +119,7 @@ fn the_gil_variants_with_fewer_and_more_units_than_a_switch_interval() {
     for task in tasks {
         for variant in ["gil", "gil-switch"] {
             for workers in [1, 2, 3] {
-                check(&Threads, &cell(task, variant, workers));
+                check(&BACKEND, &cell(task, variant, workers));
             }
         }
     }
@@ -143,17 +143,17 @@ fn every_listed_variant_sets_up_and_others_do_not() {
         TaskId::Bounded,
     ] {
         let task = Task::new(id, Profile::Smoke);
-        let variants = Threads.support(id).variants();
+        let variants = BACKEND.support(id).variants().to_vec();
         assert!(!variants.is_empty(), "{id}");
-        for variant in variants {
-            check(&Threads, &cell(task, variant.name, 2));
+        for variant in &variants {
+            check(&BACKEND, &cell(task, variant.name, 2));
         }
         assert!(
-            Threads.setup(&cell(task, "no-such-variant", 2)).is_err(),
+            BACKEND.setup(&cell(task, "no-such-variant", 2)).is_err(),
             "{id}"
         );
         assert!(
-            Threads.setup(&cell(task, variants[0].name, 0)).is_err(),
+            BACKEND.setup(&cell(task, variants[0].name, 0)).is_err(),
             "{id}: workers 0"
         );
     }

@@ -10,8 +10,8 @@ use std::time::Duration;
 use common::{cell, check, failure};
 use shootout_loopback::Server;
 use shootout_suite::task::{Crawl, Scatter};
-use shootout_suite::{Backend, Cell, Profile, Task, TaskId};
-use shootout_threads::Threads;
+use shootout_suite::{Cell, Profile, Task, TaskId};
+use shootout_threads::BACKEND;
 
 const VARIANTS: [&str; 2] = ["thread-per-conn", "pool"];
 
@@ -54,7 +54,7 @@ fn crawl(requests: u64, concurrency: usize, rate: u64, timeout_ms: u32) -> Crawl
 fn check_scatter(p: Scatter, addr: SocketAddr) {
     for variant in VARIANTS {
         for workers in [1, 2, 4] {
-            for outcome in check(&Threads, &served(Task::Scatter(p), variant, workers, addr)) {
+            for outcome in check(&BACKEND, &served(Task::Scatter(p), variant, workers, addr)) {
                 assert_eq!(
                     outcome.latencies_ns.len(),
                     p.rounds as usize,
@@ -68,7 +68,7 @@ fn check_scatter(p: Scatter, addr: SocketAddr) {
 /// Checks a crawl cell: right answer, one latency per request.
 fn check_crawl(p: Crawl, addr: SocketAddr) {
     for variant in VARIANTS {
-        for outcome in check(&Threads, &served(Task::Crawl(p), variant, 2, addr)) {
+        for outcome in check(&BACKEND, &served(Task::Crawl(p), variant, 2, addr)) {
             assert_eq!(outcome.latencies_ns.len() as u64, p.requests, "{variant}");
         }
     }
@@ -124,7 +124,7 @@ fn fanout_needs_a_server_address() {
     for id in [TaskId::Scatter, TaskId::Crawl] {
         for variant in VARIANTS {
             assert!(
-                Threads
+                BACKEND
                     .setup(&cell(Task::new(id, Profile::Smoke), variant, 2))
                     .is_err(),
                 "{id} {variant}"
@@ -200,7 +200,7 @@ fn a_scatter_runner_that_failed_keeps_failing() {
         2,
         server.addr(),
     );
-    let mut run = Threads.setup(&cell).unwrap();
+    let mut run = BACKEND.setup(&cell).unwrap();
     assert!(run(cell.task.input()).is_ok());
     drop(server);
     assert!(run(cell.task.input()).is_err());

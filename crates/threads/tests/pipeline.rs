@@ -6,14 +6,14 @@ use common::{cell, check};
 use shootout_suite::pipeline::LATENCY_SAMPLE;
 use shootout_suite::task::Bounded;
 use shootout_suite::{Profile, Task, TaskId};
-use shootout_threads::Threads;
+use shootout_threads::BACKEND;
 
 const VARIANTS: [&str; 3] = ["std-mpsc", "crossbeam", "mutex-condvar"];
 
 fn check_all(p: Bounded) {
     let task = Task::Bounded(p);
     for variant in VARIANTS {
-        for outcome in check(&Threads, &cell(task, variant, 2)) {
+        for outcome in check(&BACKEND, &cell(task, variant, 2)) {
             // One latency sample per LATENCY_SAMPLE items, from the first.
             assert_eq!(
                 outcome.latencies_ns.len() as u64,

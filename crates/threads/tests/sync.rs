@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use common::{cell, check};
 use shootout_suite::task::{Barrier, Condition, Event, Lock, Semaphore};
-use shootout_suite::{Backend, Outcome, Profile, Task, TaskId};
-use shootout_threads::Threads;
+use shootout_suite::{Outcome, Profile, Task, TaskId};
+use shootout_threads::BACKEND;
 
 const WORKERS: [usize; 3] = [1, 2, 3];
 
@@ -24,7 +24,7 @@ const WORKERS: [usize; 3] = [1, 2, 3];
 fn check_in_time(task: Task, variant: &str, workers: usize) -> Vec<Outcome> {
     let (done, outcomes) = mpsc::channel();
     let cell = cell(task, variant, workers);
-    thread::spawn(move || done.send(check(&Threads, &cell)));
+    thread::spawn(move || done.send(check(&BACKEND, &cell)));
     match outcomes.recv_timeout(Duration::from_secs(120)) {
         Ok(outcomes) => outcomes,
         Err(RecvTimeoutError::Timeout) => {
@@ -40,7 +40,7 @@ fn check_in_time(task: Task, variant: &str, workers: usize) -> Vec<Outcome> {
 /// and worker count.
 fn check_variants(task: Task, workers: &[usize]) -> Vec<(String, usize, Outcome)> {
     let mut all = Vec::new();
-    for variant in Threads.support(task.id()).variants() {
+    for variant in BACKEND.support(task.id()).variants() {
         for &w in workers {
             for outcome in check_in_time(task, variant.name, w) {
                 all.push((variant.name.to_string(), w, outcome));
@@ -53,7 +53,7 @@ fn check_variants(task: Task, workers: &[usize]) -> Vec<(String, usize, Outcome)
 #[test]
 fn every_sync_task_offers_its_variants() {
     let names = |id| -> Vec<&str> {
-        let variants = Threads.support(id).variants();
+        let variants = BACKEND.support(id).variants().to_vec();
         variants.iter().map(|v| v.name).collect()
     };
     assert_eq!(names(TaskId::Lock), ["std-mutex", "parking-lot", "atomic"]);
@@ -70,11 +70,11 @@ fn every_sync_task_offers_its_variants() {
     ] {
         let task = Task::new(id, Profile::Smoke);
         assert!(
-            Threads.setup(&cell(task, "no-such-variant", 2)).is_err(),
+            BACKEND.setup(&cell(task, "no-such-variant", 2)).is_err(),
             "{id}"
         );
         assert!(
-            Threads.setup(&cell(task, names(id)[0], 0)).is_err(),
+            BACKEND.setup(&cell(task, names(id)[0], 0)).is_err(),
             "{id}: workers 0"
         );
     }

@@ -8,8 +8,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use shootout_loopback::Server;
-use shootout_suite::{Backend, Cell, Profile, Task, TaskId};
-use shootout_threads::Threads;
+use shootout_suite::{Cell, Profile, Task, TaskId};
+use shootout_threads::BACKEND;
 
 /// The names of this process's threads that start with one of the fan-out crews' prefixes.
 fn crew_threads() -> Vec<String> {
@@ -49,7 +49,7 @@ fn dropping_a_runner_stops_its_threads() {
                 workers: 3,
                 server: Some(server.addr()),
             };
-            let mut run = Threads.setup(&cell).unwrap();
+            let mut run = BACKEND.setup(&cell).unwrap();
             run(task.input()).unwrap();
             if id == TaskId::Scatter || variant == "pool" {
                 assert!(

@@ -8,7 +8,7 @@ use std::thread;
 use std::time::Duration;
 
 use shootout_suite::{Backend, Cell, Failure, Outcome, Task};
-use shootout_threads::Threads;
+use shootout_threads::BACKEND;
 
 /// A cell of the threads backend, without a server.
 pub fn cell(task: Task, variant: &str, workers: usize) -> Cell {
@@ -22,7 +22,7 @@ pub fn cell(task: Task, variant: &str, workers: usize) -> Cell {
 
 /// Sets `cell` up, runs it twice (a runner must survive reuse across repetitions), checks both
 /// checksums against the reference and returns both outcomes.
-pub fn check(backend: &dyn Backend, cell: &Cell) -> Vec<Outcome> {
+pub fn check(backend: &Backend, cell: &Cell) -> Vec<Outcome> {
     let expected = cell.task.expected_checksum();
     let mut run = backend.setup(cell).unwrap_or_else(|e| {
         panic!(
@@ -59,7 +59,7 @@ pub fn failure(cell: Cell, repetitions: usize, patience: Duration) -> Failure {
     let what = format!("{} {}", cell.task, cell.variant);
     thread::spawn(move || {
         let result = (|| {
-            let mut run = Threads.setup(&cell)?;
+            let mut run = BACKEND.setup(&cell)?;
             for _ in 0..repetitions {
                 run(cell.task.input())?;
             }
