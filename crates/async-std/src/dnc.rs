@@ -271,7 +271,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::{run_task, runtime};
+    use crate::runtime::{run_task, runtime};
 
     #[test]
     fn spawn_blocking_runs_at_most_n_pieces_at_once() {

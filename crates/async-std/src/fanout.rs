@@ -104,7 +104,7 @@ use shootout_suite::fanout::{REPLY_HEADER_LEN, Request, digest, reply_len};
 use shootout_suite::task::{Crawl, Scatter};
 use shootout_suite::{Answer, Failure, Outcome, Runner, Tally, runner};
 
-use crate::{Runtime, run_task, runtime};
+use crate::runtime::{Runtime, run_task, runtime};
 
 /// How many connects a scatter's setup keeps in flight at once.
 ///

@@ -7,9 +7,9 @@
 mod common;
 
 use common::{cell, check, expect_executor_threads, expect_other_sizes_refused};
-use shootout_async_std::AsyncStd;
+use shootout_async_std::BACKEND;
 use shootout_suite::task::{Fib, Mergesort, Nqueens};
-use shootout_suite::{Answer, Backend, Profile, Task, TaskId};
+use shootout_suite::{Answer, Profile, Task, TaskId};
 
 const VARIANTS: [&str; 2] = ["spawn", "spawn-blocking"];
 /// The one worker count of this test binary.
@@ -102,7 +102,7 @@ fn the_executor_has_the_workers_threads_and_keeps_its_size() {
 #[test]
 fn the_variants_are_the_documented_ones() {
     let names = |id| -> Vec<&str> {
-        AsyncStd
+        BACKEND
             .support(id)
             .variants()
             .iter()
@@ -116,7 +116,7 @@ fn the_variants_are_the_documented_ones() {
     assert_eq!(names(TaskId::Crawl), ["spawn"]);
     assert_eq!(names(TaskId::Bounded), ["async-channel"]);
     for id in TaskId::ALL {
-        for variant in AsyncStd.support(id).variants() {
+        for variant in BACKEND.support(id).variants() {
             assert!(!variant.about.is_empty(), "{id} {}", variant.name);
         }
     }
@@ -131,18 +131,19 @@ fn every_listed_variant_sets_up_and_others_do_not() {
         TaskId::Bounded,
     ] {
         let task = Task::new(id, Profile::Smoke);
-        let variants = AsyncStd.support(id).variants();
+        let support = BACKEND.support(id);
+        let variants = support.variants();
         assert!(!variants.is_empty(), "{id}");
         for variant in variants {
             check(&cell(task, variant.name, WORKERS));
         }
-        let err = AsyncStd
+        let err = BACKEND
             .setup(&cell(task, "no-such-variant", WORKERS))
             .err()
             .expect("an unknown variant is refused");
         assert!(err.to_string().contains("no-such-variant"), "{id}: {err}");
         assert!(
-            AsyncStd.setup(&cell(task, variants[0].name, 0)).is_err(),
+            BACKEND.setup(&cell(task, variants[0].name, 0)).is_err(),
             "{id}: workers 0"
         );
     }

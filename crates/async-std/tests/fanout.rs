@@ -14,10 +14,10 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::{cell, check, failure};
-use shootout_async_std::AsyncStd;
+use shootout_async_std::BACKEND;
 use shootout_loopback::Server;
 use shootout_suite::task::{Crawl, Scatter};
-use shootout_suite::{Backend, Cell, Profile, Task, TaskId};
+use shootout_suite::{Cell, Profile, Task, TaskId};
 
 const SCATTER: [&str; 2] = ["spawn", "join-all"];
 const CRAWL: [&str; 1] = ["spawn"];
@@ -137,7 +137,7 @@ fn fanout_needs_a_server_address() {
     for (id, variants) in [(TaskId::Scatter, &SCATTER[..]), (TaskId::Crawl, &CRAWL[..])] {
         for variant in variants {
             assert!(
-                AsyncStd
+                BACKEND
                     .setup(&cell(Task::new(id, Profile::Smoke), variant, WORKERS))
                     .is_err(),
                 "{id} {variant}"
@@ -225,7 +225,7 @@ fn a_silent_server_fails_a_scatter_round_at_its_deadline() {
     for variant in SCATTER {
         let (addr, closes) = silent_server_reporting_closes();
         let cell = served(Task::Scatter(p), variant, WORKERS, addr);
-        let mut run = AsyncStd.setup(&cell).unwrap();
+        let mut run = BACKEND.setup(&cell).unwrap();
         let start = Instant::now();
         let message = run(cell.task.input()).unwrap_err().to_string();
         let took = start.elapsed();
@@ -309,7 +309,7 @@ fn a_scatter_runner_that_failed_keeps_failing() {
             WORKERS,
             server.addr(),
         );
-        let mut run = AsyncStd.setup(&cell).unwrap();
+        let mut run = BACKEND.setup(&cell).unwrap();
         assert!(run(cell.task.input()).is_ok(), "{variant}");
         drop(server);
         assert!(run(cell.task.input()).is_err(), "{variant}");

@@ -6,12 +6,12 @@
 mod common;
 
 use common::{cell, in_child};
-use shootout_async_std::{AsyncStd, THREAD_COUNT_VAR};
-use shootout_suite::{Backend, Failure, Profile, Task, TaskId};
+use shootout_async_std::{BACKEND, THREAD_COUNT_VAR};
+use shootout_suite::{Failure, Profile, Task, TaskId};
 
 fn setup(workers: usize) -> Result<(), Failure> {
     let task = Task::new(TaskId::Fib, Profile::Smoke);
-    let mut run = AsyncStd.setup(&cell(task, "spawn", workers))?;
+    let mut run = BACKEND.setup(&cell(task, "spawn", workers))?;
     run(task.input()).map(drop)
 }
 

@@ -14,9 +14,9 @@
 mod common;
 
 use common::{cell, check, expect_executor_threads, in_child};
-use shootout_async_std::AsyncStd;
+use shootout_async_std::BACKEND;
 use shootout_suite::task::{Barrier, Condition, Event, Lock, Semaphore};
-use shootout_suite::{Backend, Profile, Task, TaskId};
+use shootout_suite::{Profile, Task, TaskId};
 
 const TASKS: [TaskId; 5] = [
     TaskId::Lock,
@@ -30,7 +30,7 @@ const TASKS: [TaskId; 5] = [
 /// latency samples: one per waiter per round for the event, one per round trip for the
 /// condition, none otherwise.
 fn check_all(task: Task, workers: usize) {
-    for variant in AsyncStd.support(task.id()).variants() {
+    for variant in BACKEND.support(task.id()).variants() {
         for outcome in check(&cell(task, variant.name, workers)) {
             let samples = match task {
                 Task::Event(Event { rounds }) => workers * rounds as usize,
@@ -137,7 +137,7 @@ fn four_executor_threads_and_a_semaphore_of_two_and_one() {
 #[test]
 fn the_variants_are_the_documented_ones() {
     let names = |id| -> Vec<&str> {
-        AsyncStd
+        BACKEND
             .support(id)
             .variants()
             .iter()
@@ -152,7 +152,7 @@ fn the_variants_are_the_documented_ones() {
     // An unknown variant is refused before the executor is touched, so this needs no child.
     for id in TASKS {
         let task = Task::new(id, Profile::Smoke);
-        let err = AsyncStd
+        let err = BACKEND
             .setup(&cell(task, "no-such-variant", 2))
             .err()
             .expect("an unknown variant is refused");

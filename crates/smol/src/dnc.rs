@@ -289,7 +289,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::{run_task, runtime};
+    use crate::runtime::{run_task, runtime};
 
     #[test]
     fn unblock_runs_at_most_n_pieces_at_once() {

@@ -4,9 +4,9 @@
 mod common;
 
 use common::{cell, check};
-use shootout_smol::Smol;
+use shootout_smol::BACKEND;
 use shootout_suite::task::{Fib, Mergesort, Nqueens};
-use shootout_suite::{Answer, Backend, Profile, Task, TaskId};
+use shootout_suite::{Answer, Profile, Task, TaskId};
 
 const VARIANTS: [&str; 2] = ["spawn", "unblock"];
 const WORKERS: [usize; 3] = [1, 2, 3];
@@ -101,7 +101,14 @@ fn many_workers_on_tiny_problems() {
 
 #[test]
 fn the_variants_are_the_documented_ones() {
-    let names = |id| -> Vec<&str> { Smol.support(id).variants().iter().map(|v| v.name).collect() };
+    let names = |id| -> Vec<&str> {
+        BACKEND
+            .support(id)
+            .variants()
+            .iter()
+            .map(|v| v.name)
+            .collect()
+    };
     for id in [TaskId::Mergesort, TaskId::Fib, TaskId::Nqueens] {
         assert_eq!(names(id), VARIANTS);
     }
@@ -109,7 +116,7 @@ fn the_variants_are_the_documented_ones() {
     assert_eq!(names(TaskId::Crawl), ["spawn"]);
     assert_eq!(names(TaskId::Bounded), ["async-channel"]);
     for id in TaskId::ALL {
-        for variant in Smol.support(id).variants() {
+        for variant in BACKEND.support(id).variants() {
             assert!(!variant.about.is_empty(), "{id} {}", variant.name);
         }
     }
@@ -124,18 +131,19 @@ fn every_listed_variant_sets_up_and_others_do_not() {
         TaskId::Bounded,
     ] {
         let task = Task::new(id, Profile::Smoke);
-        let variants = Smol.support(id).variants();
+        let support = BACKEND.support(id);
+        let variants = support.variants();
         assert!(!variants.is_empty(), "{id}");
         for variant in variants {
             check(&cell(task, variant.name, 2));
         }
-        let err = Smol
+        let err = BACKEND
             .setup(&cell(task, "no-such-variant", 2))
             .err()
             .expect("an unknown variant is refused");
         assert!(err.to_string().contains("no-such-variant"), "{id}: {err}");
         assert!(
-            Smol.setup(&cell(task, variants[0].name, 0)).is_err(),
+            BACKEND.setup(&cell(task, variants[0].name, 0)).is_err(),
             "{id}: workers 0"
         );
     }

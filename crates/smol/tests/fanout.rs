@@ -12,9 +12,9 @@ use std::time::{Duration, Instant};
 
 use common::{cell, check, failure};
 use shootout_loopback::Server;
-use shootout_smol::Smol;
+use shootout_smol::BACKEND;
 use shootout_suite::task::{Crawl, Scatter};
-use shootout_suite::{Backend, Cell, Profile, Task, TaskId};
+use shootout_suite::{Cell, Profile, Task, TaskId};
 
 const SCATTER: [&str; 2] = ["spawn", "join-all"];
 const CRAWL: [&str; 1] = ["spawn"];
@@ -138,7 +138,8 @@ fn fanout_needs_a_server_address() {
     for (id, variants) in [(TaskId::Scatter, &SCATTER[..]), (TaskId::Crawl, &CRAWL[..])] {
         for variant in variants {
             assert!(
-                Smol.setup(&cell(Task::new(id, Profile::Smoke), variant, 2))
+                BACKEND
+                    .setup(&cell(Task::new(id, Profile::Smoke), variant, 2))
                     .is_err(),
                 "{id} {variant}"
             );
@@ -228,7 +229,7 @@ fn a_silent_server_fails_a_scatter_round_at_its_deadline() {
         for workers in [1, 2] {
             let (addr, closes) = silent_server_reporting_closes();
             let cell = served(Task::Scatter(p), variant, workers, addr);
-            let mut run = Smol.setup(&cell).unwrap();
+            let mut run = BACKEND.setup(&cell).unwrap();
             let start = Instant::now();
             let message = run(cell.task.input()).unwrap_err().to_string();
             let took = start.elapsed();
@@ -315,7 +316,7 @@ fn a_scatter_runner_that_failed_keeps_failing() {
             2,
             server.addr(),
         );
-        let mut run = Smol.setup(&cell).unwrap();
+        let mut run = BACKEND.setup(&cell).unwrap();
         assert!(run(cell.task.input()).is_ok(), "{variant}");
         drop(server);
         assert!(run(cell.task.input()).is_err(), "{variant}");

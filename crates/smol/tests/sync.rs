@@ -10,9 +10,9 @@
 mod common;
 
 use common::{cell, check};
-use shootout_smol::Smol;
+use shootout_smol::BACKEND;
 use shootout_suite::task::{Barrier, Condition, Event, Lock, Semaphore};
-use shootout_suite::{Backend, Profile, Task, TaskId};
+use shootout_suite::{Profile, Task, TaskId};
 
 const TASKS: [TaskId; 5] = [
     TaskId::Lock,
@@ -26,7 +26,7 @@ const TASKS: [TaskId; 5] = [
 /// latency samples: one per waiter per round for the event, one per round trip for the
 /// condition, none otherwise.
 fn check_all(task: Task, workers: usize) {
-    for variant in Smol.support(task.id()).variants() {
+    for variant in BACKEND.support(task.id()).variants() {
         for outcome in check(&cell(task, variant.name, workers)) {
             let samples = match task {
                 Task::Event(Event { rounds }) => workers * rounds as usize,
@@ -123,7 +123,14 @@ fn four_executor_threads_and_a_semaphore_of_two_and_one() {
 
 #[test]
 fn the_variants_are_the_documented_ones() {
-    let names = |id| -> Vec<&str> { Smol.support(id).variants().iter().map(|v| v.name).collect() };
+    let names = |id| -> Vec<&str> {
+        BACKEND
+            .support(id)
+            .variants()
+            .iter()
+            .map(|v| v.name)
+            .collect()
+    };
     assert_eq!(names(TaskId::Lock), ["async-lock", "std-mutex"]);
     assert_eq!(names(TaskId::Semaphore), ["async-lock"]);
     assert_eq!(names(TaskId::Barrier), ["async-lock"]);
@@ -131,7 +138,7 @@ fn the_variants_are_the_documented_ones() {
     assert_eq!(names(TaskId::Condition), ["event-listener"]);
     for id in TASKS {
         let task = Task::new(id, Profile::Smoke);
-        let err = Smol
+        let err = BACKEND
             .setup(&cell(task, "no-such-variant", 2))
             .err()
             .expect("an unknown variant is refused");

@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use common::threads_named;
 use shootout_loopback::Server;
-use shootout_smol::Smol;
-use shootout_suite::{Backend, Cell, Profile, Task, TaskId};
+use shootout_smol::BACKEND;
+use shootout_suite::{Cell, Profile, Task, TaskId};
 
 const PREFIX: &str = "smol-worker";
 
@@ -58,7 +58,7 @@ fn a_runner_has_its_threads_and_dropping_it_stops_them() {
                 workers,
                 server: Some(server.addr()),
             };
-            let mut run = Smol.setup(&cell).unwrap();
+            let mut run = BACKEND.setup(&cell).unwrap();
             run(task.input()).unwrap();
             if let Err(seen) = wait_for_executor_threads(workers) {
                 panic!("{id} {variant}: {workers} workers, executor threads {seen:?}");

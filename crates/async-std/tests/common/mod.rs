@@ -10,8 +10,8 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
-use shootout_async_std::AsyncStd;
-use shootout_suite::{Backend, Cell, Failure, Outcome, Task};
+use shootout_async_std::BACKEND;
+use shootout_suite::{Cell, Failure, Outcome, Task};
 
 /// A cell of the async-std backend, without a server.
 pub fn cell(task: Task, variant: &str, workers: usize) -> Cell {
@@ -27,7 +27,7 @@ pub fn cell(task: Task, variant: &str, workers: usize) -> Cell {
 /// checksums against the reference and returns both outcomes.
 pub fn check(cell: &Cell) -> Vec<Outcome> {
     let expected = cell.task.expected_checksum();
-    let mut run = AsyncStd.setup(cell).unwrap_or_else(|e| {
+    let mut run = BACKEND.setup(cell).unwrap_or_else(|e| {
         panic!(
             "{} {} workers={}: setup failed: {e}",
             cell.task, cell.variant, cell.workers
@@ -62,7 +62,7 @@ pub fn failure(cell: Cell, repetitions: usize, patience: Duration) -> Failure {
     let what = format!("{} {}", cell.task, cell.variant);
     thread::spawn(move || {
         let result = (|| {
-            let mut run = AsyncStd.setup(&cell)?;
+            let mut run = BACKEND.setup(&cell)?;
             for _ in 0..repetitions {
                 run(cell.task.input())?;
             }
@@ -140,7 +140,7 @@ pub fn expect_executor_threads(count: usize) {
 pub fn expect_other_sizes_refused(other: usize) {
     let task =
         shootout_suite::Task::new(shootout_suite::TaskId::Fib, shootout_suite::Profile::Smoke);
-    let err = AsyncStd
+    let err = BACKEND
         .setup(&cell(task, "spawn", other))
         .err()
         .expect("a second size in one process is refused");
@@ -154,7 +154,7 @@ pub fn smoke_every_variant(workers: usize) {
     let server = shootout_loopback::Server::start("127.0.0.1:0".parse().unwrap())
         .expect("start the loopback server");
     for id in TaskId::ALL {
-        for variant in AsyncStd.support(id).variants() {
+        for variant in BACKEND.support(id).variants() {
             let cell = Cell {
                 server: Some(server.addr()),
                 ..cell(Task::new(id, Profile::Smoke), variant.name, workers)

@@ -8,8 +8,8 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
-use shootout_smol::Smol;
-use shootout_suite::{Backend, Cell, Failure, Outcome, Task};
+use shootout_smol::BACKEND;
+use shootout_suite::{Cell, Failure, Outcome, Task};
 
 /// A cell of the smol backend, without a server.
 pub fn cell(task: Task, variant: &str, workers: usize) -> Cell {
@@ -25,7 +25,7 @@ pub fn cell(task: Task, variant: &str, workers: usize) -> Cell {
 /// checksums against the reference and returns both outcomes.
 pub fn check(cell: &Cell) -> Vec<Outcome> {
     let expected = cell.task.expected_checksum();
-    let mut run = Smol.setup(cell).unwrap_or_else(|e| {
+    let mut run = BACKEND.setup(cell).unwrap_or_else(|e| {
         panic!(
             "{} {} workers={}: setup failed: {e}",
             cell.task, cell.variant, cell.workers
@@ -60,7 +60,7 @@ pub fn failure(cell: Cell, repetitions: usize, patience: Duration) -> Failure {
     let what = format!("{} {}", cell.task, cell.variant);
     thread::spawn(move || {
         let result = (|| {
-            let mut run = Smol.setup(&cell)?;
+            let mut run = BACKEND.setup(&cell)?;
             for _ in 0..repetitions {
                 run(cell.task.input())?;
             }
