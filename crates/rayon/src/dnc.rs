@@ -18,6 +18,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use rayon::prelude::*;
 use shootout_suite::dnc::nqueens::Board;
 use shootout_suite::dnc::{fib, mergesort};
+use shootout_suite::{Answer, Cell, Failure, Runner, Task};
+
+use crate::pool::on_pool;
 
 /// `fib(n)` by recursive [`rayon::join`], sequential for `k <= grain`.
 ///
@@ -171,4 +174,63 @@ fn count_par_iter(board: Board, split: u32) -> u64 {
         .into_par_iter()
         .map(|child| count_par_iter(child, split))
         .sum()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Setup: each variant on a pool of W threads.
+// ---------------------------------------------------------------------------------------------
+
+/// Sets up `join`, the variant of all three tasks: [`mergesort_join`], [`fib_join`] or
+/// [`nqueens_join`] on the cell's pool.
+pub fn setup_join(cell: &Cell) -> Result<Runner, Failure> {
+    match cell.task {
+        Task::Mergesort(p) => setup_sort(cell, move |keys| mergesort_join(keys, p.grain)),
+        Task::Fib(p) => on_pool(cell.workers, move |_| Answer::Value(fib_join(p.n, p.grain))),
+        Task::Nqueens(p) => on_pool(cell.workers, move |_| {
+            Answer::Value(nqueens_join(p.n, p.split))
+        }),
+        _ => Err(cell.unsupported()),
+    }
+}
+
+/// Sets up mergesort's `par-sort`: [`mergesort_par_sort`] on the cell's pool.
+pub fn setup_par_sort(cell: &Cell) -> Result<Runner, Failure> {
+    setup_sort(cell, mergesort_par_sort)
+}
+
+/// Sets up mergesort's `par-sort-unstable`: [`mergesort_par_sort_unstable`] on the cell's pool.
+pub fn setup_par_sort_unstable(cell: &Cell) -> Result<Runner, Failure> {
+    setup_sort(cell, mergesort_par_sort_unstable)
+}
+
+/// Sets up fib's `scope`: [`fib_scope`] on the cell's pool.
+pub fn setup_scope(cell: &Cell) -> Result<Runner, Failure> {
+    let Task::Fib(p) = cell.task else {
+        return Err(cell.unsupported());
+    };
+    on_pool(cell.workers, move |_| {
+        Answer::Value(fib_scope(p.n, p.grain))
+    })
+}
+
+/// Sets up nqueens' `par-iter`: [`nqueens_par_iter`] on the cell's pool.
+pub fn setup_par_iter(cell: &Cell) -> Result<Runner, Failure> {
+    let Task::Nqueens(p) = cell.task else {
+        return Err(cell.unsupported());
+    };
+    on_pool(cell.workers, move |_| {
+        Answer::Value(nqueens_par_iter(p.n, p.split))
+    })
+}
+
+/// A mergesort runner: each repetition's keys sorted in place by `sort` on the cell's pool.
+fn setup_sort(cell: &Cell, sort: impl Fn(&mut [u64]) + Send + 'static) -> Result<Runner, Failure> {
+    let Task::Mergesort(_) = cell.task else {
+        return Err(cell.unsupported());
+    };
+    on_pool(cell.workers, move |input| {
+        let mut keys = input.into_keys();
+        sort(&mut keys);
+        Answer::Sorted(keys)
+    })
 }

@@ -38,7 +38,9 @@ use rayon::ThreadPool;
 use rayon::prelude::*;
 use shootout_suite::pipeline::{Consumed, Item, produced_by};
 use shootout_suite::task::Bounded;
-use shootout_suite::{Answer, Outcome};
+use shootout_suite::{Answer, Cell, Failure, Outcome, Runner, Task, runner};
+
+use crate::pool;
 
 /// `par-bridge`: `p.producers` threads send through a bounded channel of `p.capacity` items to
 /// the workers of `consumers`, which take the items through `par_bridge` and do their work.
@@ -86,6 +88,29 @@ pub fn bounded_broadcast(consumers: &ThreadPool, p: Bounded) -> Outcome {
         per_thread.into_iter().collect::<Consumed>()
     });
     outcome(consumed)
+}
+
+/// Sets up `par-bridge`: [`bounded_par_bridge`] on a pool of C threads.
+pub fn setup_par_bridge(cell: &Cell) -> Result<Runner, Failure> {
+    setup(cell, bounded_par_bridge)
+}
+
+/// Sets up `broadcast`: [`bounded_broadcast`] on a pool of C threads.
+pub fn setup_broadcast(cell: &Cell) -> Result<Runner, Failure> {
+    setup(cell, bounded_broadcast)
+}
+
+/// A pipeline runner: the pool is the consumers (C threads, whatever W is); the producers are
+/// threads of their own, started by `run` every repetition.
+fn setup(
+    cell: &Cell,
+    run: impl Fn(&ThreadPool, Bounded) -> Outcome + 'static,
+) -> Result<Runner, Failure> {
+    let Task::Bounded(p) = cell.task else {
+        return Err(cell.unsupported());
+    };
+    let consumers = pool::build(p.consumers)?;
+    runner(move |_| Ok(run(&consumers, p)))
 }
 
 /// Starts the `p.producers` producer threads in scope `s`, each with a clone of `sender`; the

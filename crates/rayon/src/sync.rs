@@ -23,9 +23,11 @@ use std::sync::atomic::AtomicU64;
 use std::sync::{Mutex, PoisonError};
 
 use rayon::prelude::*;
-use shootout_suite::Failure;
 use shootout_suite::sync::{barrier, lock::Counter, work};
 use shootout_suite::task::{Barrier, Lock};
+use shootout_suite::{Answer, Cell, Failure, Outcome, Runner, Task, runner};
+
+use crate::pool::{self, on_pool};
 
 /// Why rayon does not run `sync/semaphore`.
 pub const SEMAPHORE_NOT_APPLICABLE: &str = "a permit wait blocks a pool thread (rayon warns \
@@ -88,4 +90,38 @@ pub fn barrier_fork_join(p: Barrier, workers: usize) -> Result<u64, Failure> {
         })?;
     }
     Ok(barrier::checksum(barrier::result(p.phases, &a, &b)))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Setup: each variant on a pool of W threads.
+// ---------------------------------------------------------------------------------------------
+
+/// Sets up lock's `mutex`: [`lock_mutex`] on the cell's pool.
+pub fn setup_mutex(cell: &Cell) -> Result<Runner, Failure> {
+    setup_lock(cell, lock_mutex)
+}
+
+/// Sets up lock's `reduce`: [`lock_reduce`] on the cell's pool.
+pub fn setup_reduce(cell: &Cell) -> Result<Runner, Failure> {
+    setup_lock(cell, lock_reduce)
+}
+
+/// A lock runner: `lock(p)` on the cell's pool, its checksum the answer.
+fn setup_lock(cell: &Cell, lock: impl Fn(Lock) -> u64 + Send + 'static) -> Result<Runner, Failure> {
+    let Task::Lock(p) = cell.task else {
+        return Err(cell.unsupported());
+    };
+    on_pool(cell.workers, move |_| Answer::Value(lock(p)))
+}
+
+/// Sets up barrier's `fork-join`: [`barrier_fork_join`] on the cell's pool.
+pub fn setup_fork_join(cell: &Cell) -> Result<Runner, Failure> {
+    let (Task::Barrier(p), workers) = (cell.task, cell.workers) else {
+        return Err(cell.unsupported());
+    };
+    let pool = pool::build(workers)?;
+    runner(move |_| {
+        let value = pool.install(|| barrier_fork_join(p, workers))?;
+        Ok(Outcome::new(Answer::Value(value)))
+    })
 }

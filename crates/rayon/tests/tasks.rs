@@ -1,9 +1,9 @@
 //! Every task and variant of the rayon backend reproduces the suite's reference checksum,
 //! on the smoke profile and at the edges of every parameter.
 
-use shootout_rayon::Rayon;
+use shootout_rayon::BACKEND;
 use shootout_suite::pipeline::LATENCY_SAMPLE;
-use shootout_suite::{Backend, Cell, Family, Profile, Support, Task, TaskId};
+use shootout_suite::{Cell, Family, Profile, Support, Task, TaskId};
 
 /// Sets `task` up once on `workers` threads and runs it twice (the pool is reused), checking
 /// both answers against the reference.
@@ -17,7 +17,7 @@ fn check(task: Task, variant: &str, workers: usize) {
         workers,
         server: None,
     };
-    let mut run = Rayon
+    let mut run = BACKEND
         .setup(&cell)
         .unwrap_or_else(|err| panic!("{what}: setup: {err}"));
     let expected = task.expected_checksum();
@@ -49,7 +49,7 @@ fn task(id: TaskId, params: &[(&str, u64)]) -> Task {
 }
 
 fn variants(id: TaskId) -> Vec<&'static str> {
-    Rayon
+    BACKEND
         .support(id)
         .variants()
         .iter()
@@ -83,7 +83,7 @@ fn the_variants_are_the_documented_ones() {
     assert_eq!(variants(TaskId::Lock), ["mutex", "reduce"]);
     assert_eq!(variants(TaskId::Barrier), ["fork-join"]);
     for id in TaskId::ALL {
-        for variant in Rayon.support(id).variants() {
+        for variant in BACKEND.support(id).variants() {
             assert!(
                 !variant.about.is_empty(),
                 "{id} {} needs an about line",
@@ -102,7 +102,7 @@ fn fanout_and_the_waiting_primitives_are_not_applicable_with_a_reason() {
         TaskId::Event,
         TaskId::Condition,
     ] {
-        match Rayon.support(id) {
+        match BACKEND.support(id) {
             Support::NotApplicable(reason) => assert!(!reason.trim().is_empty(), "{id}"),
             Support::Variants(v) => panic!("{id} should be n/a, has {v:?}"),
         }
@@ -112,7 +112,7 @@ fn fanout_and_the_waiting_primitives_are_not_applicable_with_a_reason() {
             workers: 2,
             server: None,
         };
-        assert!(Rayon.setup(&cell).is_err(), "{id} must refuse setup");
+        assert!(BACKEND.setup(&cell).is_err(), "{id} must refuse setup");
     }
 }
 
@@ -125,7 +125,7 @@ fn unknown_variants_and_zero_workers_are_refused() {
         workers: 2,
         server: None,
     };
-    let err = Rayon
+    let err = BACKEND
         .setup(&cell)
         .err()
         .expect("par-sort is not a fib variant");
@@ -136,13 +136,13 @@ fn unknown_variants_and_zero_workers_are_refused() {
         workers: 0,
         server: None,
     };
-    assert!(Rayon.setup(&cell).is_err());
+    assert!(BACKEND.setup(&cell).is_err());
 }
 
 #[test]
 fn the_pool_has_exactly_the_requested_threads() {
     for threads in [1, 2, 3, 5] {
-        let pool = shootout_rayon::pool(threads).unwrap();
+        let pool = shootout_rayon::pool::build(threads).unwrap();
         assert_eq!(pool.current_num_threads(), threads);
         // Work submitted through `install` runs on a named worker of this pool.
         let (count, name) = pool.install(|| {
@@ -154,7 +154,7 @@ fn the_pool_has_exactly_the_requested_threads() {
         assert_eq!(count, threads);
         assert!(name.unwrap().starts_with("rayon-worker-"));
     }
-    assert!(shootout_rayon::pool(0).is_err());
+    assert!(shootout_rayon::pool::build(0).is_err());
 }
 
 #[test]
@@ -186,7 +186,7 @@ fn merge_join_handles_uneven_and_duplicate_runs() {
         expected.sort_unstable();
         for grain in [1, 2, 16] {
             let mut out = vec![0; left.len() + right.len()];
-            shootout_rayon::pool(2).unwrap().install(|| {
+            shootout_rayon::pool::build(2).unwrap().install(|| {
                 shootout_rayon::dnc::merge_join(left, right, &mut out, grain);
             });
             assert_eq!(out, expected, "grain {grain}");
