@@ -89,11 +89,10 @@ pub mod pipeline;
 mod runtime;
 pub mod sync;
 
-pub use runtime::{Runtime, THREAD_COUNT_VAR, THREAD_NAME, run_task, runtime};
+pub use runtime::{Runtime, Spawner, THREAD_COUNT_VAR, THREAD_NAME, run_task, runtime};
 
-use shootout_suite::{Backend, Form, Outcome, Task, TaskId, Variant, Workers};
-
-use crate::runtime::{tasks_on, try_tasks_on};
+use shootout_async_common as common;
+use shootout_suite::{Backend, Form, TaskId, Variant, Workers};
 
 /// The async-std backend: its global executor, `net`, `io`, `task` and `channel`, with
 /// async-lock's semaphore.
@@ -107,21 +106,7 @@ pub static BACKEND: Backend = Backend {
             tasks: &[TaskId::Mergesort, TaskId::Fib, TaskId::Nqueens],
             form: Form::Natural,
             workers: Workers::Exact,
-            setup: |cell| {
-                let rt = runtime(cell.workers)?;
-                match cell.task {
-                    Task::Mergesort(p) => tasks_on(rt, move |input| async move {
-                        Outcome::sorted(dnc::mergesort_spawn(input.into_keys(), p.grain).await)
-                    }),
-                    Task::Fib(p) => tasks_on(rt, move |_| async move {
-                        Outcome::value(dnc::fib_spawn(p.n, p.grain).await)
-                    }),
-                    Task::Nqueens(p) => tasks_on(rt, move |_| async move {
-                        Outcome::value(dnc::nqueens_spawn(p.n, p.split).await)
-                    }),
-                    _ => Err(cell.unsupported()),
-                }
-            },
+            setup: common::dnc::setup_spawn::<Runtime>,
         },
         Variant {
             name: "spawn-blocking",
@@ -129,23 +114,7 @@ pub static BACKEND: Backend = Backend {
             tasks: &[TaskId::Mergesort, TaskId::Fib, TaskId::Nqueens],
             form: Form::Natural,
             workers: Workers::Exact,
-            setup: |cell| {
-                let workers = cell.workers;
-                let rt = runtime(workers)?;
-                match cell.task {
-                    Task::Mergesort(p) => tasks_on(rt, move |input| async move {
-                        let keys = input.into_keys();
-                        Outcome::sorted(dnc::mergesort_spawn_blocking(keys, p.grain, workers).await)
-                    }),
-                    Task::Fib(p) => tasks_on(rt, move |_| async move {
-                        Outcome::value(dnc::fib_spawn_blocking(p.n, p.grain, workers).await)
-                    }),
-                    Task::Nqueens(p) => tasks_on(rt, move |_| async move {
-                        Outcome::value(dnc::nqueens_spawn_blocking(p.n, p.split, workers).await)
-                    }),
-                    _ => Err(cell.unsupported()),
-                }
-            },
+            setup: common::dnc::setup_pool::<Runtime>,
         },
         Variant {
             name: "spawn",
@@ -153,10 +122,7 @@ pub static BACKEND: Backend = Backend {
             tasks: &[TaskId::Scatter],
             form: Form::Natural,
             workers: Workers::Exact,
-            setup: |cell| match cell.task {
-                Task::Scatter(p) => fanout::scatter_spawn(p, cell.server()?, cell.workers),
-                _ => Err(cell.unsupported()),
-            },
+            setup: common::fanout::setup_scatter_spawn::<Runtime>,
         },
         Variant {
             name: "join-all",
@@ -164,10 +130,7 @@ pub static BACKEND: Backend = Backend {
             tasks: &[TaskId::Scatter],
             form: Form::Natural,
             workers: Workers::Exact,
-            setup: |cell| match cell.task {
-                Task::Scatter(p) => fanout::scatter_join_all(p, cell.server()?, cell.workers),
-                _ => Err(cell.unsupported()),
-            },
+            setup: common::fanout::setup_scatter_join_all::<Runtime>,
         },
         Variant {
             name: "spawn",
@@ -175,10 +138,7 @@ pub static BACKEND: Backend = Backend {
             tasks: &[TaskId::Crawl],
             form: Form::Natural,
             workers: Workers::Exact,
-            setup: |cell| match cell.task {
-                Task::Crawl(p) => fanout::crawl_spawn(p, cell.server()?, cell.workers),
-                _ => Err(cell.unsupported()),
-            },
+            setup: common::fanout::setup_crawl_spawn::<Runtime>,
         },
         Variant {
             name: "async-channel",
@@ -186,12 +146,7 @@ pub static BACKEND: Backend = Backend {
             tasks: &[TaskId::Bounded],
             form: Form::Natural,
             workers: Workers::Exact,
-            setup: |cell| match cell.task {
-                Task::Bounded(p) => {
-                    tasks_on(runtime(cell.workers)?, move |_| pipeline::async_channel(p))
-                }
-                _ => Err(cell.unsupported()),
-            },
+            setup: common::pipeline::setup_async_channel::<Runtime>,
         },
         Variant {
             name: "mutex",
@@ -199,13 +154,7 @@ pub static BACKEND: Backend = Backend {
             tasks: &[TaskId::Lock],
             form: Form::Natural,
             workers: Workers::Exact,
-            setup: |cell| match cell.task {
-                Task::Lock(p) => {
-                    let workers = cell.workers;
-                    tasks_on(runtime(workers)?, move |_| sync::lock_mutex(p, workers))
-                }
-                _ => Err(cell.unsupported()),
-            },
+            setup: common::sync::setup_lock_async_lock::<Runtime>,
         },
         Variant {
             name: "std-mutex",
@@ -213,13 +162,7 @@ pub static BACKEND: Backend = Backend {
             tasks: &[TaskId::Lock],
             form: Form::Natural,
             workers: Workers::Exact,
-            setup: |cell| match cell.task {
-                Task::Lock(p) => {
-                    let workers = cell.workers;
-                    tasks_on(runtime(workers)?, move |_| sync::lock_std_mutex(p, workers))
-                }
-                _ => Err(cell.unsupported()),
-            },
+            setup: common::sync::setup_lock_std_mutex::<Runtime>,
         },
         Variant {
             name: "async-lock",
@@ -227,15 +170,7 @@ pub static BACKEND: Backend = Backend {
             tasks: &[TaskId::Semaphore],
             form: Form::Natural,
             workers: Workers::Exact,
-            setup: |cell| match cell.task {
-                Task::Semaphore(p) => {
-                    let workers = cell.workers;
-                    try_tasks_on(runtime(workers)?, move |_| {
-                        sync::semaphore_async_lock(p, workers)
-                    })
-                }
-                _ => Err(cell.unsupported()),
-            },
+            setup: common::sync::setup_semaphore_async_lock::<Runtime>,
         },
         Variant {
             name: "async-lock",
@@ -243,15 +178,7 @@ pub static BACKEND: Backend = Backend {
             tasks: &[TaskId::Barrier],
             form: Form::Natural,
             workers: Workers::Exact,
-            setup: |cell| match cell.task {
-                Task::Barrier(p) => {
-                    let workers = cell.workers;
-                    try_tasks_on(runtime(workers)?, move |_| {
-                        sync::barrier_async_lock(p, workers)
-                    })
-                }
-                _ => Err(cell.unsupported()),
-            },
+            setup: common::sync::setup_barrier_async_lock::<Runtime>,
         },
         Variant {
             name: "event-listener",
@@ -259,15 +186,7 @@ pub static BACKEND: Backend = Backend {
             tasks: &[TaskId::Event],
             form: Form::Natural,
             workers: Workers::Exact,
-            setup: |cell| match cell.task {
-                Task::Event(p) => {
-                    let workers = cell.workers;
-                    try_tasks_on(runtime(workers)?, move |_| {
-                        sync::event_event_listener(p, workers)
-                    })
-                }
-                _ => Err(cell.unsupported()),
-            },
+            setup: common::sync::setup_event_event_listener::<Runtime>,
         },
         Variant {
             name: "event-listener",
@@ -275,12 +194,7 @@ pub static BACKEND: Backend = Backend {
             tasks: &[TaskId::Condition],
             form: Form::Natural,
             workers: Workers::Exact,
-            setup: |cell| match cell.task {
-                Task::Condition(p) => tasks_on(runtime(cell.workers)?, move |_| {
-                    sync::condition_event_listener(p)
-                }),
-                _ => Err(cell.unsupported()),
-            },
+            setup: common::sync::setup_condition_event_listener::<Runtime>,
         },
     ],
     not_applicable: &[],

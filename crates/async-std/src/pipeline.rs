@@ -1,72 +1,31 @@
 //! The bounded pipeline on async-std: producer and consumer tasks around an `async-channel`.
 //!
-//! [`async_std::channel::bounded`] *is* async-channel: `async_std::channel` is
-//! `pub use async_channel::*`, of the 1.x line where smol uses 2.x, the same design. That is
+//! The producers, the consumers and how they end are `shootout-async-common`'s
+//! ([`shootout_async_common::pipeline`]), shared with smol. What is async-std's is the channel:
+//! [`async_std::channel::bounded`] *is* async-channel (`async_std::channel` is
+//! `pub use async_channel::*`), of the 1.x line where smol uses 2.x, the same design. That is
 //! why the variant is named `async-channel`, as in smol and tokio, so the three line up in the
-//! tables. It is multi-producer and multi-consumer, so every consumer owns a clone of the
-//! receiver and they wait on the queue together, as with crossbeam. The difference from a
-//! blocking channel is what waiting costs: a producer that finds the queue full, or a consumer
-//! that finds it empty, is a task that suspends (its future returns `Pending` and the thread
-//! runs another task) instead of a thread that parks. A hand-off between two tasks on the same
-//! executor thread is a function call away; only when the other side sleeps on another thread
-//! does it cost a thread wake-up.
-//!
-//! Each repetition spawns P producer tasks and C consumer tasks on the executor's N threads
-//! (`workers`, whatever P and C are). Producer `p` sends the items `produced_by(p, P, items)`;
-//! each consumer receives until the channel is closed and empty, does the item's work with
-//! `Consumed::take` and keeps its own [`Consumed`]; the consumers' tallies are merged when they
-//! are awaited. The channel closes when the last sender is dropped, which is when the last
-//! producer task ends.
-//!
-//! The per-item work runs inside the consumer task, on an executor thread: it is a few hundred
-//! nanoseconds of hashing per item at most, the kind of short CPU work a task may do between
-//! awaits without holding its thread from anyone for long.
+//! tables.
 
-use std::time::Instant;
+use async_std::channel::{Receiver, Sender};
+use shootout_async_common::pipeline::Channel;
+use shootout_suite::pipeline::Item;
 
-use async_std::task::{self, JoinHandle};
-use shootout_suite::pipeline::{Consumed, Item, produced_by};
-use shootout_suite::task::Bounded;
-use shootout_suite::{Answer, Outcome};
+use crate::runtime::Spawner;
 
-/// `async-channel`: an `async_std::channel::bounded(capacity)` (async-channel 1.x) between P
-/// producer and C consumer tasks, every consumer with its own receiver.
-pub async fn async_channel(p: Bounded) -> Outcome {
-    let epoch = Instant::now();
-    let (tx, rx) = async_std::channel::bounded(p.capacity.max(1));
-    let consumers: Vec<JoinHandle<Consumed>> = (0..p.consumers)
-        .map(|_| {
-            let rx = rx.clone();
-            task::spawn(async move {
-                let mut consumed = Consumed::default();
-                // Ends when every sender is dropped and the queue is empty.
-                while let Ok(item) = rx.recv().await {
-                    consumed.take(item, epoch);
-                }
-                consumed
-            })
-        })
-        .collect();
-    drop(rx);
-    let producers: Vec<JoinHandle<()>> = (0..p.producers)
-        .map(|producer| {
-            let tx = tx.clone();
-            task::spawn(async move {
-                for seq in produced_by(producer, p.producers, p.items) {
-                    if tx.send(Item::new(seq, p.work, epoch)).await.is_err() {
-                        break; // Every consumer is gone; only a panic does that.
-                    }
-                }
-            })
-        })
-        .collect();
-    drop(tx); // The channel closes when the last producer's sender is dropped.
-    for producer in producers {
-        producer.await;
+impl Channel for Spawner {
+    type Sender = Sender<Item>;
+    type Receiver = Receiver<Item>;
+
+    fn bounded(capacity: usize) -> (Sender<Item>, Receiver<Item>) {
+        async_std::channel::bounded(capacity)
     }
-    let mut consumed = Consumed::default();
-    for consumer in consumers {
-        consumed.merge(consumer.await);
+
+    async fn send(tx: &Sender<Item>, item: Item) -> bool {
+        tx.send(item).await.is_ok()
     }
-    Outcome::with_latencies(Answer::Tally(consumed.tally), consumed.latencies_ns)
+
+    async fn recv(rx: &Receiver<Item>) -> Option<Item> {
+        rx.recv().await.ok()
+    }
 }

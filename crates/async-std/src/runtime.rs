@@ -2,16 +2,18 @@
 //! use, and the calling thread's wait for one repetition's root task.
 //!
 //! async-std has no runtime object (see the crate docs); [`Runtime`] is only the proof that
-//! [`runtime`] sized the executor. It is a leaf of the crate: the family files spawn on it, and
-//! the crate root only names what they export.
+//! [`runtime`] sized the executor. [`Spawner`] and the [`Runtime`] are what
+//! `shootout-async-common` asks of a runtime: a handle to spawn with, and the threads a
+//! repetition runs on. It is a leaf of the crate.
 
 use std::future::Future;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_global_executor::GlobalExecutorConfig;
-use async_std::task;
-use shootout_suite::{Failure, Input, Outcome, Runner, runner};
+use async_std::task::{self, JoinHandle};
+use shootout_async_common::Spawn;
+use shootout_suite::Failure;
 
 /// The name async-std gives its executor threads, kept here (Linux shows its first 15 bytes,
 /// `async-std/runti`).
@@ -109,24 +111,44 @@ pub fn run_task<T: Send + 'static>(
     task::block_on(task::spawn(future))
 }
 
-/// A runner that runs `work`'s future as a task of the executor, sized once per cell.
-pub fn tasks_on<Fut>(
-    runtime: Runtime,
-    mut work: impl FnMut(Input) -> Fut + 'static,
-) -> Result<Runner, Failure>
-where
-    Fut: Future<Output = Outcome> + Send + 'static,
-{
-    runner(move |input| Ok(run_task(&runtime, work(input))))
+/// The handle tasks spawn with: nothing at all, since async-std's executor is global and
+/// `task::spawn` finds it.
+#[derive(Clone, Copy, Debug)]
+pub struct Spawner;
+
+impl Spawn for Spawner {
+    type Task<T: Send + 'static> = JoinHandle<T>;
+
+    fn spawn<T: Send + 'static>(
+        self,
+        future: impl Future<Output = T> + Send + 'static,
+    ) -> JoinHandle<T> {
+        task::spawn(future)
+    }
+
+    /// Cancels every task, waiting until each is gone. Dropping an async-std `JoinHandle`
+    /// detaches its task: it runs on, unobserved, where dropping a smol `Task` cancels it.
+    async fn cancel_all<T: Send + 'static>(
+        tasks: impl IntoIterator<Item = JoinHandle<T>, IntoIter: Send> + Send,
+    ) {
+        for task in tasks {
+            task.cancel().await;
+        }
+    }
 }
 
-/// [`tasks_on`] for work that can fail: the repetition fails with the task's failure.
-pub fn try_tasks_on<Fut>(
-    runtime: Runtime,
-    mut work: impl FnMut(Input) -> Fut + 'static,
-) -> Result<Runner, Failure>
-where
-    Fut: Future<Output = Result<Outcome, Failure>> + Send + 'static,
-{
-    runner(move |input| run_task(&runtime, work(input)))
+impl shootout_async_common::Runtime for Runtime {
+    type Spawner = Spawner;
+
+    fn start(workers: usize) -> Result<Self, Failure> {
+        runtime(workers)
+    }
+
+    fn spawner(&self) -> Spawner {
+        Spawner
+    }
+
+    fn run<T: Send + 'static>(&self, future: impl Future<Output = T> + Send + 'static) -> T {
+        run_task(self, future)
+    }
 }

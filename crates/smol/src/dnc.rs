@@ -1,294 +1,46 @@
-//! Divide and conquer on smol: recursive `spawn` on the executor, and the same tree with its
-//! CPU work sent to `unblock`.
+//! Divide and conquer on smol: recursive `spawn` on the runtime's executor, and the same tree
+//! with its CPU work sent to `unblock`.
 //!
-//! An executor is a thread pool without preemption. A task runs until it reaches an `.await`
-//! that is not ready; a computation that never awaits holds its thread until it returns.
-//! async-executor gives each thread a local queue and lets idle threads steal from the others,
-//! so a tree of spawned tasks balances much as it does on rayon. This file measures what a
-//! spawn costs next to a fork on rayon or threads, and what the usual advice for CPU work in
-//! async code costs. Both variants cut the tree at the task's grain (or split depth), exactly
-//! as rayon's `join` does, and run the suite's sequential kernels below it.
+//! The trees, the grain, the `'static` data flow and the advice each variant follows are
+//! `shootout-async-common`'s ([`shootout_async_common::dnc`]), shared with async-std. What is
+//! smol's:
 //!
-//! # `spawn`: the natural async form
-//!
-//! The recursion of the sequential kernel with one branch spawned as a task and the other
-//! awaited inline, then the task's handle awaited: the shape of `rayon::join`. Awaiting a
-//! handle that is not finished suspends the parent, and its thread runs other tasks meanwhile.
-//! Three things differ from `std::thread::scope` and `rayon::join`, all from the runtime:
-//!
-//! - **`'static`.** `spawn` on the runtime's `StaticExecutor` takes only `'static` futures: a
-//!   spawned task may outlive the frame that spawned it (a detached task runs on), so it can
-//!   borrow nothing. async-executor also has scoped executors (`Executor<'a>` takes futures
-//!   that borrow for `'a`), but the threads that run one must end within `'a`, so they would
-//!   be started inside every repetition, N thread spawns in the timed region. So data
-//!   moves in and results move out. `fib` and `nqueens` pass small `Copy` values. Merge sort
-//!   shares its input read-only in an `Arc<Vec<u64>>`: each leaf copies its run out and sorts
-//!   it, and each merge consumes its children's sorted `Vec`s and returns a new one. That is as
-//!   much copying as the ping-pong between two buffers (one copy at the leaves, one merge per
-//!   level), plus an allocation per node of the tree.
-//! - **No parallel merge.** threads and rayon cut the top merges in two with `merge_split`,
-//!   writing into disjoint `&mut` halves of one output. An owned output cannot be cut into
-//!   `'static` parts without `unsafe`, and merging into two `Vec`s to concatenate them copies as
-//!   much as the split saves. So every merge is sequential, the last one over all n keys on one
-//!   thread: the price of `'static`.
-//! - **Naming the future.** A recursive `async fn` that spawns itself does not compile: to check
-//!   `spawn`'s `Send` bound the compiler would need the future's type while still inferring it.
-//!   The recursion is declared as `fn … -> impl Future<Output = T> + Send + 'static` around an
-//!   `async move` block, and the inline branch is `Box::pin`ned, since a future cannot contain
-//!   itself. The executor goes down the recursion as a `&'static StaticExecutor`, a pointer
-//!   copied into each task (see [`crate::Runtime`]).
-//!
-//! This is CPU-bound work on executor threads, which async guides call a mistake: a leaf holds
-//! its thread for the whole leaf, and every socket, timer and task queued on that thread waits
-//! until it is done. It is measured anyway because it is what async code looks like before
-//! anyone profiles it, and because here nothing else runs on the executor, so the mistake
-//! costs no latency and the numbers show the scheduler alone. When it is right: the executor
-//! does nothing but this computation, or the leaves are short (well under the ~100 µs of a slow
-//! system call). When it is a trap: in a server, where a long leaf stalls every connection
-//! that shares its thread.
-//!
-//! # `unblock`: the CPU work on blocking's pool
-//!
-//! "Do not block the executor: move CPU-heavy work to `unblock`." [`blocking::unblock`] sends a
-//! closure to blocking's thread pool (`smol::unblock` is the same function) and returns a
-//! future of its result, so the executor thread is free while it runs. The task tree is the one
-//! of `spawn`; every piece of CPU work, a leaf and for merge sort every merge, goes to the
-//! pool. The two variants share their code and differ only in [`Cpu`].
-//!
-//! The pool is sized for blocking IO, not for cores: it grows to 500 threads (the
-//! `BLOCKING_MAX_THREADS` variable, read once, at first use; there is no API), and an idle
-//! thread lingers 500 ms before it exits. Sent there unbounded, the thousands of leaves of
-//! `fib` would run on hundreds of threads on two cores: oversubscription, not parallelism. So
-//! the pieces are bounded by an [`async_lock::Semaphore`] of N permits: at most N run at once,
-//! a piece waiting for a permit is a suspended task (not a blocked thread), and the N executor
-//! threads only spawn and await. The pool may still start a few more threads than N (it adds
-//! one when work arrives before a finished thread is back to idle), but at most N have work.
-//!
-//! When it is right: now and then a long blocking or CPU-heavy call in async code that must
-//! stay responsive (a file read, a password hash, a large parse). When it is a trap: in bulk.
-//! Every piece is two hand-offs between threads (to the pool and back, each a wake-up of a
-//! parked thread, tens of microseconds across cores on the reference machine), the pool's queue
-//! is one FIFO under a mutex with no work stealing, and without a bound like this one it
-//! oversubscribes the cores.
-//!
-//! The file goes from the simplest tree to the most irregular one: `fib`, `mergesort`,
-//! `nqueens`.
+//! - **`spawn`** spawns on the runtime's `StaticExecutor` ([`crate::Runtime`]), which takes only
+//!   `'static` futures: a spawned task may outlive the frame that spawned it (a detached task
+//!   runs on). async-executor also has scoped executors (`Executor<'a>` takes futures that
+//!   borrow for `'a`), but the threads that run one must end within `'a`, so they would be
+//!   started inside every repetition, N thread spawns in the timed region. The executor goes
+//!   down the recursion as the [`Spawner`], a `&'static StaticExecutor` copied into each task.
+//! - **`unblock`** sends each piece of CPU work to [`blocking::unblock`] (`smol::unblock` is the
+//!   same function): the closure goes to blocking's thread pool and the returned future is
+//!   woken straight from the pool when it is done. At most N pieces are on the pool at once
+//!   (an `async_lock::Semaphore`, [`Cpu::Pool`](shootout_async_common::dnc::Cpu::Pool)).
 
 use std::future::Future;
-use std::ops::Range;
-use std::sync::Arc;
 
-use async_executor::{StaticExecutor, Task};
-use async_lock::Semaphore;
-use shootout_suite::dnc::nqueens::Board;
-use shootout_suite::dnc::{fib, mergesort};
+use shootout_async_common::dnc::Offload;
 
-// ---------------------------------------------------------------------------------------------
-// Where the sequential work runs: inline for `spawn`, on blocking's pool for `unblock`.
-// ---------------------------------------------------------------------------------------------
+use crate::runtime::Spawner;
 
-/// Where a piece of sequential work (a leaf, a merge) runs; the task tree above it is the same.
-#[derive(Clone, Debug)]
-pub enum Cpu {
-    /// On the executor thread that polls the task, which does not yield until it is done:
-    /// `spawn`.
-    Inline,
-    /// On blocking's pool while the task waits for it, at most as many pieces at once as the
-    /// semaphore has permits: `unblock`.
-    Unblock(Arc<Semaphore>),
-}
-
-impl Cpu {
-    /// `Unblock` with `workers` permits.
-    pub fn unblock(workers: usize) -> Cpu {
-        Cpu::Unblock(Arc::new(Semaphore::new(workers.max(1))))
-    }
-
-    /// Runs `work` where this says, and returns its result.
-    pub async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> T {
-        match self {
-            Cpu::Inline => work(),
-            Cpu::Unblock(permits) => {
-                // Held until the result is back, so that at most N pieces are on the pool.
-                let _permit = permits.acquire().await;
-                blocking::unblock(work).await
-            }
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// fib: spawn one branch, await the other.
-// ---------------------------------------------------------------------------------------------
-
-/// `spawn`: `fib(n)` as a tree of tasks on `ex` down to the grain, the leaves computed on the
-/// executor threads.
-pub async fn fib_spawn(ex: &'static StaticExecutor, n: u32, grain: u32) -> u64 {
-    fib_tasks(ex, n, grain, Cpu::Inline).await
-}
-
-/// `unblock`: the tree of [`fib_spawn`], the leaves computed on blocking's pool, at most
-/// `workers` at once.
-pub async fn fib_unblock(ex: &'static StaticExecutor, n: u32, grain: u32, workers: usize) -> u64 {
-    fib_tasks(ex, n, grain, Cpu::unblock(workers)).await
-}
-
-/// `fib(n)`: `fib(n - 1)` spawned, `fib(n - 2)` awaited inline, sequential for `k <= grain`.
-#[allow(
-    clippy::manual_async_fn,
-    reason = "an `async fn` that spawns itself cannot prove its future `Send` (E0283)"
-)]
-fn fib_tasks(
-    ex: &'static StaticExecutor,
-    n: u32,
-    grain: u32,
-    cpu: Cpu,
-) -> impl Future<Output = u64> + Send + 'static {
-    async move {
-        if n < 2 || n <= grain {
-            return cpu.run(move || fib::sequential(n)).await;
-        }
-        let a = ex.spawn(fib_tasks(ex, n - 1, grain, cpu.clone()));
-        let b = Box::pin(fib_tasks(ex, n - 2, grain, cpu)).await;
-        a.await + b
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// mergesort: owned runs in, owned runs out.
-// ---------------------------------------------------------------------------------------------
-
-/// `spawn`: sorts `keys` as a tree of tasks on `ex` over runs of at most `grain` keys; leaves
-/// and merges run on the executor threads.
-pub async fn mergesort_spawn(
-    ex: &'static StaticExecutor,
-    keys: Vec<u64>,
-    grain: usize,
-) -> Vec<u64> {
-    let n = keys.len();
-    sort_tasks(ex, Arc::new(keys), 0..n, grain.max(1), Cpu::Inline).await
-}
-
-/// `unblock`: the tree of [`mergesort_spawn`], every leaf sort and every merge run on blocking's
-/// pool, at most `workers` at once.
-pub async fn mergesort_unblock(
-    ex: &'static StaticExecutor,
-    keys: Vec<u64>,
-    grain: usize,
-    workers: usize,
-) -> Vec<u64> {
-    let n = keys.len();
-    sort_tasks(
-        ex,
-        Arc::new(keys),
-        0..n,
-        grain.max(1),
-        Cpu::unblock(workers),
-    )
-    .await
-}
-
-/// The keys of `run`, sorted into a new `Vec`: the back half spawned, the front half awaited
-/// inline, then the two merged. `keys` is only read; every task holds the `Arc` it reads from,
-/// and the input is freed when the last leaf has copied its run out.
-#[allow(
-    clippy::manual_async_fn,
-    reason = "an `async fn` that spawns itself cannot prove its future `Send` (E0283)"
-)]
-fn sort_tasks(
-    ex: &'static StaticExecutor,
-    keys: Arc<Vec<u64>>,
-    run: Range<usize>,
-    grain: usize,
-    cpu: Cpu,
-) -> impl Future<Output = Vec<u64>> + Send + 'static {
-    async move {
-        if run.len() <= grain {
-            return cpu
-                .run(move || {
-                    let mut leaf = keys[run].to_vec();
-                    mergesort::sort_leaf(&mut leaf);
-                    leaf
-                })
-                .await;
-        }
-        let mid = run.start + run.len() / 2;
-        let back = ex.spawn(sort_tasks(
-            ex,
-            Arc::clone(&keys),
-            mid..run.end,
-            grain,
-            cpu.clone(),
-        ));
-        let front = Box::pin(sort_tasks(ex, keys, run.start..mid, grain, cpu.clone())).await;
-        let back = back.await;
-        cpu.run(move || merged(&front, &back)).await
-    }
-}
-
-/// The merge of two sorted runs, in a new `Vec`.
-fn merged(front: &[u64], back: &[u64]) -> Vec<u64> {
-    let mut out = vec![0; front.len() + back.len()];
-    mergesort::merge(front, back, &mut out);
-    out
-}
-
-// ---------------------------------------------------------------------------------------------
-// nqueens: a task per child board.
-// ---------------------------------------------------------------------------------------------
-
-/// `spawn`: counts the n-queens solutions with a task per board on `ex` while fewer than
-/// `split` rows are filled; the boards at the split are counted on the executor threads.
-pub async fn nqueens_spawn(ex: &'static StaticExecutor, n: u32, split: u32) -> u64 {
-    queens_tasks(ex, Board::empty(n), split, Cpu::Inline).await
-}
-
-/// `unblock`: the tree of [`nqueens_spawn`], the boards at the split counted on blocking's
-/// pool, at most `workers` at once.
-pub async fn nqueens_unblock(
-    ex: &'static StaticExecutor,
-    n: u32,
-    split: u32,
-    workers: usize,
-) -> u64 {
-    queens_tasks(ex, Board::empty(n), split, Cpu::unblock(workers)).await
-}
-
-/// The solutions below `board`. A board has from zero to n children, so the fan-out is the
-/// async one: spawn a task per child, then await their handles in order.
-#[allow(
-    clippy::manual_async_fn,
-    reason = "an `async fn` that spawns itself cannot prove its future `Send` (E0283)"
-)]
-fn queens_tasks(
-    ex: &'static StaticExecutor,
-    board: Board,
-    split: u32,
-    cpu: Cpu,
-) -> impl Future<Output = u64> + Send + 'static {
-    async move {
-        if board.depth() >= split {
-            return cpu.run(move || board.count()).await;
-        }
-        let children: Vec<Task<u64>> = board
-            .children()
-            .map(|child| ex.spawn(queens_tasks(ex, child, split, cpu.clone())))
-            .collect();
-        let mut count = 0;
-        for child in children {
-            count += child.await;
-        }
-        count
+impl Offload for Spawner {
+    fn offload<T: Send + 'static>(
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> impl Future<Output = T> + Send {
+        blocking::unblock(work)
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::thread;
     use std::time::Duration;
 
-    use super::*;
+    use async_executor::Task;
+    use shootout_async_common::dnc::Cpu;
+    use shootout_async_common::{Runtime as _, Spawn};
+
     use crate::runtime::{run_task, runtime};
 
     #[test]
@@ -296,16 +48,16 @@ mod tests {
         // Three executor threads and many pieces that each block for a moment: only the two
         // permits' worth may be on blocking's pool at any time.
         let rt = runtime(3).unwrap();
-        let ex = rt.executor();
+        let s = rt.spawner();
         let (running, most) = run_task(&rt, async move {
-            let cpu = Cpu::unblock(2);
+            let cpu = Cpu::pool(2);
             let running = Arc::new(AtomicUsize::new(0));
             let most = Arc::new(AtomicUsize::new(0));
             let pieces: Vec<Task<()>> = (0..12)
                 .map(|_| {
                     let (cpu, running, most) = (cpu.clone(), running.clone(), most.clone());
-                    ex.spawn(async move {
-                        cpu.run(move || {
+                    s.spawn(async move {
+                        cpu.run::<crate::runtime::Spawner, _>(move || {
                             let now = running.fetch_add(1, Ordering::SeqCst) + 1;
                             most.fetch_max(now, Ordering::SeqCst);
                             thread::sleep(Duration::from_millis(5));

@@ -89,11 +89,10 @@ pub mod pipeline;
 mod runtime;
 pub mod sync;
 
-pub use runtime::{Runtime, run_task, runtime};
+pub use runtime::{Runtime, Spawner, run_task, runtime};
 
-use shootout_suite::{Backend, Form, Outcome, Task, TaskId, Variant, Workers};
-
-use crate::runtime::{tasks_on, try_tasks_on};
+use shootout_async_common as common;
+use shootout_suite::{Backend, Form, TaskId, Variant, Workers};
 
 /// The smol backend: async-executor, async-io, async-net, async-channel, async-lock, blocking.
 pub static BACKEND: Backend = Backend {
@@ -106,21 +105,7 @@ pub static BACKEND: Backend = Backend {
             tasks: &[TaskId::Mergesort, TaskId::Fib, TaskId::Nqueens],
             form: Form::Natural,
             workers: Workers::Exact,
-            setup: |cell| {
-                let rt = runtime(cell.workers)?;
-                match cell.task {
-                    Task::Mergesort(p) => tasks_on(rt, move |ex, input| async move {
-                        Outcome::sorted(dnc::mergesort_spawn(ex, input.into_keys(), p.grain).await)
-                    }),
-                    Task::Fib(p) => tasks_on(rt, move |ex, _| async move {
-                        Outcome::value(dnc::fib_spawn(ex, p.n, p.grain).await)
-                    }),
-                    Task::Nqueens(p) => tasks_on(rt, move |ex, _| async move {
-                        Outcome::value(dnc::nqueens_spawn(ex, p.n, p.split).await)
-                    }),
-                    _ => Err(cell.unsupported()),
-                }
-            },
+            setup: common::dnc::setup_spawn::<Runtime>,
         },
         Variant {
             name: "unblock",
@@ -128,23 +113,7 @@ pub static BACKEND: Backend = Backend {
             tasks: &[TaskId::Mergesort, TaskId::Fib, TaskId::Nqueens],
             form: Form::Natural,
             workers: Workers::Exact,
-            setup: |cell| {
-                let workers = cell.workers;
-                let rt = runtime(workers)?;
-                match cell.task {
-                    Task::Mergesort(p) => tasks_on(rt, move |ex, input| async move {
-                        let keys = input.into_keys();
-                        Outcome::sorted(dnc::mergesort_unblock(ex, keys, p.grain, workers).await)
-                    }),
-                    Task::Fib(p) => tasks_on(rt, move |ex, _| async move {
-                        Outcome::value(dnc::fib_unblock(ex, p.n, p.grain, workers).await)
-                    }),
-                    Task::Nqueens(p) => tasks_on(rt, move |ex, _| async move {
-                        Outcome::value(dnc::nqueens_unblock(ex, p.n, p.split, workers).await)
-                    }),
-                    _ => Err(cell.unsupported()),
-                }
-            },
+            setup: common::dnc::setup_pool::<Runtime>,
         },
         Variant {
             name: "spawn",
@@ -152,10 +121,7 @@ pub static BACKEND: Backend = Backend {
             tasks: &[TaskId::Scatter],
             form: Form::Natural,
             workers: Workers::Exact,
-            setup: |cell| match cell.task {
-                Task::Scatter(p) => fanout::scatter_spawn(p, cell.server()?, cell.workers),
-                _ => Err(cell.unsupported()),
-            },
+            setup: common::fanout::setup_scatter_spawn::<Runtime>,
         },
         Variant {
             name: "join-all",
@@ -163,10 +129,7 @@ pub static BACKEND: Backend = Backend {
             tasks: &[TaskId::Scatter],
             form: Form::Natural,
             workers: Workers::Exact,
-            setup: |cell| match cell.task {
-                Task::Scatter(p) => fanout::scatter_join_all(p, cell.server()?, cell.workers),
-                _ => Err(cell.unsupported()),
-            },
+            setup: common::fanout::setup_scatter_join_all::<Runtime>,
         },
         Variant {
             name: "spawn",
@@ -174,10 +137,7 @@ pub static BACKEND: Backend = Backend {
             tasks: &[TaskId::Crawl],
             form: Form::Natural,
             workers: Workers::Exact,
-            setup: |cell| match cell.task {
-                Task::Crawl(p) => fanout::crawl_spawn(p, cell.server()?, cell.workers),
-                _ => Err(cell.unsupported()),
-            },
+            setup: common::fanout::setup_crawl_spawn::<Runtime>,
         },
         Variant {
             name: "async-channel",
@@ -185,12 +145,7 @@ pub static BACKEND: Backend = Backend {
             tasks: &[TaskId::Bounded],
             form: Form::Natural,
             workers: Workers::Exact,
-            setup: |cell| match cell.task {
-                Task::Bounded(p) => tasks_on(runtime(cell.workers)?, move |ex, _| {
-                    pipeline::async_channel(ex, p)
-                }),
-                _ => Err(cell.unsupported()),
-            },
+            setup: common::pipeline::setup_async_channel::<Runtime>,
         },
         Variant {
             name: "async-lock",
@@ -198,15 +153,7 @@ pub static BACKEND: Backend = Backend {
             tasks: &[TaskId::Lock],
             form: Form::Natural,
             workers: Workers::Exact,
-            setup: |cell| match cell.task {
-                Task::Lock(p) => {
-                    let workers = cell.workers;
-                    tasks_on(runtime(workers)?, move |ex, _| {
-                        sync::lock_async_lock(ex, p, workers)
-                    })
-                }
-                _ => Err(cell.unsupported()),
-            },
+            setup: common::sync::setup_lock_async_lock::<Runtime>,
         },
         Variant {
             name: "std-mutex",
@@ -214,15 +161,7 @@ pub static BACKEND: Backend = Backend {
             tasks: &[TaskId::Lock],
             form: Form::Natural,
             workers: Workers::Exact,
-            setup: |cell| match cell.task {
-                Task::Lock(p) => {
-                    let workers = cell.workers;
-                    tasks_on(runtime(workers)?, move |ex, _| {
-                        sync::lock_std_mutex(ex, p, workers)
-                    })
-                }
-                _ => Err(cell.unsupported()),
-            },
+            setup: common::sync::setup_lock_std_mutex::<Runtime>,
         },
         Variant {
             name: "async-lock",
@@ -230,15 +169,7 @@ pub static BACKEND: Backend = Backend {
             tasks: &[TaskId::Semaphore],
             form: Form::Natural,
             workers: Workers::Exact,
-            setup: |cell| match cell.task {
-                Task::Semaphore(p) => {
-                    let workers = cell.workers;
-                    try_tasks_on(runtime(workers)?, move |ex, _| {
-                        sync::semaphore_async_lock(ex, p, workers)
-                    })
-                }
-                _ => Err(cell.unsupported()),
-            },
+            setup: common::sync::setup_semaphore_async_lock::<Runtime>,
         },
         Variant {
             name: "async-lock",
@@ -246,15 +177,7 @@ pub static BACKEND: Backend = Backend {
             tasks: &[TaskId::Barrier],
             form: Form::Natural,
             workers: Workers::Exact,
-            setup: |cell| match cell.task {
-                Task::Barrier(p) => {
-                    let workers = cell.workers;
-                    try_tasks_on(runtime(workers)?, move |ex, _| {
-                        sync::barrier_async_lock(ex, p, workers)
-                    })
-                }
-                _ => Err(cell.unsupported()),
-            },
+            setup: common::sync::setup_barrier_async_lock::<Runtime>,
         },
         Variant {
             name: "event-listener",
@@ -262,15 +185,7 @@ pub static BACKEND: Backend = Backend {
             tasks: &[TaskId::Event],
             form: Form::Natural,
             workers: Workers::Exact,
-            setup: |cell| match cell.task {
-                Task::Event(p) => {
-                    let workers = cell.workers;
-                    try_tasks_on(runtime(workers)?, move |ex, _| {
-                        sync::event_event_listener(ex, p, workers)
-                    })
-                }
-                _ => Err(cell.unsupported()),
-            },
+            setup: common::sync::setup_event_event_listener::<Runtime>,
         },
         Variant {
             name: "event-listener",
@@ -278,12 +193,7 @@ pub static BACKEND: Backend = Backend {
             tasks: &[TaskId::Condition],
             form: Form::Natural,
             workers: Workers::Exact,
-            setup: |cell| match cell.task {
-                Task::Condition(p) => tasks_on(runtime(cell.workers)?, move |ex, _| {
-                    sync::condition_event_listener(ex, p)
-                }),
-                _ => Err(cell.unsupported()),
-            },
+            setup: common::sync::setup_condition_event_listener::<Runtime>,
         },
     ],
     not_applicable: &[],

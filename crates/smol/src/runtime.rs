@@ -2,14 +2,15 @@
 //! run by N threads, and the calling thread's wait for one repetition's root task.
 //!
 //! smol has no runtime object of its own (see the crate docs), so this is the one every cell
-//! builds. It is a leaf of the crate: the family files spawn on it, and the crate root only
-//! names what they export.
+//! builds. [`Spawner`] and the [`Runtime`] are what `shootout-async-common` asks of a runtime:
+//! a handle to spawn with, and the threads a repetition runs on. It is a leaf of the crate.
 
-use std::future::Future;
+use std::future::{self, Future};
 use std::thread::{self, JoinHandle};
 
-use async_executor::{Executor, StaticExecutor};
-use shootout_suite::{Failure, Input, Outcome, Runner, runner};
+use async_executor::{Executor, StaticExecutor, Task};
+use shootout_async_common::Spawn;
+use shootout_suite::Failure;
 
 /// An `async_executor` executor run by a fixed number of threads: what a smol program builds
 /// where tokio has its `Runtime` and async-std its global executor. Made by [`runtime`].
@@ -106,33 +107,45 @@ pub fn run_task<T: Send + 'static>(
     futures_lite::future::block_on(runtime.executor.spawn(future))
 }
 
-/// A runner that runs `work`'s future as a task of `runtime`, built once per cell; `work` gets
-/// the executor to spawn on.
-pub fn tasks_on<Fut>(
-    runtime: Runtime,
-    mut work: impl FnMut(&'static StaticExecutor, Input) -> Fut + 'static,
-) -> Result<Runner, Failure>
-where
-    Fut: Future<Output = Outcome> + Send + 'static,
-{
-    runner(move |input| Ok(run_task(&runtime, work(runtime.executor(), input))))
+/// The handle tasks spawn with: the runtime's leaked executor, a pointer copied into each task
+/// that spawns more (every `dnc` recursion does).
+#[derive(Clone, Copy, Debug)]
+pub struct Spawner(&'static StaticExecutor);
+
+impl Spawn for Spawner {
+    type Task<T: Send + 'static> = Task<T>;
+
+    fn spawn<T: Send + 'static>(self, future: impl Future<Output = T> + Send + 'static) -> Task<T> {
+        self.0.spawn(future)
+    }
+
+    /// Dropping a smol `Task` cancels it: a failed repetition only drops what it gave up on.
+    fn cancel_all<T: Send + 'static>(
+        tasks: impl IntoIterator<Item = Task<T>, IntoIter: Send> + Send,
+    ) -> impl Future<Output = ()> + Send {
+        drop(tasks);
+        future::ready(())
+    }
 }
 
-/// [`tasks_on`] for work that can fail: the repetition fails with the task's failure.
-pub fn try_tasks_on<Fut>(
-    runtime: Runtime,
-    mut work: impl FnMut(&'static StaticExecutor, Input) -> Fut + 'static,
-) -> Result<Runner, Failure>
-where
-    Fut: Future<Output = Result<Outcome, Failure>> + Send + 'static,
-{
-    runner(move |input| run_task(&runtime, work(runtime.executor(), input)))
+impl shootout_async_common::Runtime for Runtime {
+    type Spawner = Spawner;
+
+    fn start(workers: usize) -> Result<Self, Failure> {
+        runtime(workers)
+    }
+
+    fn spawner(&self) -> Spawner {
+        Spawner(self.executor)
+    }
+
+    fn run<T: Send + 'static>(&self, future: impl Future<Output = T> + Send + 'static) -> T {
+        run_task(self, future)
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::future;
-
     use super::*;
 
     #[test]

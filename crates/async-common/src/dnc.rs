@@ -1,0 +1,288 @@
+//! Divide and conquer as a tree of tasks: recursive `spawn` down to the grain, and the same tree
+//! with its CPU work sent to the runtime's blocking pool.
+//!
+//! An executor is a thread pool without preemption. A task runs until it reaches an `.await`
+//! that is not ready; a computation that never awaits holds its thread until it returns.
+//! async-executor (under smol and async-std alike) gives each thread a local queue and lets
+//! idle threads steal from the others, so a tree of spawned tasks balances much as it does on
+//! rayon. Both variants cut the tree at the task's grain (or split depth), exactly as rayon's
+//! `join` does, and run the suite's sequential kernels below it; they differ only in [`Cpu`].
+//!
+//! # `spawn`: the natural async form
+//!
+//! The recursion of the sequential kernel with one branch spawned as a task and the other
+//! awaited inline, then the task's handle awaited: the shape of `rayon::join`. Three things
+//! differ from `std::thread::scope` and `rayon::join`, all from the runtime:
+//!
+//! - **`'static`.** A spawned task may outlive the frame that spawned it, so it can borrow
+//!   nothing: data moves in and results move out. `fib` and `nqueens` pass small `Copy` values.
+//!   Merge sort shares its input read-only in an `Arc<Vec<u64>>`: each leaf copies its run out
+//!   and sorts it, and each merge consumes its children's sorted `Vec`s and returns a new one.
+//!   That is as much copying as the ping-pong between two buffers (one copy at the leaves, one
+//!   merge per level), plus an allocation per node of the tree.
+//! - **No parallel merge.** threads and rayon cut the top merges in two with `merge_split`,
+//!   writing into disjoint `&mut` halves of one output. An owned output cannot be cut into
+//!   `'static` parts without `unsafe`, and merging into two `Vec`s to concatenate them copies
+//!   as much as the split saves. So every merge is sequential, the last one over all n keys on
+//!   one thread: the price of `'static`.
+//! - **Naming the future.** A recursive `async fn` that spawns itself does not compile: to
+//!   check `spawn`'s `Send` bound the compiler would need the future's type while still
+//!   inferring it. The recursion is declared as `fn … -> impl Future<Output = T> + Send +
+//!   'static` around an `async move` block, and the inline branch is `Box::pin`ned, since a
+//!   future cannot contain itself. The [`Spawn`] handle goes down the recursion by copy.
+//!
+//! This is CPU-bound work on executor threads, which async guides call a mistake: a leaf holds
+//! its thread for the whole leaf, and every socket, timer and task queued on that thread waits
+//! until it is done. It is measured anyway because it is what async code looks like before
+//! anyone profiles it, and because here nothing else runs on the executor, so the mistake
+//! costs no latency and the numbers show the scheduler alone. When it is right: the executor
+//! does nothing but this computation, or the leaves are short (well under the ~100 µs of a
+//! slow system call). When it is a trap: in a server, where a long leaf stalls every
+//! connection that shares its thread.
+//!
+//! # The pool: `unblock` on smol, `spawn-blocking` on async-std
+//!
+//! "Do not block the executor: move CPU-heavy work to a blocking pool." The task tree is the
+//! one of `spawn`; every piece of CPU work, a leaf and for merge sort every merge, goes to the
+//! runtime's pool ([`Offload`]: blocking's thread pool under both runtimes), so the executor
+//! thread is free while it runs.
+//!
+//! The pool is sized for blocking IO, not for cores: it grows to 500 threads (the
+//! `BLOCKING_MAX_THREADS` variable, read once, at first use; there is no API), and an idle
+//! thread lingers 500 ms before it exits. Sent there unbounded, the thousands of leaves of
+//! `fib` would run on hundreds of threads on two cores: oversubscription, not parallelism. So
+//! the pieces are bounded by an [`async_lock::Semaphore`] of N permits: at most N run at once,
+//! a piece waiting for a permit is a suspended task (not a blocked thread), and the N executor
+//! threads only spawn and await. The pool may still start a few more threads than N (it adds
+//! one when work arrives before a finished thread is back to idle), but at most N have work.
+//!
+//! When it is right: now and then a long blocking or CPU-heavy call in async code that must
+//! stay responsive (a file read, a password hash, a large parse). When it is a trap: in bulk.
+//! Every piece is two hand-offs between threads (to the pool and back, each a wake-up of a
+//! parked thread, tens of microseconds across cores on the reference machine), the pool's
+//! queue is one FIFO under a mutex with no work stealing, and without a bound like this one it
+//! oversubscribes the cores.
+//!
+//! The file goes from the simplest tree to the most irregular one: `fib`, `mergesort`,
+//! `nqueens`; the variants' setups come last.
+
+use std::future::Future;
+use std::ops::Range;
+use std::sync::Arc;
+
+use async_lock::Semaphore;
+use shootout_suite::dnc::nqueens::Board;
+use shootout_suite::dnc::{fib, mergesort};
+use shootout_suite::{Cell, Failure, Outcome, Runner, Task};
+
+use crate::runtime::{Runtime, Spawn, tasks_on};
+
+// ---------------------------------------------------------------------------------------------
+// Where the sequential work runs: inline for `spawn`, on the runtime's pool for the other.
+// ---------------------------------------------------------------------------------------------
+
+/// The runtime's way to run a blocking closure off the executor threads.
+pub trait Offload: Spawn {
+    /// Runs `work` on the runtime's blocking pool and returns a future of its result.
+    fn offload<T: Send + 'static>(
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> impl Future<Output = T> + Send;
+}
+
+/// Where a piece of sequential work (a leaf, a merge) runs; the task tree above it is the same.
+#[derive(Clone, Debug)]
+pub enum Cpu {
+    /// On the executor thread that polls the task, which does not yield until it is done:
+    /// `spawn`.
+    Inline,
+    /// On the runtime's blocking pool ([`Offload`]) while the task waits for it, at most as
+    /// many pieces at once as the semaphore has permits.
+    Pool(Arc<Semaphore>),
+}
+
+impl Cpu {
+    /// `Pool` with `workers` permits.
+    pub fn pool(workers: usize) -> Cpu {
+        Cpu::Pool(Arc::new(Semaphore::new(workers.max(1))))
+    }
+
+    /// Runs `work` where this says (on `S`'s pool for [`Cpu::Pool`]), and returns its result.
+    pub async fn run<S: Offload, T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> T {
+        match self {
+            Cpu::Inline => work(),
+            Cpu::Pool(permits) => {
+                // Held until the result is back, so that at most N pieces are on the pool.
+                let _permit = permits.acquire().await;
+                S::offload(work).await
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// fib: spawn one branch, await the other.
+// ---------------------------------------------------------------------------------------------
+
+/// `fib(n)` as a tree of tasks spawned with `s` down to the grain, the leaves run as `cpu` says.
+pub async fn fib<S: Offload>(s: S, n: u32, grain: u32, cpu: Cpu) -> u64 {
+    fib_tasks(s, n, grain, cpu).await
+}
+
+/// `fib(n)`: `fib(n - 1)` spawned, `fib(n - 2)` awaited inline, sequential for `k <= grain`.
+#[allow(
+    clippy::manual_async_fn,
+    reason = "an `async fn` that spawns itself cannot prove its future `Send` (E0283)"
+)]
+fn fib_tasks<S: Offload>(
+    s: S,
+    n: u32,
+    grain: u32,
+    cpu: Cpu,
+) -> impl Future<Output = u64> + Send + 'static {
+    async move {
+        if n < 2 || n <= grain {
+            return cpu.run::<S, _>(move || fib::sequential(n)).await;
+        }
+        let a = s.spawn(fib_tasks(s, n - 1, grain, cpu.clone()));
+        let b = Box::pin(fib_tasks(s, n - 2, grain, cpu)).await;
+        a.await + b
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// mergesort: owned runs in, owned runs out.
+// ---------------------------------------------------------------------------------------------
+
+/// Sorts `keys` as a tree of tasks spawned with `s` over runs of at most `grain` keys; leaves
+/// and merges run as `cpu` says.
+pub async fn mergesort<S: Offload>(s: S, keys: Vec<u64>, grain: usize, cpu: Cpu) -> Vec<u64> {
+    let n = keys.len();
+    sort_tasks(s, Arc::new(keys), 0..n, grain.max(1), cpu).await
+}
+
+/// The keys of `run`, sorted into a new `Vec`: the back half spawned, the front half awaited
+/// inline, then the two merged. `keys` is only read; every task holds the `Arc` it reads from,
+/// and the input is freed when the last leaf has copied its run out.
+#[allow(
+    clippy::manual_async_fn,
+    reason = "an `async fn` that spawns itself cannot prove its future `Send` (E0283)"
+)]
+fn sort_tasks<S: Offload>(
+    s: S,
+    keys: Arc<Vec<u64>>,
+    run: Range<usize>,
+    grain: usize,
+    cpu: Cpu,
+) -> impl Future<Output = Vec<u64>> + Send + 'static {
+    async move {
+        if run.len() <= grain {
+            return cpu
+                .run::<S, _>(move || {
+                    let mut leaf = keys[run].to_vec();
+                    mergesort::sort_leaf(&mut leaf);
+                    leaf
+                })
+                .await;
+        }
+        let mid = run.start + run.len() / 2;
+        let back = s.spawn(sort_tasks(
+            s,
+            Arc::clone(&keys),
+            mid..run.end,
+            grain,
+            cpu.clone(),
+        ));
+        let front = Box::pin(sort_tasks(s, keys, run.start..mid, grain, cpu.clone())).await;
+        let back = back.await;
+        cpu.run::<S, _>(move || mergesort::merged(&front, &back))
+            .await
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// nqueens: a task per child board.
+// ---------------------------------------------------------------------------------------------
+
+/// Counts the n-queens solutions with a task per board spawned with `s` while fewer than
+/// `split` rows are filled; the boards at the split are counted as `cpu` says.
+pub async fn nqueens<S: Offload>(s: S, n: u32, split: u32, cpu: Cpu) -> u64 {
+    queens_tasks(s, Board::empty(n), split, cpu).await
+}
+
+/// The solutions below `board`. A board has from zero to n children, so the fan-out is the
+/// async one: spawn a task per child, then await their handles in order.
+#[allow(
+    clippy::manual_async_fn,
+    reason = "an `async fn` that spawns itself cannot prove its future `Send` (E0283)"
+)]
+fn queens_tasks<S: Offload>(
+    s: S,
+    board: Board,
+    split: u32,
+    cpu: Cpu,
+) -> impl Future<Output = u64> + Send + 'static {
+    async move {
+        if board.depth() >= split {
+            return cpu.run::<S, _>(move || board.count()).await;
+        }
+        let children: Vec<S::Task<u64>> = board
+            .children()
+            .map(|child| s.spawn(queens_tasks(s, child, split, cpu.clone())))
+            .collect();
+        let mut count = 0;
+        for child in children {
+            count += child.await;
+        }
+        count
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The variants' setups.
+// ---------------------------------------------------------------------------------------------
+
+/// `spawn`: the tree of tasks on `R`'s N executor threads, the sequential work inline.
+pub fn setup_spawn<R: Runtime>(cell: &Cell) -> Result<Runner, Failure>
+where
+    R::Spawner: Offload,
+{
+    let rt = R::start(cell.workers)?;
+    match cell.task {
+        Task::Mergesort(p) => tasks_on(rt, move |s, input| async move {
+            Outcome::sorted(mergesort(s, input.into_keys(), p.grain, Cpu::Inline).await)
+        }),
+        Task::Fib(p) => tasks_on(rt, move |s, _| async move {
+            Outcome::value(fib(s, p.n, p.grain, Cpu::Inline).await)
+        }),
+        Task::Nqueens(p) => tasks_on(rt, move |s, _| async move {
+            Outcome::value(nqueens(s, p.n, p.split, Cpu::Inline).await)
+        }),
+        _ => Err(cell.unsupported()),
+    }
+}
+
+/// `unblock` (smol) and `spawn-blocking` (async-std): the tree of [`setup_spawn`], every piece
+/// of sequential work on `R`'s blocking pool, at most N at once.
+pub fn setup_pool<R: Runtime>(cell: &Cell) -> Result<Runner, Failure>
+where
+    R::Spawner: Offload,
+{
+    let workers = cell.workers;
+    let rt = R::start(workers)?;
+    match cell.task {
+        Task::Mergesort(p) => tasks_on(rt, move |s, input| async move {
+            let keys = input.into_keys();
+            Outcome::sorted(mergesort(s, keys, p.grain, Cpu::pool(workers)).await)
+        }),
+        Task::Fib(p) => tasks_on(rt, move |s, _| async move {
+            Outcome::value(fib(s, p.n, p.grain, Cpu::pool(workers)).await)
+        }),
+        Task::Nqueens(p) => tasks_on(rt, move |s, _| async move {
+            Outcome::value(nqueens(s, p.n, p.split, Cpu::pool(workers)).await)
+        }),
+        _ => Err(cell.unsupported()),
+    }
+}
