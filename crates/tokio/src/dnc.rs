@@ -87,7 +87,8 @@
 //! whole job to a rayon pool of N threads with [`ThreadPool::spawn`] and awaits its result on a
 //! [`tokio::sync::oneshot`] channel (see [`on_rayon`]). Inside the job the data may be borrowed
 //! again, so rayon runs the recursion with `rayon::join` down to the same grain, parallel merge
-//! included: the rayon backend's `join` variants, copied function for function. The N rayon threads are the workers of this variant: they do all the computing,
+//! included: the rayon backend's `join` variants, whose functions ([`shootout_rayon::dnc`]) it
+//! calls. The N rayon threads are the workers of this variant: they do all the computing,
 //! while the tokio runtime's N workers are parked for the whole run, present in the thread count
 //! and absent from the CPU time.
 //!
@@ -108,12 +109,14 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 
 use rayon::ThreadPool;
+use shootout_rayon::dnc::{fib_join, mergesort_join, nqueens_join};
 use shootout_suite::dnc::nqueens::Board;
 use shootout_suite::dnc::{fib, mergesort};
+use shootout_suite::{Cell, Failure, Outcome, Runner, Task};
 use tokio::sync::oneshot;
 use tokio::task::{self, JoinHandle};
 
-use crate::joined;
+use crate::runtime::{bridged, joined, runtime, tasks_on};
 
 // ---------------------------------------------------------------------------------------------
 // Where the sequential work runs: inline for `spawn`, on the blocking pool for `spawn-blocking`.
@@ -142,22 +145,14 @@ impl Cpu {
 // fib: spawn one branch, await the other.
 // ---------------------------------------------------------------------------------------------
 
-/// `spawn`: `fib(n)` as a tree of tasks down to the grain, the leaves computed on the workers.
-pub async fn fib_spawn(n: u32, grain: u32) -> u64 {
-    fib_tasks(n, grain, Cpu::Inline).await
-}
-
-/// `spawn-blocking`: the tree of [`fib_spawn`], the leaves computed on the blocking pool.
-pub async fn fib_spawn_blocking(n: u32, grain: u32) -> u64 {
-    fib_tasks(n, grain, Cpu::Blocking).await
-}
-
-/// `fib(n)`: `fib(n - 1)` spawned, `fib(n - 2)` awaited inline, sequential for `k <= grain`.
+/// `fib(n)` as a tree of tasks down to the grain: `fib(n - 1)` spawned, `fib(n - 2)` awaited
+/// inline, sequential for `k <= grain`, the leaves computed where `cpu` says (`spawn`: on the
+/// workers; `spawn-blocking`: on the blocking pool).
 #[allow(
     clippy::manual_async_fn,
     reason = "an async fn that spawns itself cannot be proven Send (E0283): see the module docs"
 )]
-fn fib_tasks(n: u32, grain: u32, cpu: Cpu) -> impl Future<Output = u64> + Send + 'static {
+pub fn fib_tasks(n: u32, grain: u32, cpu: Cpu) -> impl Future<Output = u64> + Send + 'static {
     async move {
         if n < 2 || n <= grain {
             return cpu.run(move || fib::sequential(n)).await;
@@ -172,23 +167,16 @@ fn fib_tasks(n: u32, grain: u32, cpu: Cpu) -> impl Future<Output = u64> + Send +
 // mergesort: owned runs in, owned runs out.
 // ---------------------------------------------------------------------------------------------
 
-/// `spawn`: sorts `keys` as a tree of tasks over runs of at most `grain` keys; leaves and merges
-/// run on the workers.
+/// Sorts `keys` as a tree of tasks over runs of at most `grain` keys, the leaf sorts and merges
+/// run where `cpu` says (`spawn`: on the workers; `spawn-blocking`: on the blocking pool).
 ///
 /// The tasks are `'static`, so every node allocates a fresh `Vec` for its output (about 8n
 /// bytes per level of the tree, the top levels mapped fresh and page-faulted every time), and
 /// every merge is sequential: the last one, over all n keys, runs on one core (see the module
 /// docs).
-pub async fn mergesort_spawn(keys: Vec<u64>, grain: usize) -> Vec<u64> {
+pub async fn mergesort_tasks(keys: Vec<u64>, grain: usize, cpu: Cpu) -> Vec<u64> {
     let n = keys.len();
-    sort_tasks(Arc::new(keys), 0..n, grain.max(1), Cpu::Inline).await
-}
-
-/// `spawn-blocking`: the tree of [`mergesort_spawn`], every leaf sort and every merge run on the
-/// blocking pool: the same allocations, and the same sequential final merge.
-pub async fn mergesort_spawn_blocking(keys: Vec<u64>, grain: usize) -> Vec<u64> {
-    let n = keys.len();
-    sort_tasks(Arc::new(keys), 0..n, grain.max(1), Cpu::Blocking).await
+    sort_tasks(Arc::new(keys), 0..n, grain.max(1), cpu).await
 }
 
 /// The keys of `run`, sorted into a new `Vec`: the back half spawned, the front half awaited
@@ -218,40 +206,27 @@ fn sort_tasks(
         let back = tokio::spawn(sort_tasks(Arc::clone(&keys), mid..run.end, grain, cpu));
         let front = Box::pin(sort_tasks(keys, run.start..mid, grain, cpu)).await;
         let back = joined(back.await);
-        cpu.run(move || merged(&front, &back)).await
+        cpu.run(move || mergesort::merged(&front, &back)).await
     }
-}
-
-/// The merge of two sorted runs, in a new `Vec`.
-fn merged(front: &[u64], back: &[u64]) -> Vec<u64> {
-    let mut out = vec![0; front.len() + back.len()];
-    mergesort::merge(front, back, &mut out);
-    out
 }
 
 // ---------------------------------------------------------------------------------------------
 // nqueens: a task per child board.
 // ---------------------------------------------------------------------------------------------
 
-/// `spawn`: counts the n-queens solutions with a task per board while fewer than `split` rows
-/// are filled; the boards at the split are counted on the workers.
-pub async fn nqueens_spawn(n: u32, split: u32) -> u64 {
-    queens_tasks(Board::empty(n), split, Cpu::Inline).await
-}
-
-/// `spawn-blocking`: the tree of [`nqueens_spawn`], the boards at the split counted on the
-/// blocking pool.
-pub async fn nqueens_spawn_blocking(n: u32, split: u32) -> u64 {
-    queens_tasks(Board::empty(n), split, Cpu::Blocking).await
-}
-
-/// The solutions below `board`. A board has from zero to n children, so the fan-out is the
-/// async one: spawn a task per child, then await their handles in order.
+/// The n-queens solutions below `board` as a tree of tasks while fewer than `split` rows are
+/// filled, the boards at the split counted where `cpu` says (`spawn`: on the workers;
+/// `spawn-blocking`: on the blocking pool). A board has from zero to n children, so the fan-out
+/// is the async one: spawn a task per child, then await their handles in order.
 #[allow(
     clippy::manual_async_fn,
     reason = "an async fn that spawns itself cannot be proven Send (E0283): see the module docs"
 )]
-fn queens_tasks(board: Board, split: u32, cpu: Cpu) -> impl Future<Output = u64> + Send + 'static {
+pub fn queens_tasks(
+    board: Board,
+    split: u32,
+    cpu: Cpu,
+) -> impl Future<Output = u64> + Send + 'static {
     async move {
         if board.depth() >= split {
             return cpu.run(move || board.count()).await;
@@ -318,86 +293,52 @@ pub async fn nqueens_rayon_bridge(pool: Arc<ThreadPool>, n: u32, split: u32) -> 
     on_rayon(&pool, move || nqueens_join(n, split)).await
 }
 
-// What runs inside the rayon job mirrors the `join` variants of the rayon backend
-// (crates/rayon/src/dnc.rs): the same functions under the same names, with the same bodies, so
-// that the two files diff cleanly and `rayon-bridge` differs from rayon's `join` only by the
-// bridge. A backend depends on nothing but `suite` and its runtime, hence a copy and not a
-// dependency: a change to those functions there must be made here too.
+// ---------------------------------------------------------------------------------------------
+// Setup: a runtime of W workers (and for `rayon-bridge` a rayon pool of W threads) per cell.
+// ---------------------------------------------------------------------------------------------
 
-/// `fib(n)` by recursive `rayon::join`, sequential for `k <= grain` (rayon's `fib_join`).
-fn fib_join(n: u32, grain: u32) -> u64 {
-    if n < 2 || n <= grain {
-        return fib::sequential(n);
+/// Sets up `spawn`: the task trees, the leaves (and merges) computed on the workers.
+pub fn setup_spawn(cell: &Cell) -> Result<Runner, Failure> {
+    setup_trees(cell, Cpu::Inline)
+}
+
+/// Sets up `spawn-blocking`: the task trees, the leaves (and merges) on the blocking pool.
+pub fn setup_spawn_blocking(cell: &Cell) -> Result<Runner, Failure> {
+    setup_trees(cell, Cpu::Blocking)
+}
+
+/// The runner of a task tree on a W-worker runtime, its sequential work where `cpu` says.
+fn setup_trees(cell: &Cell, cpu: Cpu) -> Result<Runner, Failure> {
+    let workers = cell.workers;
+    match cell.task {
+        Task::Mergesort(p) => tasks_on(runtime(workers)?, move |input| async move {
+            Outcome::sorted(mergesort_tasks(input.into_keys(), p.grain, cpu).await)
+        }),
+        Task::Fib(p) => tasks_on(runtime(workers)?, move |_| async move {
+            Outcome::value(fib_tasks(p.n, p.grain, cpu).await)
+        }),
+        Task::Nqueens(p) => tasks_on(runtime(workers)?, move |_| async move {
+            Outcome::value(queens_tasks(Board::empty(p.n), p.split, cpu).await)
+        }),
+        _ => Err(cell.unsupported()),
     }
-    let (a, b) = rayon::join(|| fib_join(n - 1, grain), || fib_join(n - 2, grain));
-    a + b
 }
 
-/// The suite's ping-pong merge sort with `rayon::join` on both halves and in the merges
-/// (rayon's `mergesort_join`).
-fn mergesort_join(keys: &mut [u64], grain: usize) {
-    let mut buf = vec![0; keys.len()];
-    sort_to(keys, &mut buf, false, grain.max(1));
-}
-
-/// Sorts `keys`, leaving the result in `buf` if `into_buf`.
-fn sort_to(keys: &mut [u64], buf: &mut [u64], into_buf: bool, grain: usize) {
-    if keys.len() <= grain {
-        return mergesort::leaf(keys, buf, into_buf);
-    }
-    let mid = keys.len() / 2;
-    let (keys_left, keys_right) = keys.split_at_mut(mid);
-    let (buf_left, buf_right) = buf.split_at_mut(mid);
-    rayon::join(
-        || sort_to(keys_left, buf_left, !into_buf, grain),
-        || sort_to(keys_right, buf_right, !into_buf, grain),
-    );
-    let (src, dst) = mergesort::merge_ends(keys, buf, into_buf);
-    merge_join(&src[..mid], &src[mid..], dst, grain);
-}
-
-/// Merges two sorted runs into `out`, cut in two independent parts by `merge_split` and joined,
-/// sequential for at most `grain` keys.
-fn merge_join(left: &[u64], right: &[u64], out: &mut [u64], grain: usize) {
-    // Two keys are merged sequentially whatever the grain: with one key in each run, the cut
-    // falls at the middle of a one-key run, which may leave one part empty and never finish.
-    if out.len() <= grain.max(2) {
-        return mergesort::merge(left, right, out);
-    }
-    let (i, j) = mergesort::merge_split(left, right);
-    let (out_front, out_back) = out.split_at_mut(i + j);
-    rayon::join(
-        || merge_join(&left[..i], &right[..j], out_front, grain),
-        || merge_join(&left[i..], &right[j..], out_back, grain),
-    );
-}
-
-/// The n-queens count, each board's children halved with `rayon::join` down to one board
-/// (rayon's `nqueens_join`).
-fn nqueens_join(n: u32, split: u32) -> u64 {
-    count_join(Board::empty(n), split)
-}
-
-fn count_join(board: Board, split: u32) -> u64 {
-    if board.depth() >= split {
-        return board.count();
-    }
-    let children: Vec<Board> = board.children().collect();
-    count_all_join(&children, split)
-}
-
-fn count_all_join(boards: &[Board], split: u32) -> u64 {
-    match boards {
-        [] => 0,
-        [board] => count_join(*board, split),
-        _ => {
-            let (front, back) = boards.split_at(boards.len() / 2);
-            let (a, b) = rayon::join(
-                || count_all_join(front, split),
-                || count_all_join(back, split),
-            );
-            a + b
-        }
+/// Sets up `rayon-bridge`: a W-worker runtime whose task hands the whole job to a rayon pool of
+/// W threads.
+pub fn setup_rayon_bridge(cell: &Cell) -> Result<Runner, Failure> {
+    let workers = cell.workers;
+    match cell.task {
+        Task::Mergesort(p) => bridged(workers, move |pool, input| async move {
+            Outcome::sorted(mergesort_rayon_bridge(pool, input.into_keys(), p.grain).await)
+        }),
+        Task::Fib(p) => bridged(workers, move |pool, _| async move {
+            Outcome::value(fib_rayon_bridge(pool, p.n, p.grain).await)
+        }),
+        Task::Nqueens(p) => bridged(workers, move |pool, _| async move {
+            Outcome::value(nqueens_rayon_bridge(pool, p.n, p.split).await)
+        }),
+        _ => Err(cell.unsupported()),
     }
 }
 
@@ -425,7 +366,7 @@ mod tests {
 
     #[test]
     fn on_rayon_runs_on_the_pool_and_passes_panics_back() {
-        let pool = crate::rayon_pool(2).unwrap();
+        let pool = crate::runtime::rayon_pool(2).unwrap();
         block_on(async {
             let name = on_rayon(&pool, || thread::current().name().map(str::to_owned)).await;
             assert!(name.is_some_and(|name| name.starts_with("rayon-bridge-")));

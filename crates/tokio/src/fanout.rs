@@ -102,9 +102,12 @@ use std::time::{Duration, Instant};
 
 use futures::future::try_join_all;
 use futures::stream::{self, StreamExt, TryStreamExt};
-use shootout_suite::fanout::{REPLY_HEADER_LEN, Request, digest, reply_len};
+use shootout_suite::fanout::{
+    REPLY_HEADER_LEN, Report, Request, digest, io_failure, reply_len, timeout,
+};
 use shootout_suite::task::{Crawl, Scatter};
-use shootout_suite::{Answer, Failure, Outcome, Runner, Tally, runner};
+use shootout_suite::time::nanos_since;
+use shootout_suite::{Cell, Failure, Outcome, Runner, Tally, Task, runner};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::runtime::Runtime;
@@ -112,7 +115,7 @@ use tokio::sync::Semaphore;
 use tokio::task::{JoinSet, coop};
 use tokio::time;
 
-use crate::{current_thread_runtime, joined, run_task, runtime};
+use crate::runtime::{current_thread_runtime, joined, run_task, runtime};
 
 /// How many connects a scatter's setup keeps in flight at once.
 ///
@@ -207,83 +210,110 @@ async fn within_round<T>(
 // ---------------------------------------------------------------------------------------------
 
 /// `spawn` scatter: K connections on an N-worker runtime; each round, a task per connection.
-pub fn scatter_spawn(p: Scatter, addr: SocketAddr, workers: usize) -> Result<Runner, Failure> {
-    scatter_runner(p, addr, runtime(workers)?, rounds_spawn)
+pub fn scatter_spawn(cell: &Cell) -> Result<Runner, Failure> {
+    scatter_runner(cell, runtime(cell.workers)?, |p, addr, conns| {
+        rounds(p, addr, conns, Calls::Spawned)
+    })
 }
 
 /// `join-all` scatter: K connections on an N-worker runtime; each round, K futures in one task.
-pub fn scatter_join_all(p: Scatter, addr: SocketAddr, workers: usize) -> Result<Runner, Failure> {
-    scatter_runner(p, addr, runtime(workers)?, rounds_join_all)
+pub fn scatter_join_all(cell: &Cell) -> Result<Runner, Failure> {
+    scatter_runner(cell, runtime(cell.workers)?, |p, addr, conns| {
+        rounds(p, addr, conns, Calls::Joined)
+    })
 }
 
 /// `join-all-unconstrained` scatter: `join-all` with tokio's cooperative budget turned off for
 /// the one task.
-pub fn scatter_join_all_unconstrained(
-    p: Scatter,
-    addr: SocketAddr,
-    workers: usize,
-) -> Result<Runner, Failure> {
-    scatter_runner(p, addr, runtime(workers)?, |p, addr, conns| {
-        coop::unconstrained(rounds_join_all(p, addr, conns))
+pub fn scatter_join_all_unconstrained(cell: &Cell) -> Result<Runner, Failure> {
+    scatter_runner(cell, runtime(cell.workers)?, |p, addr, conns| {
+        coop::unconstrained(rounds(p, addr, conns, Calls::Joined))
     })
 }
 
 /// `current-thread` scatter: the `spawn` form, with every connection and task on one thread.
-pub fn scatter_current_thread(p: Scatter, addr: SocketAddr) -> Result<Runner, Failure> {
-    scatter_runner(p, addr, current_thread_runtime()?, rounds_spawn)
+pub fn scatter_current_thread(cell: &Cell) -> Result<Runner, Failure> {
+    scatter_runner(cell, current_thread_runtime()?, |p, addr, conns| {
+        rounds(p, addr, conns, Calls::Spawned)
+    })
 }
 
-/// The rounds of one repetition, a task per call: each task owns its connection while the call
-/// runs, and the connections come back in the order their replies did.
-async fn rounds_spawn(
+/// How a round's K calls are made.
+#[derive(Clone, Copy)]
+enum Calls {
+    /// A task per call (`spawn`, `current-thread`).
+    Spawned,
+    /// Futures of the one task that runs the rounds (`join-all`, `join-all-unconstrained`).
+    Joined,
+}
+
+/// The rounds of one repetition, one latency per round: from the round's start until this task
+/// has every reply.
+async fn rounds(
     p: Scatter,
     addr: SocketAddr,
     mut conns: Vec<Conn>,
+    calls: Calls,
 ) -> Result<(Vec<Conn>, Outcome), Failure> {
     let mut report = Report::default();
     for round in 0..p.rounds {
         let start = Instant::now();
-        let mut calls = JoinSet::new();
-        for mut conn in conns.drain(..) {
-            calls.spawn(async move {
-                let digest = conn.call(p, round, addr).await;
-                (conn, digest)
-            });
+        let tally = &mut report.tally;
+        match calls {
+            Calls::Spawned => round_spawn(p, round, addr, start, &mut conns, tally).await?,
+            Calls::Joined => round_join_all(p, round, addr, start, &mut conns, tally).await?,
         }
-        let all_replies = async {
-            while let Some(done) = calls.join_next().await {
-                let (conn, digest) = joined(done);
-                report.tally.add(digest?);
-                conns.push(conn);
-            }
-            Ok::<(), Failure>(())
-        };
-        // On a failure or at the deadline, `?` returns and drops `calls`, which aborts the
-        // calls still in flight.
-        within_round(p, round, addr, start, all_replies).await?;
-        report.latencies_ns.push(nanos(start.elapsed()));
+        report.latencies_ns.push(nanos_since(start));
     }
     Ok((conns, report.into_outcome()))
 }
 
-/// The rounds of one repetition, all calls of a round as futures of this one task.
-async fn rounds_join_all(
+/// One round, a task per call: each task owns its connection while the call runs, and the
+/// connections come back in the order their replies did.
+async fn round_spawn(
     p: Scatter,
+    round: u32,
     addr: SocketAddr,
-    mut conns: Vec<Conn>,
-) -> Result<(Vec<Conn>, Outcome), Failure> {
-    let mut report = Report::default();
-    for round in 0..p.rounds {
-        let start = Instant::now();
-        let calls = conns.iter_mut().map(|conn| conn.call(p, round, addr));
-        // The first failure, or the deadline, returns at once, dropping (cancelling) the other
-        // calls.
-        for digest in within_round(p, round, addr, start, try_join_all(calls)).await? {
-            report.tally.add(digest);
-        }
-        report.latencies_ns.push(nanos(start.elapsed()));
+    start: Instant,
+    conns: &mut Vec<Conn>,
+    tally: &mut Tally,
+) -> Result<(), Failure> {
+    let mut calls = JoinSet::new();
+    for mut conn in conns.drain(..) {
+        calls.spawn(async move {
+            let digest = conn.call(p, round, addr).await;
+            (conn, digest)
+        });
     }
-    Ok((conns, report.into_outcome()))
+    let all_replies = async {
+        while let Some(done) = calls.join_next().await {
+            let (conn, digest) = joined(done);
+            tally.add(digest?);
+            conns.push(conn);
+        }
+        Ok::<(), Failure>(())
+    };
+    // On a failure or at the deadline, `?` returns and drops `calls`, which aborts the calls
+    // still in flight.
+    within_round(p, round, addr, start, all_replies).await
+}
+
+/// One round, all its calls as futures of this one task.
+async fn round_join_all(
+    p: Scatter,
+    round: u32,
+    addr: SocketAddr,
+    start: Instant,
+    conns: &mut [Conn],
+    tally: &mut Tally,
+) -> Result<(), Failure> {
+    let calls = conns.iter_mut().map(|conn| conn.call(p, round, addr));
+    // The first failure, or the deadline, returns at once, dropping (cancelling) the other
+    // calls.
+    for digest in within_round(p, round, addr, start, try_join_all(calls)).await? {
+        tally.add(digest);
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -291,14 +321,21 @@ async fn rounds_join_all(
 // ---------------------------------------------------------------------------------------------
 
 /// `spawn` crawl: on an N-worker runtime, a task per request, at most C holding a permit.
-pub fn crawl_spawn(p: Crawl, addr: SocketAddr, workers: usize) -> Result<Runner, Failure> {
-    let runtime = runtime(workers)?;
-    runner(move |_| run_task(&runtime, crawl_tasks(p, addr)))
+pub fn crawl_spawn(cell: &Cell) -> Result<Runner, Failure> {
+    crawl_runner(cell, runtime(cell.workers)?)
 }
 
 /// `current-thread` crawl: the `spawn` form, with every task on one thread.
-pub fn crawl_current_thread(p: Crawl, addr: SocketAddr) -> Result<Runner, Failure> {
-    let runtime = current_thread_runtime()?;
+pub fn crawl_current_thread(cell: &Cell) -> Result<Runner, Failure> {
+    crawl_runner(cell, current_thread_runtime()?)
+}
+
+/// The crawl runner: every repetition is one [`crawl_tasks`] on `runtime`.
+fn crawl_runner(cell: &Cell, runtime: Runtime) -> Result<Runner, Failure> {
+    let Task::Crawl(p) = cell.task else {
+        return Err(cell.unsupported());
+    };
+    let addr = cell.server()?;
     runner(move |_| run_task(&runtime, crawl_tasks(p, addr)))
 }
 
@@ -320,7 +357,8 @@ async fn crawl_tasks(p: Crawl, addr: SocketAddr) -> Result<Outcome, Failure> {
         // Collect the requests that have finished, so that the set holds at most C tasks and a
         // failure ends the crawl as soon as it is seen.
         while let Some(done) = requests.try_join_next() {
-            report.record(joined(done)?);
+            let (digest, latency) = joined(done)?;
+            report.record(digest, latency);
         }
         let began = due.unwrap_or_else(Instant::now);
         requests.spawn(async move {
@@ -329,12 +367,13 @@ async fn crawl_tasks(p: Crawl, addr: SocketAddr) -> Result<Outcome, Failure> {
                 permit.semaphore().close(); // Start nothing more.
             }
             drop(permit); // Only now may the next request start.
-            result.map(|digest| (digest, nanos(began.elapsed())))
+            result.map(|digest| (digest, began.elapsed()))
         });
     }
     // On a failure, `?` drops `requests`, which aborts the requests still in flight.
     while let Some(done) = requests.join_next().await {
-        report.record(joined(done)?);
+        let (digest, latency) = joined(done)?;
+        report.record(digest, latency);
     }
     Ok(report.into_outcome())
 }
@@ -380,16 +419,15 @@ async fn wait_until_due(p: &Crawl, i: u64, start: Instant) -> Option<Instant> {
 /// The connections travel into each repetition's task and back. A failed repetition loses
 /// them, and their state is unknown anyway (a late reply may still arrive), so every later
 /// repetition fails with the same error rather than reading a stale reply.
-fn scatter_runner<F, Fut>(
-    p: Scatter,
-    addr: SocketAddr,
-    runtime: Runtime,
-    mut rounds: F,
-) -> Result<Runner, Failure>
+fn scatter_runner<F, Fut>(cell: &Cell, runtime: Runtime, mut rounds: F) -> Result<Runner, Failure>
 where
     F: FnMut(Scatter, SocketAddr, Vec<Conn>) -> Fut + 'static,
     Fut: Future<Output = Result<(Vec<Conn>, Outcome), Failure>> + Send + 'static,
 {
+    let Task::Scatter(p) = cell.task else {
+        return Err(cell.unsupported());
+    };
+    let addr = cell.server()?;
     // A tokio socket belongs to the runtime it was opened on: open them on the one they run on.
     let conns = run_task(&runtime, connect_all(addr, p.conns, timeout(p.timeout_ms)))?;
     let mut conns = Some(conns);
@@ -439,42 +477,4 @@ async fn connect_all(
         .buffer_unordered(CONNECTS_IN_FLIGHT)
         .try_collect()
         .await
-}
-
-/// What a repetition collects: the tally of reply digests and the latencies it measured.
-#[derive(Debug, Default)]
-struct Report {
-    tally: Tally,
-    latencies_ns: Vec<u64>,
-}
-
-impl Report {
-    /// Records one crawl reply: its digest and its latency.
-    fn record(&mut self, (digest, latency_ns): (u64, u64)) {
-        self.tally.add(digest);
-        self.latencies_ns.push(latency_ns);
-    }
-
-    fn into_outcome(self) -> Outcome {
-        Outcome::with_latencies(Answer::Tally(self.tally), self.latencies_ns)
-    }
-}
-
-/// The failure for an IO error while doing `what`, a timeout said as such.
-fn io_failure(what: String, err: io::Error, timeout: Duration) -> Failure {
-    match err.kind() {
-        io::ErrorKind::TimedOut => Failure::new(format!(
-            "{what}: timed out after {} ms",
-            timeout.as_millis()
-        )),
-        _ => Failure::context(&what, err),
-    }
-}
-
-fn timeout(ms: u32) -> Duration {
-    Duration::from_millis(u64::from(ms.max(1)))
-}
-
-fn nanos(d: Duration) -> u64 {
-    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }

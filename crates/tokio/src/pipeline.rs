@@ -50,16 +50,17 @@
 //!   switch on one thread, so nothing ever waits for another core, and the consumers' work is
 //!   never done in parallel.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
 
 use shootout_suite::pipeline::{Consumed, Item, produced_by};
 use shootout_suite::task::Bounded;
-use shootout_suite::{Answer, Outcome};
+use shootout_suite::{Answer, Cell, Failure, Outcome, Runner, Task};
 use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
 
-use crate::joined;
+use crate::runtime::{current_thread_runtime, joined, runtime, tasks_on};
 
 /// `mpsc` (and `current-thread`): a `tokio::sync::mpsc::channel(capacity)` between producer and
 /// consumer tasks, the consumers sharing its receiver through an async `Mutex`.
@@ -83,19 +84,8 @@ pub async fn mpsc(p: Bounded) -> Outcome {
             })
         })
         .collect();
-    let producers: Vec<JoinHandle<()>> = (0..p.producers)
-        .map(|producer| {
-            let tx = tx.clone();
-            tokio::spawn(async move {
-                for seq in produced_by(producer, p.producers, p.items) {
-                    if tx.send(Item::new(seq, p.work, epoch)).await.is_err() {
-                        break; // Every consumer is gone; only a panic does that.
-                    }
-                }
-            })
-        })
-        .collect();
-    drop(tx); // The channel closes when the last producer's sender is dropped.
+    // The channel closes when the last producer's sender is dropped.
+    let producers = spawn_producers(p, epoch, tx);
     collect(producers, consumers).await
 }
 
@@ -118,20 +108,45 @@ pub async fn async_channel(p: Bounded) -> Outcome {
         })
         .collect();
     drop(rx);
-    let producers: Vec<JoinHandle<()>> = (0..p.producers)
+    // The channel closes when the last producer's sender is dropped.
+    let producers = spawn_producers(p, epoch, tx);
+    collect(producers, consumers).await
+}
+
+/// The sending side of a channel, as a producer uses it.
+trait Sender: Clone + Send + 'static {
+    /// Sends `item`, waiting while the channel is full; `false` once every receiver is gone.
+    fn put(&self, item: Item) -> impl Future<Output = bool> + Send;
+}
+
+impl Sender for tokio::sync::mpsc::Sender<Item> {
+    async fn put(&self, item: Item) -> bool {
+        self.send(item).await.is_ok()
+    }
+}
+
+impl Sender for async_channel::Sender<Item> {
+    async fn put(&self, item: Item) -> bool {
+        self.send(item).await.is_ok()
+    }
+}
+
+/// Spawns the P producer tasks, each with a clone of `tx` (dropped when it is done, as `tx`
+/// itself is on return): producer `p` sends its items until they are all sent or every
+/// consumer is gone.
+fn spawn_producers(p: Bounded, epoch: Instant, tx: impl Sender) -> Vec<JoinHandle<()>> {
+    (0..p.producers)
         .map(|producer| {
             let tx = tx.clone();
             tokio::spawn(async move {
                 for seq in produced_by(producer, p.producers, p.items) {
-                    if tx.send(Item::new(seq, p.work, epoch)).await.is_err() {
+                    if !tx.put(Item::new(seq, p.work, epoch)).await {
                         break; // Every consumer is gone; only a panic does that.
                     }
                 }
             })
         })
-        .collect();
-    drop(tx); // The channel closes when the last producer's sender is dropped.
-    collect(producers, consumers).await
+        .collect()
 }
 
 /// Joins the producers, then the consumers, and merges what the consumers kept.
@@ -144,4 +159,33 @@ async fn collect(producers: Vec<JoinHandle<()>>, consumers: Vec<JoinHandle<Consu
         all.merge(joined(consumer.await));
     }
     Outcome::with_latencies(Answer::Tally(all.tally), all.latencies_ns)
+}
+
+/// Sets up `mpsc`: [`mpsc`] on a W-worker runtime.
+pub fn setup_mpsc(cell: &Cell) -> Result<Runner, Failure> {
+    let p = bounded(cell)?;
+    tasks_on(runtime(cell.workers)?, move |_| mpsc(p))
+}
+
+/// Sets up `async-channel`: [`async_channel()`] on a W-worker runtime.
+pub fn setup_async_channel(cell: &Cell) -> Result<Runner, Failure> {
+    let p = bounded(cell)?;
+    tasks_on(runtime(cell.workers)?, move |_| async_channel(p))
+}
+
+/// Sets up `current-thread`: [`mpsc`] on a current-thread runtime.
+pub fn setup_current_thread(cell: &Cell) -> Result<Runner, Failure> {
+    let p = bounded(cell)?;
+    tasks_on(current_thread_runtime()?, move |_| mpsc(p))
+}
+
+/// The cell's pipeline, refused when a side has no task.
+fn bounded(cell: &Cell) -> Result<Bounded, Failure> {
+    match cell.task {
+        Task::Bounded(p) if p.producers == 0 || p.consumers == 0 => Err(Failure::new(
+            "bounded: producers and consumers must each be at least 1",
+        )),
+        Task::Bounded(p) => Ok(p),
+        _ => Err(cell.unsupported()),
+    }
 }

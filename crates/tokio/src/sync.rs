@@ -12,8 +12,8 @@
 //! waits, unless its worker has nothing else to run.
 //!
 //! Every task here runs W = `cell.workers` tasks on the runtime of W workers that the crate
-//! builds for every cell ([`crate::runtime`]). The root task spawns them and joins them; the
-//! calling thread only waits (see [`crate::run_task`]). The shared state lives in one `Arc`,
+//! builds for every cell ([`runtime`]). The root task spawns them and
+//! joins them; the calling thread only waits (see [`run_task`](crate::runtime::run_task)). The shared state lives in one `Arc`,
 //! since a spawned task is `'static` and can borrow nothing from the task that spawns it.
 //!
 //! # The idioms
@@ -94,11 +94,12 @@ use std::time::Instant;
 
 use shootout_suite::sync::{self, lock::Counter};
 use shootout_suite::task;
-use shootout_suite::{Answer, Failure, Outcome, Tally};
+use shootout_suite::time::nanos_since;
+use shootout_suite::{Answer, Cell, Failure, Outcome, Runner, Tally, Task};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
-use crate::joined;
+use crate::runtime::{checked_tasks_on, joined, runtime, tasks_on};
 
 /// `lock`, `tokio-mutex`: a `tokio::sync::Mutex<Counter>`, each entry a `.lock().await`.
 ///
@@ -118,7 +119,7 @@ pub async fn lock_tokio_mutex(p: task::Lock, workers: usize) -> Outcome {
     });
     join_all(tasks.collect()).await;
     let checksum = counter.lock().await.checksum();
-    Outcome::new(Answer::Value(checksum))
+    Outcome::value(checksum)
 }
 
 /// `lock`, `std-mutex`: a `std::sync::Mutex<Counter>` locked inside the tasks, the guard never
@@ -146,7 +147,7 @@ pub async fn lock_std_mutex(p: task::Lock, workers: usize) -> Outcome {
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .checksum();
-    Outcome::new(Answer::Value(checksum))
+    Outcome::value(checksum)
 }
 
 /// `semaphore`, `semaphore`: a `tokio::sync::Semaphore` of `permits`, each entry holding a
@@ -183,7 +184,7 @@ pub async fn semaphore(p: task::Semaphore, workers: usize) -> Result<Outcome, Fa
     });
     let tally: Tally = join_all(tasks.collect()).await.into_iter().sum();
     shared.gauge.verify(p.permits)?;
-    Ok(Outcome::new(Answer::Tally(tally)))
+    Ok(Outcome::tally(tally))
 }
 
 /// `barrier`, `barrier`: a `tokio::sync::Barrier` for W tasks, awaited at the end of every
@@ -234,7 +235,7 @@ pub async fn barrier(p: task::Barrier, workers: usize) -> Result<Outcome, Failur
         result?;
     }
     let cells = sync::barrier::result(p.phases, &shared.a, &shared.b);
-    Ok(Outcome::new(Answer::Value(sync::barrier::checksum(cells))))
+    Ok(Outcome::value(sync::barrier::checksum(cells)))
 }
 
 /// `event`, `notify`: the setter stores the generation in an `AtomicU64` and wakes every
@@ -403,7 +404,7 @@ pub async fn condition_notify(p: task::Condition) -> Outcome {
                 table.strike(sync::condition::ping, Turn::Pong);
                 table.to_ponger.notify_one();
                 table.wait_for(Turn::Ping, &table.to_pinger).await;
-                rtts_ns.push(start.elapsed().as_nanos() as u64);
+                rtts_ns.push(nanos_since(start));
             }
             rtts_ns
         })
@@ -465,11 +466,6 @@ async fn join_all<T>(tasks: Vec<JoinHandle<T>>) -> Vec<T> {
     outputs
 }
 
-/// Nanoseconds since `epoch`: how the set time crosses between tasks.
-fn nanos_since(epoch: Instant) -> u64 {
-    epoch.elapsed().as_nanos() as u64
-}
-
 /// The outcome of `event` from the waiters' answers and latencies: they must all agree.
 fn event_outcome(waiters: Vec<(u64, Vec<u64>)>) -> Result<Outcome, Failure> {
     let (answers, latencies): (Vec<u64>, Vec<Vec<u64>>) = waiters.into_iter().unzip();
@@ -478,4 +474,74 @@ fn event_outcome(waiters: Vec<(u64, Vec<u64>)>) -> Result<Outcome, Failure> {
         Answer::Value(answer),
         latencies.concat(),
     ))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Setup: a runtime of W workers per cell.
+// ---------------------------------------------------------------------------------------------
+
+/// Sets up lock's `tokio-mutex`: [`lock_tokio_mutex`] on a W-worker runtime.
+pub fn setup_tokio_mutex(cell: &Cell) -> Result<Runner, Failure> {
+    let (Task::Lock(p), workers) = (cell.task, cell.workers) else {
+        return Err(cell.unsupported());
+    };
+    tasks_on(runtime(workers)?, move |_| lock_tokio_mutex(p, workers))
+}
+
+/// Sets up lock's `std-mutex`: [`lock_std_mutex`] on a W-worker runtime.
+pub fn setup_std_mutex(cell: &Cell) -> Result<Runner, Failure> {
+    let (Task::Lock(p), workers) = (cell.task, cell.workers) else {
+        return Err(cell.unsupported());
+    };
+    tasks_on(runtime(workers)?, move |_| lock_std_mutex(p, workers))
+}
+
+/// Sets up `semaphore`: [`semaphore()`] on a W-worker runtime, for a number of permits tokio's
+/// `Semaphore` can hold.
+pub fn setup_semaphore(cell: &Cell) -> Result<Runner, Failure> {
+    let (Task::Semaphore(p), workers) = (cell.task, cell.workers) else {
+        return Err(cell.unsupported());
+    };
+    if p.permits == 0 {
+        return Err(Failure::new("semaphore: permits must be at least 1"));
+    }
+    if p.permits > tokio::sync::Semaphore::MAX_PERMITS {
+        return Err(Failure::new(format!(
+            "semaphore: tokio's Semaphore holds at most {} permits",
+            tokio::sync::Semaphore::MAX_PERMITS
+        )));
+    }
+    checked_tasks_on(runtime(workers)?, move |_| semaphore(p, workers))
+}
+
+/// Sets up `barrier`: [`barrier()`] on a W-worker runtime.
+pub fn setup_barrier(cell: &Cell) -> Result<Runner, Failure> {
+    let (Task::Barrier(p), workers) = (cell.task, cell.workers) else {
+        return Err(cell.unsupported());
+    };
+    checked_tasks_on(runtime(workers)?, move |_| barrier(p, workers))
+}
+
+/// Sets up event's `notify`: [`event_notify`] on a W-worker runtime.
+pub fn setup_event_notify(cell: &Cell) -> Result<Runner, Failure> {
+    let (Task::Event(p), workers) = (cell.task, cell.workers) else {
+        return Err(cell.unsupported());
+    };
+    checked_tasks_on(runtime(workers)?, move |_| event_notify(p, workers))
+}
+
+/// Sets up event's `watch`: [`event_watch`] on a W-worker runtime.
+pub fn setup_event_watch(cell: &Cell) -> Result<Runner, Failure> {
+    let (Task::Event(p), workers) = (cell.task, cell.workers) else {
+        return Err(cell.unsupported());
+    };
+    checked_tasks_on(runtime(workers)?, move |_| event_watch(p, workers))
+}
+
+/// Sets up condition's `notify`: [`condition_notify`] on a W-worker runtime.
+pub fn setup_condition_notify(cell: &Cell) -> Result<Runner, Failure> {
+    let Task::Condition(p) = cell.task else {
+        return Err(cell.unsupported());
+    };
+    tasks_on(runtime(cell.workers)?, move |_| condition_notify(p))
 }

@@ -5,8 +5,8 @@ mod common;
 
 use common::{cell, check};
 use shootout_suite::task::{Fib, Mergesort, Nqueens};
-use shootout_suite::{Answer, Backend, Profile, Task, TaskId};
-use shootout_tokio::Tokio;
+use shootout_suite::{Answer, Profile, Task, TaskId};
+use shootout_tokio::BACKEND;
 
 const VARIANTS: [&str; 3] = ["spawn", "spawn-blocking", "rayon-bridge"];
 const WORKERS: [usize; 3] = [1, 2, 3];
@@ -101,20 +101,20 @@ fn many_workers_on_tiny_problems() {
 #[test]
 fn every_listed_variant_sets_up_and_others_do_not() {
     for id in TaskId::ALL {
-        let variants = Tokio.support(id).variants();
+        let variants = BACKEND.support(id).variants().to_vec();
         assert!(!variants.is_empty(), "{id}");
         let task = Task::new(id, Profile::Smoke);
         if !task.needs_server() {
-            for variant in variants {
+            for variant in &variants {
                 check(&cell(task, variant.name, 2));
             }
         }
         assert!(
-            Tokio.setup(&cell(task, "no-such-variant", 2)).is_err(),
+            BACKEND.setup(&cell(task, "no-such-variant", 2)).is_err(),
             "{id}"
         );
         assert!(
-            Tokio.setup(&cell(task, variants[0].name, 0)).is_err(),
+            BACKEND.setup(&cell(task, variants[0].name, 0)).is_err(),
             "{id}: workers 0"
         );
     }
@@ -123,7 +123,7 @@ fn every_listed_variant_sets_up_and_others_do_not() {
 #[test]
 fn the_variants_are_the_documented_ones() {
     let names = |id| -> Vec<&str> {
-        Tokio
+        BACKEND
             .support(id)
             .variants()
             .iter()

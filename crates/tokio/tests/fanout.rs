@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use common::{cell, check, failure};
 use shootout_loopback::Server;
 use shootout_suite::task::{Crawl, Scatter};
-use shootout_suite::{Backend, Cell, Profile, Task, TaskId};
-use shootout_tokio::Tokio;
+use shootout_suite::{Cell, Profile, Task, TaskId};
+use shootout_tokio::BACKEND;
 
 const SCATTER: [&str; 4] = [
     "spawn",
@@ -148,9 +148,9 @@ fn crawl_open_loop() {
 #[test]
 fn fanout_needs_a_server_address() {
     for id in [TaskId::Scatter, TaskId::Crawl] {
-        for variant in Tokio.support(id).variants() {
+        for variant in BACKEND.support(id).variants() {
             assert!(
-                Tokio
+                BACKEND
                     .setup(&cell(Task::new(id, Profile::Smoke), variant.name, 2))
                     .is_err(),
                 "{id} {}",
@@ -226,7 +226,7 @@ fn a_silent_server_fails_a_scatter_round_at_its_deadline() {
     for variant in SCATTER {
         for workers in [1, 2] {
             let cell = served(Task::Scatter(p), variant, workers, addr);
-            let mut run = Tokio.setup(&cell).unwrap();
+            let mut run = BACKEND.setup(&cell).unwrap();
             let start = Instant::now();
             let message = run(cell.task.input()).unwrap_err().to_string();
             let took = start.elapsed();
@@ -253,7 +253,7 @@ fn a_scatter_runner_that_failed_keeps_failing() {
             2,
             server.addr(),
         );
-        let mut run = Tokio.setup(&cell).unwrap();
+        let mut run = BACKEND.setup(&cell).unwrap();
         assert!(run(cell.task.input()).is_ok(), "{variant}");
         drop(server);
         assert!(run(cell.task.input()).is_err(), "{variant}");

@@ -5,8 +5,8 @@ mod common;
 use common::{cell, check};
 use shootout_suite::pipeline::LATENCY_SAMPLE;
 use shootout_suite::task::Bounded;
-use shootout_suite::{Backend, Profile, Task, TaskId};
-use shootout_tokio::Tokio;
+use shootout_suite::{Profile, Task, TaskId};
+use shootout_tokio::BACKEND;
 
 const VARIANTS: [&str; 3] = ["mpsc", "async-channel", "current-thread"];
 
@@ -76,7 +76,7 @@ fn no_producers_or_consumers_is_refused_not_hung() {
         });
         for variant in VARIANTS {
             assert!(
-                Tokio.setup(&cell(task, variant, 2)).is_err(),
+                BACKEND.setup(&cell(task, variant, 2)).is_err(),
                 "{task} {variant}"
             );
         }

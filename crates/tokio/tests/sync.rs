@@ -9,14 +9,14 @@ mod common;
 
 use common::{cell, check};
 use shootout_suite::task::{Condition, Event, Semaphore};
-use shootout_suite::{Backend, Outcome, Profile, Task, TaskId};
-use shootout_tokio::Tokio;
+use shootout_suite::{Outcome, Profile, Task, TaskId};
+use shootout_tokio::BACKEND;
 
 /// Every variant of `id`, run at each of `workers` on `task`; returns every outcome with the
 /// worker count it ran at.
 fn check_variants(id: TaskId, task: Task, workers: &[usize]) -> Vec<(usize, Outcome)> {
     let mut outcomes = Vec::new();
-    for variant in Tokio.support(id).variants() {
+    for variant in BACKEND.support(id).variants() {
         for &w in workers {
             outcomes.extend(
                 check(&cell(task, variant.name, w))
@@ -35,7 +35,7 @@ fn smoke(id: TaskId) -> Task {
 #[test]
 fn the_variants_are_the_documented_ones() {
     let names = |id| -> Vec<&str> {
-        Tokio
+        BACKEND
             .support(id)
             .variants()
             .iter()
@@ -92,7 +92,7 @@ fn semaphore_without_permits_is_refused_not_hung() {
         unreachable!()
     };
     let task = Task::Semaphore(Semaphore { permits: 0, ..p });
-    assert!(Tokio.setup(&cell(task, "semaphore", 2)).is_err());
+    assert!(BACKEND.setup(&cell(task, "semaphore", 2)).is_err());
 }
 
 #[test]

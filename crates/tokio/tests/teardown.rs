@@ -8,8 +8,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use shootout_loopback::Server;
-use shootout_suite::{Backend, Cell, Profile, Task, TaskId};
-use shootout_tokio::Tokio;
+use shootout_suite::{Cell, Profile, Task, TaskId};
+use shootout_tokio::BACKEND;
 
 /// The names of this process's threads that belong to a runtime or pool of this backend.
 fn backend_threads() -> Vec<String> {
@@ -42,7 +42,7 @@ fn wait_for_no_backend_threads() -> Result<(), Vec<String>> {
 fn dropping_a_runner_stops_its_threads() {
     let server = Server::start("127.0.0.1:0".parse().unwrap()).unwrap();
     for id in TaskId::ALL {
-        for variant in Tokio.support(id).variants() {
+        for variant in BACKEND.support(id).variants() {
             let task = Task::new(id, Profile::Smoke);
             let cell = Cell {
                 task,
@@ -51,7 +51,7 @@ fn dropping_a_runner_stops_its_threads() {
                 server: Some(server.addr()),
             };
             let what = format!("{id} {}", variant.name);
-            let mut run = Tokio.setup(&cell).unwrap();
+            let mut run = BACKEND.setup(&cell).unwrap();
             run(task.input()).unwrap();
             let alive = backend_threads();
             if variant.name == "current-thread" {

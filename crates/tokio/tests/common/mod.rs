@@ -7,8 +7,8 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
-use shootout_suite::{Backend, Cell, Failure, Outcome, Task};
-use shootout_tokio::Tokio;
+use shootout_suite::{Cell, Failure, Outcome, Task};
+use shootout_tokio::BACKEND;
 
 /// A cell of the tokio backend, without a server.
 pub fn cell(task: Task, variant: &str, workers: usize) -> Cell {
@@ -24,7 +24,7 @@ pub fn cell(task: Task, variant: &str, workers: usize) -> Cell {
 /// checksums against the reference and returns both outcomes.
 pub fn check(cell: &Cell) -> Vec<Outcome> {
     let expected = cell.task.expected_checksum();
-    let mut run = Tokio.setup(cell).unwrap_or_else(|e| {
+    let mut run = BACKEND.setup(cell).unwrap_or_else(|e| {
         panic!(
             "{} {} workers={}: setup failed: {e}",
             cell.task, cell.variant, cell.workers
@@ -59,7 +59,7 @@ pub fn failure(cell: Cell, repetitions: usize, patience: Duration) -> Failure {
     let what = format!("{} {} workers={}", cell.task, cell.variant, cell.workers);
     thread::spawn(move || {
         let result = (|| {
-            let mut run = Tokio.setup(&cell)?;
+            let mut run = BACKEND.setup(&cell)?;
             for _ in 0..repetitions {
                 run(cell.task.input())?;
             }

@@ -1,0 +1,116 @@
+//! The runtimes a cell runs on, built in setup, and the runners that run a repetition as a task
+//! of one: see the crate docs' Implementation section.
+
+use std::future::Future;
+use std::panic;
+use std::sync::Arc;
+
+use rayon::{ThreadPool, ThreadPoolBuilder};
+use shootout_suite::{Failure, Input, Outcome, Runner, runner};
+use tokio::runtime::{Builder, Runtime};
+use tokio::task::JoinError;
+
+/// Builds the runtime of a cell: a multi-thread runtime with `workers` worker threads and at
+/// most `workers` blocking threads, all named `tokio-worker`, with IO and timers enabled.
+///
+/// Tokio names every thread of a runtime alike, so the blocking pool's threads carry the same
+/// name. The workers are started here, so a repetition never pays for them. The blocking
+/// threads start on first use and stay until they have been idle for ten seconds.
+pub fn runtime(workers: usize) -> Result<Runtime, Failure> {
+    if workers == 0 {
+        // Tokio panics on zero workers; a cell must say what it measures.
+        return Err(Failure::new("tokio needs at least one worker thread"));
+    }
+    Builder::new_multi_thread()
+        .worker_threads(workers)
+        .max_blocking_threads(workers)
+        .thread_name("tokio-worker")
+        .enable_all()
+        .build()
+        .map_err(|err| Failure::context("building the tokio runtime", err))
+}
+
+/// Builds a current-thread runtime: no worker threads at all, the thread that calls
+/// `block_on` runs every task. Its blocking pool (unused here) is named like [`runtime`]'s.
+pub fn current_thread_runtime() -> Result<Runtime, Failure> {
+    Builder::new_current_thread()
+        .thread_name("tokio-worker")
+        .enable_all()
+        .build()
+        .map_err(|err| Failure::context("building the tokio current-thread runtime", err))
+}
+
+/// Builds the pool of a `rayon-bridge` cell: exactly `threads` threads, named `rayon-bridge-N`.
+pub fn rayon_pool(threads: usize) -> Result<ThreadPool, Failure> {
+    if threads == 0 {
+        // Rayon reads 0 as "one per core"; a cell must say what it measures.
+        return Err(Failure::new("rayon needs at least one worker thread"));
+    }
+    ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("rayon-bridge-{i}"))
+        .build()
+        .map_err(|err| Failure::context("building the rayon pool", err))
+}
+
+/// Runs `future` as a task of `runtime` while the calling thread waits for it: one repetition.
+///
+/// On a multi-thread runtime the task runs on the workers; on a current-thread runtime the
+/// waiting thread runs it. A panic in the task is raised again here.
+pub fn run_task<T: Send + 'static>(
+    runtime: &Runtime,
+    future: impl Future<Output = T> + Send + 'static,
+) -> T {
+    joined(runtime.block_on(runtime.spawn(future)))
+}
+
+/// A runner that runs `work`'s future as a task of `runtime`, built once per cell.
+pub(crate) fn tasks_on<Fut>(
+    runtime: Runtime,
+    mut work: impl FnMut(Input) -> Fut + 'static,
+) -> Result<Runner, Failure>
+where
+    Fut: Future<Output = Outcome> + Send + 'static,
+{
+    runner(move |input| Ok(run_task(&runtime, work(input))))
+}
+
+/// A runner like [`tasks_on`] for a task whose repetition checks itself and may fail.
+pub(crate) fn checked_tasks_on<Fut>(
+    runtime: Runtime,
+    mut work: impl FnMut(Input) -> Fut + 'static,
+) -> Result<Runner, Failure>
+where
+    Fut: Future<Output = Result<Outcome, Failure>> + Send + 'static,
+{
+    runner(move |input| run_task(&runtime, work(input)))
+}
+
+/// A runner for `rayon-bridge`: an N-worker runtime whose task hands the job to a rayon pool
+/// of N threads, both built once per cell.
+pub(crate) fn bridged<Fut>(
+    workers: usize,
+    mut work: impl FnMut(Arc<ThreadPool>, Input) -> Fut + 'static,
+) -> Result<Runner, Failure>
+where
+    Fut: Future<Output = Outcome> + Send + 'static,
+{
+    let pool = Arc::new(rayon_pool(workers)?);
+    tasks_on(runtime(workers)?, move |input| {
+        work(Arc::clone(&pool), input)
+    })
+}
+
+/// The output of a finished task, passing on its panic if it had one.
+///
+/// A task is cancelled only when its runtime shuts down or it is aborted, and this crate joins
+/// no task after either; a cancellation here is a bug, reported as a panic.
+pub(crate) fn joined<T>(result: Result<T, JoinError>) -> T {
+    match result {
+        Ok(value) => value,
+        Err(err) => match err.try_into_panic() {
+            Ok(payload) => panic::resume_unwind(payload),
+            Err(err) => panic!("a task was cancelled while it was awaited: {err}"),
+        },
+    }
+}
