@@ -13,7 +13,7 @@
 //!   request and blocks on its reply. K threads, whatever `workers` says.
 //! - `thread-per-conn`, crawl: a new thread per request, each with its own connection; a
 //!   counting semaphore keeps at most C in flight. std has no semaphore, so this is the one
-//!   everybody writes, [`sync::Semaphore`](crate::sync::Semaphore): a count under a `Mutex` and
+//!   everybody writes, [`Semaphore`]: a count under a `Mutex` and
 //!   a `Condvar` to wait for a permit.
 //! - `pool`, scatter: N = `workers` threads share each round's K calls, so only N requests are
 //!   ever in flight and a round takes about K / N server delays. That is the honest cost of a
@@ -53,7 +53,7 @@ use shootout_suite::time::nanos_since;
 use shootout_suite::{Answer, Cell, Failure, Outcome, Runner, Tally, runner};
 
 use crate::plumbing::{lock, params};
-use crate::sync::Semaphore;
+use crate::semaphore::Semaphore;
 
 /// The stack of every IO thread: it holds a socket, a reply buffer on the heap and a few frames.
 ///

@@ -29,7 +29,7 @@
 //! | lock | `std-mutex` | [`std::sync::Mutex`] around the shared counter, once per entry |
 //! | lock | `parking-lot` | [`parking_lot::Mutex`]: a few spins before it parks, no poisoning, eventually fair |
 //! | lock | `atomic` | no lock: a `fetch_add` ticket, the section's work done outside it |
-//! | semaphore | `mutex-condvar` | [`sync::Semaphore`], written by hand from a `Mutex` (free permits, waiters) and a `Condvar`: std has none |
+//! | semaphore | `mutex-condvar` | [`semaphore::Semaphore`], written by hand from a `Mutex` (free permits, waiters) and a `Condvar`: std has none |
 //! | semaphore | `async-lock` | [`async_lock::Semaphore`] through its blocking `acquire_blocking` |
 //! | barrier | `std` | [`std::sync::Barrier`] |
 //! | event | `condvar` | Python's `threading.Event`: a generation under a `Mutex`, `Condvar::notify_all` |
@@ -60,8 +60,9 @@
 //! [`BACKEND`] declares every variant once: its name, when to choose it, its tasks, its form,
 //! what it makes of W, and the function that sets it up. Each family lives in its own file
 //! ([`dnc`], [`fanout`], [`pipeline`], [`sync`]), named as in every other backend crate, so that
-//! two backends diff cleanly; [`gil`] holds the GIL experiment's lock, and `plumbing` the helpers
-//! they all use. The sequential kernels (leaf
+//! two backends diff cleanly; [`gil`] holds the GIL experiment's lock, [`semaphore`] the
+//! hand-made semaphore that the sync family and the crawl share, and `plumbing` the helpers they
+//! all use. The sequential kernels (leaf
 //! sort, merge, `fib`, the queens search, the wire codec, per-item work, the sync family's
 //! section work and checkers) come from `shootout-suite`; these files hold only the concurrency
 //! structure.
@@ -71,11 +72,10 @@ pub mod fanout;
 pub mod gil;
 pub mod pipeline;
 mod plumbing;
+pub mod semaphore;
 pub mod sync;
 
 use shootout_suite::{Backend, Form, TaskId, Variant, Workers};
-
-use crate::plumbing::each;
 
 /// The threads backend: `std::thread`, `std::sync` and crossbeam.
 pub static BACKEND: Backend = Backend {
@@ -152,7 +152,7 @@ pub static BACKEND: Backend = Backend {
             tasks: &[TaskId::Bounded],
             form: Form::Natural,
             workers: Workers::Own("P + C threads"),
-            setup: |cell| each(cell, |p, _| Ok(pipeline::std_mpsc(p))),
+            setup: pipeline::setup_std_mpsc,
         },
         Variant {
             name: "crossbeam",
@@ -160,7 +160,7 @@ pub static BACKEND: Backend = Backend {
             tasks: &[TaskId::Bounded],
             form: Form::Natural,
             workers: Workers::Own("P + C threads"),
-            setup: |cell| each(cell, |p, _| Ok(pipeline::crossbeam(p))),
+            setup: pipeline::setup_crossbeam,
         },
         Variant {
             name: "mutex-condvar",
@@ -168,7 +168,7 @@ pub static BACKEND: Backend = Backend {
             tasks: &[TaskId::Bounded],
             form: Form::Natural,
             workers: Workers::Own("P + C threads"),
-            setup: |cell| each(cell, |p, _| Ok(pipeline::mutex_condvar(p))),
+            setup: pipeline::setup_mutex_condvar,
         },
         Variant {
             name: "std-mutex",
@@ -176,7 +176,7 @@ pub static BACKEND: Backend = Backend {
             tasks: &[TaskId::Lock],
             form: Form::Natural,
             workers: Workers::Exact,
-            setup: |cell| each(cell, |p, w| Ok(sync::lock_std_mutex(p, w))),
+            setup: sync::setup_lock_std_mutex,
         },
         Variant {
             name: "parking-lot",
@@ -184,7 +184,7 @@ pub static BACKEND: Backend = Backend {
             tasks: &[TaskId::Lock],
             form: Form::Natural,
             workers: Workers::Exact,
-            setup: |cell| each(cell, |p, w| Ok(sync::lock_parking_lot(p, w))),
+            setup: sync::setup_lock_parking_lot,
         },
         Variant {
             name: "atomic",
@@ -192,7 +192,7 @@ pub static BACKEND: Backend = Backend {
             tasks: &[TaskId::Lock],
             form: Form::Restructured,
             workers: Workers::Exact,
-            setup: |cell| each(cell, |p, w| Ok(sync::lock_atomic(p, w))),
+            setup: sync::setup_lock_atomic,
         },
         Variant {
             name: "mutex-condvar",
@@ -200,7 +200,7 @@ pub static BACKEND: Backend = Backend {
             tasks: &[TaskId::Semaphore],
             form: Form::Natural,
             workers: Workers::Exact,
-            setup: |cell| each(cell, sync::semaphore_mutex_condvar),
+            setup: sync::setup_semaphore_mutex_condvar,
         },
         Variant {
             name: "async-lock",
@@ -208,7 +208,7 @@ pub static BACKEND: Backend = Backend {
             tasks: &[TaskId::Semaphore],
             form: Form::Natural,
             workers: Workers::Exact,
-            setup: |cell| each(cell, sync::semaphore_async_lock),
+            setup: sync::setup_semaphore_async_lock,
         },
         Variant {
             name: "std",
@@ -216,7 +216,7 @@ pub static BACKEND: Backend = Backend {
             tasks: &[TaskId::Barrier],
             form: Form::Natural,
             workers: Workers::Exact,
-            setup: |cell| each(cell, sync::barrier_std),
+            setup: sync::setup_barrier_std,
         },
         Variant {
             name: "condvar",
@@ -224,7 +224,7 @@ pub static BACKEND: Backend = Backend {
             tasks: &[TaskId::Event],
             form: Form::Natural,
             workers: Workers::Exact,
-            setup: |cell| each(cell, sync::event_condvar),
+            setup: sync::setup_event_condvar,
         },
         Variant {
             name: "event-listener",
@@ -232,7 +232,7 @@ pub static BACKEND: Backend = Backend {
             tasks: &[TaskId::Event],
             form: Form::Natural,
             workers: Workers::Exact,
-            setup: |cell| each(cell, sync::event_listener),
+            setup: sync::setup_event_listener,
         },
         Variant {
             name: "condvar",
@@ -240,7 +240,7 @@ pub static BACKEND: Backend = Backend {
             tasks: &[TaskId::Condition],
             form: Form::Natural,
             workers: Workers::Own("two parties"),
-            setup: |cell| each(cell, |p, _| Ok(sync::condition_condvar(p))),
+            setup: sync::setup_condition_condvar,
         },
         Variant {
             name: "parking-lot",
@@ -248,7 +248,7 @@ pub static BACKEND: Backend = Backend {
             tasks: &[TaskId::Condition],
             form: Form::Natural,
             workers: Workers::Own("two parties"),
-            setup: |cell| each(cell, |p, _| Ok(sync::condition_parking_lot(p))),
+            setup: sync::setup_condition_parking_lot,
         },
     ],
     not_applicable: &[],

@@ -30,9 +30,9 @@ use std::time::Instant;
 
 use shootout_suite::pipeline::{Consumed, Item, produced_by};
 use shootout_suite::task::Bounded;
-use shootout_suite::{Answer, Outcome};
+use shootout_suite::{Answer, Cell, Failure, Outcome, Runner};
 
-use crate::plumbing::{joined, lock};
+use crate::plumbing::{each, joined, lock};
 
 /// `std-mpsc`: a `sync_channel(capacity)`, the consumers sharing its receiver through a `Mutex`.
 pub fn std_mpsc(p: Bounded) -> Outcome {
@@ -239,6 +239,25 @@ fn spawn_producers<'scope, S: Clone + Send + 'scope>(
 
 fn outcome(consumed: Consumed) -> Outcome {
     Outcome::with_latencies(Answer::Tally(consumed.tally), consumed.latencies_ns)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Setup: nothing to build; every repetition starts its P + C threads.
+// ---------------------------------------------------------------------------------------------
+
+/// Sets up `std-mpsc`: [`std_mpsc`] every repetition.
+pub fn setup_std_mpsc(cell: &Cell) -> Result<Runner, Failure> {
+    each(cell, |p, _| Ok(std_mpsc(p)))
+}
+
+/// Sets up `crossbeam`: [`crossbeam`] every repetition.
+pub fn setup_crossbeam(cell: &Cell) -> Result<Runner, Failure> {
+    each(cell, |p, _| Ok(crossbeam(p)))
+}
+
+/// Sets up `mutex-condvar`: [`mutex_condvar`] every repetition.
+pub fn setup_mutex_condvar(cell: &Cell) -> Result<Runner, Failure> {
+    each(cell, |p, _| Ok(mutex_condvar(p)))
 }
 
 #[cfg(test)]

@@ -51,9 +51,10 @@ use shootout_suite::sync::semaphore::{Gauge, contribution, entries_of};
 use shootout_suite::sync::{self, barrier, condition, event};
 use shootout_suite::task::{self, Lock};
 use shootout_suite::time::nanos_since;
-use shootout_suite::{Answer, Failure, Outcome, Tally};
+use shootout_suite::{Answer, Cell, Failure, Outcome, Runner, Tally};
 
-use crate::plumbing::{joined, lock};
+use crate::plumbing::{each, joined, lock};
+use crate::semaphore::Semaphore;
 
 // ---------------------------------------------------------------------------------------------
 // lock: W workers, `increments` entries into one critical section.
@@ -119,7 +120,7 @@ pub fn lock_atomic(p: Lock, workers: usize) -> Outcome {
 // semaphore: at most `permits` of W workers inside a section at once.
 // ---------------------------------------------------------------------------------------------
 
-/// `mutex-condvar`: the hand-written [`Semaphore`] below.
+/// `mutex-condvar`: the hand-written [`Semaphore`].
 ///
 /// std has no semaphore: `std::sync::Semaphore` never left unstable, was deprecated in Rust 1.7
 /// and then removed (rust-lang/rust#27798), user-space primitives being left to crates. So this
@@ -168,71 +169,6 @@ fn semaphore_run<P>(
     let mut total = Tally::new();
     tallies.into_iter().for_each(|tally| total.merge(tally));
     Ok(Outcome::tally(total))
-}
-
-/// A counting semaphore: the free permits under a `Mutex`, with the number of threads waiting
-/// for one, and a `Condvar` to wait on for a permit to come back.
-///
-/// The shape of Python's `threading.Semaphore` (a count and a `Condition`). `acquire` waits
-/// while no permit is free; a returned permit wakes one waiter, after the unlock, so that it
-/// does not wake only to block on the mutex. The waiter count is there because std's futex
-/// `Condvar::notify_one` makes a `FUTEX_WAKE` system call even when nobody waits, whereas
-/// Python's `Condition.notify` does nothing without waiters: with the count, a release that
-/// finds no waiter costs no system call either.
-pub struct Semaphore {
-    state: Mutex<Permits>,
-    returned: Condvar,
-}
-
-/// What a [`Semaphore`]'s mutex guards.
-struct Permits {
-    /// Permits not taken.
-    free: usize,
-    /// Threads inside `acquire`'s wait.
-    waiting: usize,
-}
-
-/// A permit of a [`Semaphore`], given back when dropped.
-pub struct Permit<'a>(&'a Semaphore);
-
-impl Semaphore {
-    /// A semaphore with `permits` permits, all free.
-    pub fn new(permits: usize) -> Self {
-        Self {
-            state: Mutex::new(Permits {
-                free: permits,
-                waiting: 0,
-            }),
-            returned: Condvar::new(),
-        }
-    }
-
-    /// Waits for a free permit and takes it.
-    pub fn acquire(&self) -> Permit<'_> {
-        let mut state = lock(&self.state);
-        if state.free == 0 {
-            state.waiting += 1;
-            state = self
-                .returned
-                .wait_while(state, |state| state.free == 0)
-                .unwrap_or_else(PoisonError::into_inner);
-            state.waiting -= 1;
-        }
-        state.free -= 1;
-        Permit(self)
-    }
-}
-
-impl Drop for Permit<'_> {
-    fn drop(&mut self) {
-        let mut state = lock(&self.0.state);
-        state.free += 1;
-        let wake = state.waiting > 0;
-        drop(state);
-        if wake {
-            self.0.returned.notify_one();
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -553,3 +489,57 @@ fn on_workers<R: Send>(workers: usize, work: impl Fn(usize) -> R + Sync) -> Vec<
 /// its neighbours (false sharing), as `shootout-processes` lays out its shared boards.
 #[repr(align(64))]
 struct Line<T>(T);
+
+// ---------------------------------------------------------------------------------------------
+// Setup: nothing to build; every repetition starts its threads.
+// ---------------------------------------------------------------------------------------------
+
+/// Sets up lock's `std-mutex`: [`lock_std_mutex`] every repetition.
+pub fn setup_lock_std_mutex(cell: &Cell) -> Result<Runner, Failure> {
+    each(cell, |p, w| Ok(lock_std_mutex(p, w)))
+}
+
+/// Sets up lock's `parking-lot`: [`lock_parking_lot`] every repetition.
+pub fn setup_lock_parking_lot(cell: &Cell) -> Result<Runner, Failure> {
+    each(cell, |p, w| Ok(lock_parking_lot(p, w)))
+}
+
+/// Sets up lock's `atomic`: [`lock_atomic`] every repetition.
+pub fn setup_lock_atomic(cell: &Cell) -> Result<Runner, Failure> {
+    each(cell, |p, w| Ok(lock_atomic(p, w)))
+}
+
+/// Sets up semaphore's `mutex-condvar`: [`semaphore_mutex_condvar`] every repetition.
+pub fn setup_semaphore_mutex_condvar(cell: &Cell) -> Result<Runner, Failure> {
+    each(cell, semaphore_mutex_condvar)
+}
+
+/// Sets up semaphore's `async-lock`: [`semaphore_async_lock`] every repetition.
+pub fn setup_semaphore_async_lock(cell: &Cell) -> Result<Runner, Failure> {
+    each(cell, semaphore_async_lock)
+}
+
+/// Sets up barrier's `std`: [`barrier_std`] every repetition.
+pub fn setup_barrier_std(cell: &Cell) -> Result<Runner, Failure> {
+    each(cell, barrier_std)
+}
+
+/// Sets up event's `condvar`: [`event_condvar`] every repetition.
+pub fn setup_event_condvar(cell: &Cell) -> Result<Runner, Failure> {
+    each(cell, event_condvar)
+}
+
+/// Sets up event's `event-listener`: [`event_listener()`] every repetition.
+pub fn setup_event_listener(cell: &Cell) -> Result<Runner, Failure> {
+    each(cell, event_listener)
+}
+
+/// Sets up condition's `condvar`: [`condition_condvar`] every repetition.
+pub fn setup_condition_condvar(cell: &Cell) -> Result<Runner, Failure> {
+    each(cell, |p, _| Ok(condition_condvar(p)))
+}
+
+/// Sets up condition's `parking-lot`: [`condition_parking_lot`] every repetition.
+pub fn setup_condition_parking_lot(cell: &Cell) -> Result<Runner, Failure> {
+    each(cell, |p, _| Ok(condition_parking_lot(p)))
+}
