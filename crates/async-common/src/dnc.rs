@@ -66,6 +66,12 @@
 //! The file goes from the simplest tree to the most irregular one: `fib`, `mergesort`,
 //! `nqueens`; the variants' setups come last.
 
+// The recursions are `fn … -> impl Future` around an `async move` block, not `async fn`.
+#![allow(
+    clippy::manual_async_fn,
+    reason = "an `async fn` that spawns itself cannot prove its future `Send` (E0283)"
+)]
+
 use std::future::Future;
 use std::ops::Range;
 use std::sync::Arc;
@@ -122,6 +128,35 @@ impl Cpu {
     }
 }
 
+/// The check each backend's tests run on its own pool: spawns `pieces` tasks with `s`, each
+/// sending a piece that blocks for a few milliseconds to a `Cpu::pool(permits)`, and returns
+/// how many pieces were still running at the end (0) and the most that ran at once, which must
+/// not exceed `permits`.
+pub async fn pieces_at_once<S: Offload>(s: S, permits: usize, pieces: usize) -> (usize, usize) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let cpu = Cpu::pool(permits);
+    let running = Arc::new(AtomicUsize::new(0));
+    let most = Arc::new(AtomicUsize::new(0));
+    let tasks: Vec<S::Task<()>> = (0..pieces)
+        .map(|_| {
+            let (cpu, running, most) = (cpu.clone(), running.clone(), most.clone());
+            s.spawn(async move {
+                cpu.run::<S, _>(move || {
+                    let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(now, Ordering::SeqCst);
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                    running.fetch_sub(1, Ordering::SeqCst);
+                })
+                .await
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await;
+    }
+    (running.load(Ordering::SeqCst), most.load(Ordering::SeqCst))
+}
+
 // ---------------------------------------------------------------------------------------------
 // fib: spawn one branch, await the other.
 // ---------------------------------------------------------------------------------------------
@@ -132,10 +167,6 @@ pub async fn fib<S: Offload>(s: S, n: u32, grain: u32, cpu: Cpu) -> u64 {
 }
 
 /// `fib(n)`: `fib(n - 1)` spawned, `fib(n - 2)` awaited inline, sequential for `k <= grain`.
-#[allow(
-    clippy::manual_async_fn,
-    reason = "an `async fn` that spawns itself cannot prove its future `Send` (E0283)"
-)]
 fn fib_tasks<S: Offload>(
     s: S,
     n: u32,
@@ -166,10 +197,6 @@ pub async fn mergesort<S: Offload>(s: S, keys: Vec<u64>, grain: usize, cpu: Cpu)
 /// The keys of `run`, sorted into a new `Vec`: the back half spawned, the front half awaited
 /// inline, then the two merged. `keys` is only read; every task holds the `Arc` it reads from,
 /// and the input is freed when the last leaf has copied its run out.
-#[allow(
-    clippy::manual_async_fn,
-    reason = "an `async fn` that spawns itself cannot prove its future `Send` (E0283)"
-)]
 fn sort_tasks<S: Offload>(
     s: S,
     keys: Arc<Vec<u64>>,
@@ -214,10 +241,6 @@ pub async fn nqueens<S: Offload>(s: S, n: u32, split: u32, cpu: Cpu) -> u64 {
 
 /// The solutions below `board`. A board has from zero to n children, so the fan-out is the
 /// async one: spawn a task per child, then await their handles in order.
-#[allow(
-    clippy::manual_async_fn,
-    reason = "an `async fn` that spawns itself cannot prove its future `Send` (E0283)"
-)]
 fn queens_tasks<S: Offload>(
     s: S,
     board: Board,

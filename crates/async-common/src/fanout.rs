@@ -287,14 +287,7 @@ pub fn setup_scatter_spawn<R: Runtime>(cell: &Cell) -> Result<Runner, Failure>
 where
     R::Spawner: Net,
 {
-    let Task::Scatter(p) = cell.task else {
-        return Err(cell.unsupported());
-    };
-    let (addr, runtime) = (cell.server()?, R::start(cell.workers)?);
-    let s = runtime.spawner();
-    scatter_runner(p, addr, runtime, move |p, addr, conns| {
-        rounds_spawn(s, p, addr, conns)
-    })
+    scatter_cell::<R, _, _>(cell, rounds_spawn)
 }
 
 /// `join-all` scatter: K connections on `R`'s N threads; each round, K futures in one task.
@@ -302,11 +295,9 @@ pub fn setup_scatter_join_all<R: Runtime>(cell: &Cell) -> Result<Runner, Failure
 where
     R::Spawner: Net,
 {
-    let Task::Scatter(p) = cell.task else {
-        return Err(cell.unsupported());
-    };
-    let (addr, runtime) = (cell.server()?, R::start(cell.workers)?);
-    scatter_runner(p, addr, runtime, rounds_join_all::<R::Spawner>)
+    scatter_cell::<R, _, _>(cell, |_, p, addr, conns| {
+        rounds_join_all::<R::Spawner>(p, addr, conns)
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -318,10 +309,10 @@ pub fn setup_crawl_spawn<R: Runtime>(cell: &Cell) -> Result<Runner, Failure>
 where
     R::Spawner: Net,
 {
-    let Task::Crawl(p) = cell.task else {
+    let (Task::Crawl(p), addr) = (cell.task, cell.server()?) else {
         return Err(cell.unsupported());
     };
-    let (addr, runtime) = (cell.server()?, R::start(cell.workers)?);
+    let runtime = R::start(cell.workers)?;
     let s = runtime.spawner();
     runner(move |_| runtime.run(crawl_tasks(s, p, addr)))
 }
@@ -410,23 +401,23 @@ async fn wait_until_due<N: Net>(p: &Crawl, i: u64, start: Instant) -> Option<Ins
 // Plumbing.
 // ---------------------------------------------------------------------------------------------
 
-/// The scatter runner: the connections are opened now, on `runtime`, and every repetition runs
-/// `rounds` on them as one task of the same runtime.
+/// The scatter runner: `R` is started and the connections are opened now, on it, and every
+/// repetition runs `rounds` on them as one task of the same runtime.
 ///
 /// The connections travel into each repetition's task and back. A failed repetition loses
 /// them, and their state is unknown anyway (a late reply may still arrive), so every later
 /// repetition fails with the same error rather than reading a stale reply.
-fn scatter_runner<R: Runtime, F, Fut>(
-    p: Scatter,
-    addr: SocketAddr,
-    runtime: R,
-    mut rounds: F,
-) -> Result<Runner, Failure>
+fn scatter_cell<R: Runtime, F, Fut>(cell: &Cell, mut rounds: F) -> Result<Runner, Failure>
 where
     R::Spawner: Net,
-    F: FnMut(Scatter, SocketAddr, Conns<R::Spawner>) -> Fut + 'static,
+    F: FnMut(R::Spawner, Scatter, SocketAddr, Conns<R::Spawner>) -> Fut + 'static,
     Fut: Future<Output = Result<(Conns<R::Spawner>, Outcome), Failure>> + Send + 'static,
 {
+    let (Task::Scatter(p), addr) = (cell.task, cell.server()?) else {
+        return Err(cell.unsupported());
+    };
+    let runtime = R::start(cell.workers)?;
+    let s = runtime.spawner();
     let connects = connect_all::<R::Spawner>(addr, p.conns, timeout(p.timeout_ms));
     let conns = runtime.run(connects)?;
     let mut conns = Some(conns);
@@ -438,7 +429,7 @@ where
                 .unwrap_or_else(|| Failure::new("no connections"));
             return Err(Failure::context("an earlier repetition failed", failure));
         };
-        match runtime.run(rounds(p, addr, taken)) {
+        match runtime.run(rounds(s, p, addr, taken)) {
             Ok((back, outcome)) => {
                 conns = Some(back);
                 Ok(outcome)

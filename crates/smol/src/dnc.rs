@@ -32,14 +32,8 @@ impl Offload for Spawner {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::thread;
-    use std::time::Duration;
-
-    use async_executor::Task;
-    use shootout_async_common::dnc::Cpu;
-    use shootout_async_common::{Runtime as _, Spawn};
+    use shootout_async_common::Runtime as _;
+    use shootout_async_common::dnc::pieces_at_once;
 
     use crate::runtime::{run_task, runtime};
 
@@ -48,30 +42,7 @@ mod tests {
         // Three executor threads and many pieces that each block for a moment: only the two
         // permits' worth may be on blocking's pool at any time.
         let rt = runtime(3).unwrap();
-        let s = rt.spawner();
-        let (running, most) = run_task(&rt, async move {
-            let cpu = Cpu::pool(2);
-            let running = Arc::new(AtomicUsize::new(0));
-            let most = Arc::new(AtomicUsize::new(0));
-            let pieces: Vec<Task<()>> = (0..12)
-                .map(|_| {
-                    let (cpu, running, most) = (cpu.clone(), running.clone(), most.clone());
-                    s.spawn(async move {
-                        cpu.run::<crate::runtime::Spawner, _>(move || {
-                            let now = running.fetch_add(1, Ordering::SeqCst) + 1;
-                            most.fetch_max(now, Ordering::SeqCst);
-                            thread::sleep(Duration::from_millis(5));
-                            running.fetch_sub(1, Ordering::SeqCst);
-                        })
-                        .await
-                    })
-                })
-                .collect();
-            for piece in pieces {
-                piece.await;
-            }
-            (running.load(Ordering::SeqCst), most.load(Ordering::SeqCst))
-        });
+        let (running, most) = run_task(&rt, pieces_at_once(rt.spawner(), 2, 12));
         assert_eq!(running, 0);
         assert!((1..=2).contains(&most), "{most} pieces ran at once");
     }
