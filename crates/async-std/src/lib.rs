@@ -79,9 +79,15 @@
 //! thread with `futures_lite::future::block_on` instead; async-std offers no other `block_on`,
 //! and this crate uses async-std's own API, so that difference is the runtime's.
 //!
-//! Each family lives in its own file ([`dnc`], [`fanout`], [`pipeline`], [`sync`]), named as in
-//! every other backend crate, so that two backends diff cleanly. The sequential kernels and the
-//! wire codec come from `shootout-suite`.
+//! The task code itself is written once in `shootout-async-common`, shared with
+//! `shootout-smol`, generic over a few small traits. Each family file here ([`dnc`],
+//! [`fanout`], [`pipeline`], [`sync`]), named as in every other backend crate, holds
+//! async-std's side of them: `task::spawn_blocking`, its `net` and `io::timeout` /
+//! `future::timeout` / `task::sleep`, `async_std::channel` (async-channel 1.x),
+//! `task::yield_now`, and cancelling a failed repetition's tasks by hand; [`runtime`] the global
+//! executor's sizing and its [`Spawner`]. So `diff` against the same file of `shootout-smol`
+//! shows exactly what differs between the runtimes. The sequential kernels and the wire codec
+//! come from `shootout-suite`.
 
 pub mod dnc;
 pub mod fanout;

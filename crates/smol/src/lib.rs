@@ -78,9 +78,13 @@
 //!   reactor, most of all at the start of a repetition, when every executor thread is busy
 //!   with the new tasks; the tasks it woke would still have to be run elsewhere.
 //!
-//! Each family lives in its own file ([`dnc`], [`fanout`], [`pipeline`], [`sync`]), named as in
-//! every other backend crate, so that two backends diff cleanly; `shootout-async-std` mirrors
-//! these files line for line. The sequential kernels and the wire codec come from
+//! The task code itself is written once in `shootout-async-common`, shared with
+//! `shootout-async-std` (the two runtimes are built from the same crates), generic over a few
+//! small traits. Each family file here ([`dnc`], [`fanout`], [`pipeline`], [`sync`]), named as
+//! in every other backend crate, holds smol's side of them: `unblock`, async-net and async-io's
+//! timers, async-channel 2.x, futures-lite's `yield_now`; [`runtime`] the executor and its
+//! [`Spawner`]. So `diff` against the same file of `shootout-async-std` shows exactly what
+//! differs between the runtimes. The sequential kernels and the wire codec come from
 //! `shootout-suite`.
 
 pub mod dnc;
