@@ -24,7 +24,7 @@
 //!   and the pool consumes it through [`rayon::iter::ParallelBridge`]. This is rayon's documented
 //!   way to take work from a channel.
 //! - `pipeline/bounded` – **`broadcast`**: the same producers and channel, and one consumer loop
-//!   per pool thread started by [`ThreadPool::broadcast`](rayon::ThreadPool::broadcast). What a rayon user writes when the
+//!   per pool thread started by [`ThreadPool::broadcast`]. What a rayon user writes when the
 //!   pool's whole job is draining the channel and `par_bridge`'s mutex around `next()` (held
 //!   while blocked in `recv`) costs too much.
 //! - `fanout/*` – not applicable: rayon's pool is for CPU-bound work (see [`fanout`]).
@@ -51,11 +51,14 @@
 //! [`BACKEND`] declares every variant once, with the function in its family's file that sets
 //! it up. Setup builds a dedicated [`rayon::ThreadPool`] with exactly `workers` threads (see
 //! [`pool::build`]). Building the pool is setup; every repetition reuses it through
-//! [`ThreadPool::install`](rayon::ThreadPool::install), which runs the work on a pool thread while the calling (harness)
+//! [`ThreadPool::install`], which runs the work on a pool thread while the calling (harness)
 //! thread sleeps. The global pool is never used, so its size and lazy start-up cannot leak into
 //! a measurement. The functions in [`dnc`] name no pool: like any rayon library code they run
 //! in whichever pool calls them. `pipeline/bounded` sizes its pool by `consumers`, not
 //! `workers`; its `producers` are plain threads on top (see [`pipeline`]).
+//!
+//! [`ThreadPool::broadcast`]: rayon::ThreadPool::broadcast
+//! [`ThreadPool::install`]: rayon::ThreadPool::install
 
 pub mod dnc;
 pub mod fanout;

@@ -7,13 +7,19 @@ use shootout_suite::{Answer, Failure, Input, Outcome, Runner, runner};
 ///
 /// The threads are started here, so a repetition never pays for them.
 pub fn build(threads: usize) -> Result<ThreadPool, Failure> {
+    named(threads, "rayon-worker")
+}
+
+/// Builds a pool of exactly `threads` threads named `{name}-N`, started now (tokio's
+/// `rayon-bridge` builds its pool with this, under a name of its own).
+pub fn named(threads: usize, name: &'static str) -> Result<ThreadPool, Failure> {
     if threads == 0 {
         // Rayon reads 0 as "pick for me" (one per core); a cell must say what it measures.
         return Err(Failure::new("rayon needs at least one worker thread"));
     }
     ThreadPoolBuilder::new()
         .num_threads(threads)
-        .thread_name(|i| format!("rayon-worker-{i}"))
+        .thread_name(move |i| format!("{name}-{i}"))
         .build()
         .map_err(|err| Failure::context("building the rayon pool", err))
 }

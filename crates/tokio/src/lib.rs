@@ -63,8 +63,9 @@
 //! it up. Setup builds the cell's runtime ([`runtime::runtime`] or
 //! [`runtime::current_thread_runtime`]), and for `rayon-bridge` its rayon pool
 //! ([`runtime::rayon_pool`]), and opens a scatter's connections. Every repetition reuses them
-//! through one `Runtime::block_on` from the calling thread (see [`runtime::run_task`]). `block_on` polls its future on the calling thread, which is not one of the
-//! runtime's workers. A root future that computed there would make N + 1 threads work, so the
+//! through one `Runtime::block_on` from the calling thread (see [`runtime::run_task`]).
+//! `block_on` polls its future on the calling thread, which is not one of the runtime's
+//! workers. A root future that computed there would make N + 1 threads work, so the
 //! root is spawned as a task and the calling thread only waits for it. Dropping the runner
 //! drops the runtime, which stops and joins its threads.
 //!

@@ -5,7 +5,7 @@ use std::future::Future;
 use std::panic;
 use std::sync::Arc;
 
-use rayon::{ThreadPool, ThreadPoolBuilder};
+use rayon::ThreadPool;
 use shootout_suite::{Failure, Input, Outcome, Runner, runner};
 use tokio::runtime::{Builder, Runtime};
 use tokio::task::JoinError;
@@ -42,15 +42,7 @@ pub fn current_thread_runtime() -> Result<Runtime, Failure> {
 
 /// Builds the pool of a `rayon-bridge` cell: exactly `threads` threads, named `rayon-bridge-N`.
 pub fn rayon_pool(threads: usize) -> Result<ThreadPool, Failure> {
-    if threads == 0 {
-        // Rayon reads 0 as "one per core"; a cell must say what it measures.
-        return Err(Failure::new("rayon needs at least one worker thread"));
-    }
-    ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .thread_name(|i| format!("rayon-bridge-{i}"))
-        .build()
-        .map_err(|err| Failure::context("building the rayon pool", err))
+    shootout_rayon::pool::named(threads, "rayon-bridge")
 }
 
 /// Runs `future` as a task of `runtime` while the calling thread waits for it: one repetition.
