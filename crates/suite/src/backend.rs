@@ -139,8 +139,9 @@ pub enum Form {
     /// Hands the work to another model (tokio's rayon bridge): a useful combination, not the
     /// model on its own.
     Hybrid,
-    /// Changes the algorithm or designs the contention away (a lock-free version of the lock
-    /// task, a reduce, a different sort): a useful contrast, not the same problem.
+    /// Changes the algorithm, designs the contention away (a lock-free version of the lock
+    /// task, a reduce, a different sort) or adds a constraint the model does not have (the GIL
+    /// experiment's global lock): a useful contrast, not the model's own result.
     Restructured,
 }
 

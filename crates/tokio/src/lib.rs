@@ -237,7 +237,7 @@ pub static BACKEND: Backend = Backend {
             about: "a std Mutex monitor with one Notify per direction (notify_one stores a permit): the async Condvar",
             tasks: &[TaskId::Condition],
             form: Form::Natural,
-            workers: Workers::Own("two parties"),
+            workers: Workers::Exact,
             setup: sync::setup_condition_notify,
         },
     ],
