@@ -47,7 +47,7 @@ use std::time::Instant;
 
 use async_lock::Mutex;
 use shootout_suite::sync::barrier::{self, PhaseLog, buffers, chunk, step};
-use shootout_suite::sync::condition::{SERVE, ping, pong};
+use shootout_suite::sync::condition::{Rally, Turn, ping, pong};
 use shootout_suite::sync::lock::Counter;
 use shootout_suite::sync::semaphore::{Gauge, contribution, entries_of};
 use shootout_suite::sync::{event, share};
@@ -343,10 +343,7 @@ pub async fn event_event_listener<S: Spawn>(
 /// wake-ups.
 pub async fn condition_event_listener<S: Spawn>(s: S, p: Condition) -> Outcome {
     let table = Arc::new(Table {
-        rally: std::sync::Mutex::new(Rally {
-            turn: Turn::Ping,
-            ball: SERVE,
-        }),
+        rally: std::sync::Mutex::new(Rally::new()),
         to_ponger: event_listener::Event::new(),
         to_pinger: event_listener::Event::new(),
     });
@@ -374,19 +371,6 @@ pub async fn condition_event_listener<S: Spawn>(s: S, p: Condition) -> Outcome {
     Outcome::with_latencies(Answer::Value(ball), round_trips)
 }
 
-/// Whose stroke is next.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Turn {
-    Ping,
-    Pong,
-}
-
-/// The state of the monitor.
-struct Rally {
-    turn: Turn,
-    ball: u64,
-}
-
 /// The monitor of `condition`: the state under a std `Mutex`, locked only in the non-async
 /// methods below, so that no guard can be held across an `.await`, and an event for each
 /// direction.
@@ -405,9 +389,7 @@ impl Table {
 
     /// Plays a stroke and passes the turn.
     fn strike(&self, stroke: fn(u64) -> u64, next: Turn) {
-        let mut rally = self.rally();
-        rally.ball = stroke(rally.ball);
-        rally.turn = next;
+        self.rally().strike(stroke, next);
     }
 
     /// Whether the turn is `mine`, as [`until`] asks it.

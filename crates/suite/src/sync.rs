@@ -344,6 +344,47 @@ pub mod condition {
     pub fn reference(trips: u32) -> u64 {
         (0..trips).fold(SERVE, |ball, _| pong(ping(ball)))
     }
+
+    /// Whose stroke is next.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Turn {
+        /// The pinger's.
+        Ping,
+        /// The ponger's.
+        Pong,
+    }
+
+    /// The state a condition variable's monitor guards: whose turn it is, and the ball.
+    #[derive(Debug)]
+    pub struct Rally {
+        /// Whose stroke is next.
+        pub turn: Turn,
+        /// The ball, struck once per stroke.
+        pub ball: u64,
+    }
+
+    impl Rally {
+        /// The serve: the pinger to play, the ball at [`SERVE`].
+        pub fn new() -> Self {
+            Self {
+                turn: Turn::Ping,
+                ball: SERVE,
+            }
+        }
+
+        /// Plays `stroke` and passes the turn to `next`.
+        #[inline]
+        pub fn strike(&mut self, stroke: fn(u64) -> u64, next: Turn) {
+            self.ball = stroke(self.ball);
+            self.turn = next;
+        }
+    }
+
+    impl Default for Rally {
+        fn default() -> Self {
+            Self::new()
+        }
+    }
 }
 
 #[cfg(test)]

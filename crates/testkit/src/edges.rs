@@ -39,35 +39,38 @@ pub fn edge_cases(id: TaskId) -> Vec<Task> {
             }
         }
         TaskId::Scatter => {
+            // (conns, rounds, reply_bytes): one connection, one round, empty and large replies.
             let smoke = Scatter::profile(Profile::Smoke);
-            for (conns, rounds) in [(1, 1), (1, 3), (7, 2)] {
-                for reply_bytes in [0, 100_000] {
-                    cases.push(Task::Scatter(Scatter {
-                        conns,
-                        rounds,
-                        reply_bytes,
-                        ..smoke
-                    }));
-                }
-            }
+            let shapes = [(1, 1, 0), (1, 3, 100_000), (7, 2, 0), (7, 2, 100_000)];
+            cases.extend(shapes.map(|(conns, rounds, reply_bytes)| {
+                Task::Scatter(Scatter {
+                    conns,
+                    rounds,
+                    reply_bytes,
+                    ..smoke
+                })
+            }));
         }
         TaskId::Crawl => {
+            // (requests, concurrency, reply_bytes, rate): none, one, more permits than
+            // requests, empty and large replies, and an open loop of 2000 requests a second.
             let smoke = Crawl::profile(Profile::Smoke);
-            for (requests, concurrency) in [(0, 1), (1, 1), (13, 1), (13, 4), (13, 32)] {
-                for reply_bytes in [0, 100_000] {
-                    cases.push(Task::Crawl(Crawl {
-                        requests,
-                        concurrency,
-                        reply_bytes,
-                        ..smoke
-                    }));
-                }
-            }
-            // Open loop: requests start on a schedule, 2000 a second.
-            cases.push(Task::Crawl(Crawl {
-                requests: 20,
-                rate: 2_000,
-                ..smoke
+            let shapes = [
+                (0, 1, 64, 0),
+                (1, 1, 0, 0),
+                (13, 1, 100_000, 0),
+                (13, 4, 0, 0),
+                (13, 32, 100_000, 0),
+                (20, 4, 64, 2_000),
+            ];
+            cases.extend(shapes.map(|(requests, concurrency, reply_bytes, rate)| {
+                Task::Crawl(Crawl {
+                    requests,
+                    concurrency,
+                    reply_bytes,
+                    rate,
+                    ..smoke
+                })
             }));
         }
         TaskId::Bounded => {

@@ -48,7 +48,8 @@ use std::time::Instant;
 use event_listener::Listener;
 use shootout_suite::sync::lock::Counter;
 use shootout_suite::sync::semaphore::{Gauge, contribution, entries_of};
-use shootout_suite::sync::{self, barrier, condition, event};
+use shootout_suite::sync::condition::{self, Rally, Turn};
+use shootout_suite::sync::{self, barrier, event};
 use shootout_suite::task::{self, Lock};
 use shootout_suite::time::nanos_since;
 use shootout_suite::{Answer, Cell, Failure, Outcome, Runner, Tally};
@@ -370,28 +371,6 @@ impl Waitable for Signal {
 // condition: two parties, a ball, `trips` round trips through a monitor.
 // ---------------------------------------------------------------------------------------------
 
-/// Whose turn it is to hit the ball.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Turn {
-    Ping,
-    Pong,
-}
-
-/// The state under the monitor: whose turn, and the ball.
-struct Court {
-    turn: Turn,
-    ball: u64,
-}
-
-impl Court {
-    fn new() -> Self {
-        Self {
-            turn: Turn::Ping,
-            ball: condition::SERVE,
-        }
-    }
-}
-
 /// `condvar`: the textbook monitor – whose turn it is and the ball under a std `Mutex`, and one
 /// `Condvar` that both parties wait on for their turn.
 ///
@@ -399,11 +378,11 @@ impl Court {
 /// only inside `wait`, notifying while it holds the lock. With two parties only one of them
 /// ever waits, so `notify_one` and a single `Condvar` suffice.
 pub fn condition_condvar(p: task::Condition) -> Outcome {
-    let court = Mutex::new(Court::new());
+    let court = Mutex::new(Rally::new());
     let turn_changed = Condvar::new();
     let wait_for = |court, turn| {
         turn_changed
-            .wait_while(court, |c: &mut Court| c.turn != turn)
+            .wait_while(court, |c: &mut Rally| c.turn != turn)
             .unwrap_or_else(PoisonError::into_inner)
     };
     let rtts = thread::scope(|s| {
@@ -411,8 +390,7 @@ pub fn condition_condvar(p: task::Condition) -> Outcome {
             let mut court = lock(&court);
             for _ in 0..p.trips {
                 court = wait_for(court, Turn::Pong);
-                court.ball = condition::pong(court.ball);
-                court.turn = Turn::Ping;
+                court.strike(condition::pong, Turn::Ping);
                 turn_changed.notify_one();
             }
         });
@@ -420,8 +398,7 @@ pub fn condition_condvar(p: task::Condition) -> Outcome {
         let mut court = lock(&court);
         for _ in 0..p.trips {
             let start = Instant::now();
-            court.ball = condition::ping(court.ball);
-            court.turn = Turn::Pong;
+            court.strike(condition::ping, Turn::Pong);
             turn_changed.notify_one();
             court = wait_for(court, Turn::Ping);
             rtts.push(nanos_since(start));
@@ -441,15 +418,14 @@ pub fn condition_condvar(p: task::Condition) -> Outcome {
 /// lock does not wake the waiter only for it to block on the mutex: it moves it onto the
 /// mutex's queue, to be woken by the unlock inside the notifier's `wait`.
 pub fn condition_parking_lot(p: task::Condition) -> Outcome {
-    let court = parking_lot::Mutex::new(Court::new());
+    let court = parking_lot::Mutex::new(Rally::new());
     let turn_changed = parking_lot::Condvar::new();
     let rtts = thread::scope(|s| {
         s.spawn(|| {
             let mut court = court.lock();
             for _ in 0..p.trips {
                 turn_changed.wait_while(&mut court, |c| c.turn != Turn::Pong);
-                court.ball = condition::pong(court.ball);
-                court.turn = Turn::Ping;
+                court.strike(condition::pong, Turn::Ping);
                 turn_changed.notify_one();
             }
         });
@@ -457,8 +433,7 @@ pub fn condition_parking_lot(p: task::Condition) -> Outcome {
         let mut court = court.lock();
         for _ in 0..p.trips {
             let start = Instant::now();
-            court.ball = condition::ping(court.ball);
-            court.turn = Turn::Pong;
+            court.strike(condition::ping, Turn::Pong);
             turn_changed.notify_one();
             turn_changed.wait_while(&mut court, |c| c.turn != Turn::Ping);
             rtts.push(nanos_since(start));

@@ -92,6 +92,7 @@ use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::sync::{Arc, PoisonError};
 use std::time::Instant;
 
+use shootout_suite::sync::condition::{Rally, Turn};
 use shootout_suite::sync::{self, lock::Counter};
 use shootout_suite::task;
 use shootout_suite::time::nanos_since;
@@ -378,10 +379,7 @@ pub async fn event_watch(p: task::Event, workers: usize) -> Result<Outcome, Fail
 /// and `notify_one()` stores a permit if its party is not waiting yet, so no hand-over is lost.
 pub async fn condition_notify(p: task::Condition) -> Outcome {
     let table = Arc::new(Table {
-        rally: std::sync::Mutex::new(Rally {
-            turn: Turn::Ping,
-            ball: sync::condition::SERVE,
-        }),
+        rally: std::sync::Mutex::new(Rally::new()),
         to_ponger: Notify::new(),
         to_pinger: Notify::new(),
     });
@@ -415,19 +413,6 @@ pub async fn condition_notify(p: task::Condition) -> Outcome {
     Outcome::with_latencies(Answer::Value(ball), rtts_ns)
 }
 
-/// Whose stroke is next.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Turn {
-    Ping,
-    Pong,
-}
-
-/// The state of the monitor.
-struct Rally {
-    turn: Turn,
-    ball: u64,
-}
-
 /// The monitor of `condition`: the state under a std `Mutex`, locked only in the non-async
 /// methods below, so that no guard can be held across an `.await`.
 struct Table {
@@ -443,9 +428,7 @@ impl Table {
 
     /// Plays a stroke and passes the turn.
     fn strike(&self, stroke: fn(u64) -> u64, next: Turn) {
-        let mut rally = self.rally();
-        rally.ball = stroke(rally.ball);
-        rally.turn = next;
+        self.rally().strike(stroke, next);
     }
 
     /// Waits until the turn is `mine`, woken through `bell`. A permit left from an earlier
