@@ -55,10 +55,12 @@ use std::os::fd::OwnedFd;
 use shootout_suite::dnc::nqueens::Board;
 use shootout_suite::dnc::{fib, mergesort};
 use shootout_suite::task::{Fib, Nqueens};
-use shootout_suite::{Answer, Cell, Failure, Outcome, Runner, Task, runner};
+use shootout_suite::{Cell, Failure, Outcome, Runner, Task, TaskId, runner};
 
-use crate::shm::SharedMemory;
-use crate::worker::{Dec, Enc, Family, Link, LinkKind, Pool, Spec, ok};
+use crate::frame::{Dec, Enc, Link, broken, ok};
+use crate::pool::{LinkKind, Pool, Spec};
+use crate::role::{Part, Role};
+use crate::shm::{SharedMemory, bytes_of, bytes_of_mut};
 
 /// The buffer of the pipes that carry keys: the unprivileged maximum of
 /// `/proc/sys/fs/pipe-max-size`, sixteen times the default.
@@ -70,6 +72,25 @@ pub const CHUNKS_PER_WORKER: usize = 4;
 /// Chunks queued in a worker's pipe at once, so it never waits for the parent between chunks.
 pub const QUEUED_PER_WORKER: usize = 2;
 
+/// The worker's side of each variant: what a worker runs, found from its role.
+pub(crate) const PARTS: &[Part] = &[
+    Part {
+        tasks: &[TaskId::Mergesort],
+        variants: &["pipe", "spawn-per-task"],
+        serve: serve_sort,
+    },
+    Part {
+        tasks: &[TaskId::Mergesort],
+        variants: &["shm"],
+        serve: serve_sort_shared,
+    },
+    Part {
+        tasks: &[TaskId::Fib, TaskId::Nqueens],
+        variants: &["pipe", "spawn-per-task"],
+        serve: serve_tree,
+    },
+];
+
 // ---------------------------------------------------------------------------------------------
 // mergesort
 // ---------------------------------------------------------------------------------------------
@@ -77,22 +98,21 @@ pub const QUEUED_PER_WORKER: usize = 2;
 /// `pipe` mergesort: a pool of `workers` sorters; every run goes to its worker and back through
 /// pipes.
 pub fn mergesort_pipe(cell: &Cell) -> Result<Runner, Failure> {
-    let Task::Mergesort(p) = cell.task else {
+    if !matches!(cell.task, Task::Mergesort(_)) {
         return Err(cell.unsupported());
-    };
-    let workers = cell.workers;
-    let mut pool = Pool::start("mergesort-pipe", sorters(p.grain, workers))?;
+    }
+    let mut pool = Pool::start(sorters(cell))?;
     runner(move |input| pool.run(|pool| sort_through_pipes(pool, input.into_keys())))
 }
 
 /// `spawn-per-task` mergesort: `workers` fresh sorter processes per repetition, one per run.
 pub fn mergesort_spawn_per_task(cell: &Cell) -> Result<Runner, Failure> {
-    let Task::Mergesort(p) = cell.task else {
+    if !matches!(cell.task, Task::Mergesort(_)) {
         return Err(cell.unsupported());
-    };
-    let workers = cell.workers;
+    }
+    let cell = cell.clone();
     runner(move |input| {
-        let mut pool = Pool::start("mergesort-spawn", sorters(p.grain, workers))?;
+        let mut pool = Pool::start(sorters(&cell))?;
         sort_through_pipes(&mut pool, input.into_keys())
         // The pool is dropped here, its processes killed and reaped, inside the timed region.
     })
@@ -104,18 +124,12 @@ pub fn mergesort_shm(cell: &Cell) -> Result<Runner, Failure> {
     let Task::Mergesort(p) = cell.task else {
         return Err(cell.unsupported());
     };
-    let workers = cell.workers;
     let bytes =
         p.n.checked_mul(8)
             .ok_or_else(|| Failure::new("n too large"))?;
     let mut shm = SharedMemory::create("shootout-mergesort", bytes)?;
-    let specs = (0..workers)
-        .map(|_| {
-            let job = Job::SortShared { grain: p.grain };
-            Ok(job.spec(None).with_fd(shm.fd().try_clone_to_owned()?))
-        })
-        .collect::<Result<Vec<_>, Failure>>()?;
-    let mut pool = Pool::start("mergesort-shm", specs)?;
+    let specs = Spec::each_with_fd(cell, cell.workers, LinkKind::Pipes(None), shm.fd())?;
+    let mut pool = Pool::start(specs)?;
     runner(move |input| {
         pool.run(|pool| {
             let keys = input.into_keys();
@@ -143,7 +157,7 @@ pub fn mergesort_shm(cell: &Cell) -> Result<Runner, Failure> {
             }
             // Every worker is idle again: the parent reads the sorted runs in place.
             let sorted = merge_out_of(shm.words(0..n), &bounds, keys);
-            Ok(Outcome::new(Answer::Sorted(sorted)))
+            Ok(Outcome::sorted(sorted))
         })
     })
 }
@@ -154,7 +168,7 @@ fn sort_through_pipes(pool: &mut Pool, mut keys: Vec<u64>) -> Result<Outcome, Fa
     for w in 0..pool.len() {
         let run = &keys[bounds[w]..bounds[w + 1]];
         pool.send(w, &Enc::new().u8(SORT).u64(run.len() as u64).finish())?;
-        pool.write_raw(w, as_bytes(run))?;
+        pool.write_raw(w, bytes_of(run))?;
     }
     for w in 0..pool.len() {
         let run = &mut keys[bounds[w]..bounds[w + 1]];
@@ -165,72 +179,57 @@ fn sort_through_pipes(pool: &mut Pool, mut keys: Vec<u64>) -> Result<Outcome, Fa
                 run.len()
             )));
         }
-        pool.read_raw(w, as_bytes_mut(run))?;
+        pool.read_raw(w, bytes_of_mut(run))?;
     }
-    Ok(Outcome::new(Answer::Sorted(merge_runs(keys, bounds))))
+    Ok(Outcome::sorted(merge_runs(keys, bounds)))
 }
 
-/// Specs for `workers` sorters that get their keys through large pipes.
-fn sorters(grain: usize, workers: usize) -> Vec<Spec> {
-    (0..workers)
-        .map(|_| Job::Sort { grain }.spec(Some(DATA_PIPE_BYTES)))
-        .collect()
+/// Specs for W sorters that get their keys through large pipes.
+fn sorters(cell: &Cell) -> Vec<Spec> {
+    Spec::each(cell, cell.workers, LinkKind::Pipes(Some(DATA_PIPE_BYTES)))
 }
 
 // ---------------------------------------------------------------------------------------------
 // fib and nqueens
 // ---------------------------------------------------------------------------------------------
 
-/// `pipe` fib or nqueens: a pool of W workers fed chunks of tasks dynamically.
+/// `pipe` fib or nqueens: a pool of W workers started in setup; the leaves `fib(k)`,
+/// `k <= grain`, or the boards with `split` queens go out in chunks to whichever worker answers
+/// next.
 pub fn tree_pipe(cell: &Cell) -> Result<Runner, Failure> {
-    match cell.task {
-        Task::Fib(p) => fib_pipe(p, cell.workers),
-        Task::Nqueens(p) => nqueens_pipe(p, cell.workers),
-        _ => Err(cell.unsupported()),
-    }
+    let Some(task) = tree(cell) else {
+        return Err(cell.unsupported());
+    };
+    let mut pool = Pool::start(solvers(cell))?;
+    runner(move |_| pool.run(|pool| Ok(Outcome::value(deal_out(pool, &tree_tasks(task)?)?))))
 }
 
-/// `spawn-per-task` fib or nqueens: W fresh processes per repetition, a fixed share each.
+/// `spawn-per-task` fib or nqueens: W fresh processes per repetition, each with a fixed share
+/// of the leaves or boards.
 pub fn tree_spawn_per_task(cell: &Cell) -> Result<Runner, Failure> {
-    match cell.task {
-        Task::Fib(p) => fib_spawn_per_task(p, cell.workers),
-        Task::Nqueens(p) => nqueens_spawn_per_task(p, cell.workers),
-        _ => Err(cell.unsupported()),
+    let Some(task) = tree(cell) else {
+        return Err(cell.unsupported());
+    };
+    let cell = cell.clone();
+    runner(move |_| {
+        let tasks = tree_tasks(task)?;
+        let mut pool = Pool::start(solvers(&cell))?;
+        Ok(Outcome::value(hand_out(&mut pool, &tasks)?))
+    })
+}
+
+/// The cell's task if it is a tree to cut into tasks (fib or nqueens).
+fn tree(cell: &Cell) -> Option<Task> {
+    matches!(cell.task, Task::Fib(_) | Task::Nqueens(_)).then_some(cell.task)
+}
+
+/// The tasks of one repetition of `task`: `fib` leaves or board paths.
+fn tree_tasks(task: Task) -> Result<Tasks, Failure> {
+    match task {
+        Task::Fib(p) => Ok(fib_tasks(p)),
+        Task::Nqueens(p) => Ok(queens_tasks(p)),
+        other => Err(Failure::new(format!("{} is not a tree", other.id()))),
     }
-}
-
-/// `pipe` fib: a pool of `workers`; the leaves `fib(k)`, `k <= grain`, go out in chunks to
-/// whichever worker answers next.
-fn fib_pipe(p: Fib, workers: usize) -> Result<Runner, Failure> {
-    let mut pool = Pool::start("fib-pipe", solvers(Job::Fib, workers))?;
-    runner(move |_| pool.run(|pool| Ok(value(deal_out(pool, &fib_tasks(p))?))))
-}
-
-/// `spawn-per-task` fib: `workers` fresh processes per repetition, each with a fixed share of
-/// the leaves.
-fn fib_spawn_per_task(p: Fib, workers: usize) -> Result<Runner, Failure> {
-    runner(move |_| {
-        let tasks = fib_tasks(p);
-        let mut pool = Pool::start("fib-spawn", solvers(Job::Fib, workers))?;
-        Ok(value(hand_out(&mut pool, &tasks)?))
-    })
-}
-
-/// `pipe` nqueens: a pool of `workers`; the boards with `split` queens go out in chunks to
-/// whichever worker answers next.
-fn nqueens_pipe(p: Nqueens, workers: usize) -> Result<Runner, Failure> {
-    let mut pool = Pool::start("nqueens-pipe", solvers(Job::Queens { n: p.n }, workers))?;
-    runner(move |_| pool.run(|pool| Ok(value(deal_out(pool, &queens_tasks(p))?))))
-}
-
-/// `spawn-per-task` nqueens: `workers` fresh processes per repetition, each with a fixed share
-/// of the boards.
-fn nqueens_spawn_per_task(p: Nqueens, workers: usize) -> Result<Runner, Failure> {
-    runner(move |_| {
-        let tasks = queens_tasks(p);
-        let mut pool = Pool::start("nqueens-spawn", solvers(Job::Queens { n: p.n }, workers))?;
-        Ok(value(hand_out(&mut pool, &tasks)?))
-    })
 }
 
 /// Deals `tasks` out in chunks, each worker keeping [`QUEUED_PER_WORKER`] chunks queued, the
@@ -277,9 +276,9 @@ fn hand_out(pool: &mut Pool, tasks: &Tasks) -> Result<u64, Failure> {
     Ok(total)
 }
 
-/// Specs for `workers` workers doing `job`, talking through default-sized pipes.
-fn solvers(job: Job, workers: usize) -> Vec<Spec> {
-    (0..workers).map(|_| job.spec(None)).collect()
+/// Specs for W workers solving tasks, talking through default-sized pipes.
+fn solvers(cell: &Cell) -> Vec<Spec> {
+    Spec::each(cell, cell.workers, LinkKind::Pipes(None))
 }
 
 /// The tasks of one repetition, as they travel: `fib` leaves or board paths.
@@ -378,19 +377,6 @@ pub const MAX_TASK_BYTES: usize = 64 << 20;
 // The worker's side.
 // ---------------------------------------------------------------------------------------------
 
-/// What a dnc worker does, fixed for its life.
-#[derive(Clone, Copy, Debug)]
-enum Job {
-    /// Sort runs that arrive through the pipe.
-    Sort { grain: usize },
-    /// Sort ranges of the shared memory handed over with the role.
-    SortShared { grain: usize },
-    /// Sum `fib(k)` over chunks of leaves.
-    Fib,
-    /// Count the solutions below chunks of boards.
-    Queens { n: u32 },
-}
-
 /// A request's first byte: sort the run that follows.
 const SORT: u8 = 1;
 /// A request's first byte: sort a range of the shared memory.
@@ -398,102 +384,83 @@ const SORT_SHARED: u8 = 2;
 /// A request's first byte: solve the tasks that follow.
 const TASKS: u8 = 3;
 
-impl Job {
-    /// The spec of a worker doing this job, with pipes of `pipe_size` bytes if given.
-    fn spec(self, pipe_size: Option<usize>) -> Spec {
-        let role = match self {
-            Job::Sort { grain } => Enc::new().u8(1).u64(grain as u64),
-            Job::SortShared { grain } => Enc::new().u8(2).u64(grain as u64),
-            Job::Fib => Enc::new().u8(3),
-            Job::Queens { n } => Enc::new().u8(4).u32(n),
-        };
-        Spec::new(Family::Dnc, role, LinkKind::Pipes(pipe_size))
-    }
-
-    fn decode(role: &mut Dec<'_>) -> Result<Job, Failure> {
-        Ok(match role.u8()? {
-            1 => Job::Sort {
-                grain: role.usize()?,
-            },
-            2 => Job::SortShared {
-                grain: role.usize()?,
-            },
-            3 => Job::Fib,
-            4 => match role.u32()? {
-                n if n <= 32 => Job::Queens { n },
-                n => return Err(Failure::new(format!("a board of width {n}"))),
-            },
-            other => return Err(Failure::new(format!("unknown dnc job {other}"))),
-        })
-    }
-}
-
-/// Serves one dnc worker: says it is ready, then answers requests until the parent closes
-/// the pipe.
-pub(crate) fn serve(
-    mut role: Dec<'_>,
-    link: &mut Link,
-    mut fds: Vec<OwnedFd>,
-) -> Result<(), Failure> {
-    let job = Job::decode(&mut role)?;
-    let mut shm = match job {
-        Job::SortShared { .. } => {
-            Some(SharedMemory::open(fds.pop().ok_or_else(|| {
-                Failure::new("no shared memory came with the role")
-            })?)?)
-        }
-        _ => None,
+/// A `pipe` or `spawn-per-task` sorter: says it is ready, then sorts each run that arrives
+/// through its pipe and sends it back, until the parent closes the pipe.
+fn serve_sort(role: &Role, link: &mut Link, _fds: Vec<OwnedFd>) -> Result<(), Failure> {
+    let Task::Mergesort(p) = role.task else {
+        return Err(role.unexpected());
     };
     link.reply(Ok(ok()))?;
-    let broken = |e: std::io::Error| Failure::context("talking to the parent", e);
     let mut keys: Vec<u64> = Vec::new();
     while let Some(frame) = link.recv().map_err(broken)? {
         let mut request = Dec::new(&frame);
-        match (request.u8()?, job, shm.as_mut()) {
-            (SORT, Job::Sort { grain }, _) => {
-                let len = request.usize()?;
-                keys.clear();
-                keys.resize(len, 0);
-                link.rx
-                    .read_exact(as_bytes_mut(&mut keys))
-                    .map_err(broken)?;
-                mergesort::sort(&mut keys, grain);
-                link.send(&ok().u64(len as u64).finish()).map_err(broken)?;
-                link.tx.write_all(as_bytes(&keys)).map_err(broken)?;
-            }
-            (SORT_SHARED, Job::SortShared { grain }, Some(shm)) => {
-                let (start, end) = (request.usize()?, request.usize()?);
-                let reply = if start <= end && end <= shm.word_count() {
-                    mergesort::sort(shm.words_mut(start..end), grain);
-                    Ok(ok())
-                } else {
-                    Err(Failure::new(format!(
-                        "range {start}..{end} is outside the shared keys"
-                    )))
-                };
-                link.reply(reply)?;
-            }
-            (TASKS, Job::Fib, _) => {
-                let leaves = request.bytes()?;
-                let sum = leaves.iter().fold(0u64, |sum, &k| {
-                    sum.wrapping_add(fib::sequential(u32::from(k)))
-                });
-                link.reply(Ok(ok().u64(sum)))?;
-            }
-            (TASKS, Job::Queens { n }, _) => {
-                let count = request.usize()?;
-                let paths = request.bytes()?;
-                let reply = solve_boards(n, count, paths).map(|sum| ok().u64(sum));
-                link.reply(reply)?;
-            }
-            (other, job, _) => {
-                return Err(Failure::new(format!(
-                    "request {other} for a {job:?} worker"
-                )));
-            }
-        }
+        let len = match request.u8()? {
+            SORT => request.usize()?,
+            other => return Err(Failure::new(format!("request {other} for a sorter"))),
+        };
+        keys.clear();
+        keys.resize(len, 0);
+        link.rx
+            .read_exact(bytes_of_mut(&mut keys))
+            .map_err(broken)?;
+        mergesort::sort(&mut keys, p.grain);
+        link.send(&ok().u64(len as u64).finish()).map_err(broken)?;
+        link.tx.write_all(bytes_of(&keys)).map_err(broken)?;
     }
     Ok(())
+}
+
+/// An `shm` sorter: maps the keys handed over with the role, says it is ready, then sorts the
+/// range each request names, in place.
+fn serve_sort_shared(role: &Role, link: &mut Link, mut fds: Vec<OwnedFd>) -> Result<(), Failure> {
+    let Task::Mergesort(p) = role.task else {
+        return Err(role.unexpected());
+    };
+    let mut shm = SharedMemory::handed_over(&mut fds)?;
+    link.serve(|frame| {
+        let mut request = Dec::new(frame);
+        match request.u8()? {
+            SORT_SHARED => {}
+            other => return Err(Failure::new(format!("request {other} for a sorter"))),
+        }
+        let (start, end) = (request.usize()?, request.usize()?);
+        if start <= end && end <= shm.word_count() {
+            mergesort::sort(shm.words_mut(start..end), p.grain);
+            Ok(Some(ok()))
+        } else {
+            Err(Failure::new(format!(
+                "range {start}..{end} is outside the shared keys"
+            )))
+        }
+    })
+}
+
+/// A fib or nqueens worker: says it is ready, then answers each chunk of tasks with the sum of
+/// their answers.
+fn serve_tree(role: &Role, link: &mut Link, _fds: Vec<OwnedFd>) -> Result<(), Failure> {
+    let queens = match role.task {
+        Task::Fib(_) => None,
+        Task::Nqueens(p) if p.n <= 32 => Some(p.n),
+        Task::Nqueens(p) => return Err(Failure::new(format!("a board of width {}", p.n))),
+        _ => return Err(role.unexpected()),
+    };
+    link.serve(|frame| {
+        let mut request = Dec::new(frame);
+        match request.u8()? {
+            TASKS => {}
+            other => return Err(Failure::new(format!("request {other} for a solver"))),
+        }
+        let sum = match queens {
+            None => request.bytes()?.iter().fold(0u64, |sum, &k| {
+                sum.wrapping_add(fib::sequential(u32::from(k)))
+            }),
+            Some(n) => {
+                let count = request.usize()?;
+                solve_boards(n, count, request.bytes()?)?
+            }
+        };
+        Ok(Some(ok().u64(sum)))
+    })
 }
 
 /// The solutions below `count` boards given as paths of equal length.
@@ -566,42 +533,9 @@ fn split(n: usize, parts: usize) -> Vec<usize> {
         .collect()
 }
 
-/// The bytes of `words`, as they lie in memory (native byte order), to write to a pipe.
-#[allow(unsafe_code)]
-fn as_bytes(words: &[u64]) -> &[u8] {
-    // SAFETY: the pointer and length describe exactly the memory of `words`, borrowed for the
-    // same lifetime; `u8` has alignment 1 and `u64` has no padding, so every byte is
-    // initialised and valid as a `u8`.
-    unsafe { std::slice::from_raw_parts(words.as_ptr().cast::<u8>(), size_of_val(words)) }
-}
-
-/// The bytes of `words`, to read a pipe straight into them.
-#[allow(unsafe_code)]
-fn as_bytes_mut(words: &mut [u64]) -> &mut [u8] {
-    // SAFETY: as in `as_bytes`; the exclusive borrow of `words` moves to the bytes, so nothing
-    // else can see the words while they are written, and any bytes written leave a valid `u64`
-    // (every bit pattern is one).
-    unsafe { std::slice::from_raw_parts_mut(words.as_mut_ptr().cast::<u8>(), size_of_val(words)) }
-}
-
-/// Wraps a single number as the answer.
-fn value(v: u64) -> Outcome {
-    Outcome::new(Answer::Value(v))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn words_and_bytes_are_the_same_memory() {
-        let mut words = vec![0x0102_0304_0506_0708u64, u64::MAX];
-        assert_eq!(as_bytes(&words).len(), 16);
-        assert_eq!(&as_bytes(&words)[..8], &words[0].to_ne_bytes());
-        as_bytes_mut(&mut words)[8..].copy_from_slice(&7u64.to_ne_bytes());
-        assert_eq!(words[1], 7);
-        assert!(as_bytes(&[]).is_empty());
-    }
 
     #[test]
     fn merging_runs_sorts_any_split() {

@@ -45,62 +45,59 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use shootout_suite::fanout::{REPLY_HEADER_LEN, Request, connect_blocking, digest, reply_len};
+use shootout_suite::fanout::{
+    REPLY_HEADER_LEN, Report, Request, call_blocking, connect_blocking, digest, fetch_blocking,
+    io_failure, reply_len, timeout,
+};
 use shootout_suite::task::{Crawl, Scatter};
-use shootout_suite::{Answer, Cell, Failure, Outcome, Runner, Tally, Task, runner};
+use shootout_suite::time::nanos;
+use shootout_suite::{Cell, Failure, Runner, Tally, Task, TaskId, runner};
 
-use crate::worker::{Dec, Enc, Family, Link, LinkKind, Pool, Spec, monotonic_ns, nanos, ok};
+use crate::clock::{monotonic_ns, since, sleep_until};
+use crate::frame::{Dec, Enc, Link, ok};
+use crate::pool::{LinkKind, Pool, Spec};
+use crate::role::{Part, Role};
 
 /// The stack of every IO thread: it holds a socket, a reply buffer on the heap and a few frames.
 pub const IO_STACK: usize = 64 * 1024;
+
+/// The worker's side of each variant: what a worker runs, found from its role.
+pub(crate) const PARTS: &[Part] = &[
+    Part {
+        tasks: &[TaskId::Scatter],
+        variants: &["blocking", "threads"],
+        serve: serve_scatter,
+    },
+    Part {
+        tasks: &[TaskId::Crawl],
+        variants: &["blocking", "threads"],
+        serve: serve_crawl,
+    },
+];
 
 // ---------------------------------------------------------------------------------------------
 // scatter: K requests per round on K open connections.
 // ---------------------------------------------------------------------------------------------
 
-/// `blocking`: `min(N, K)` scatter processes, each writing its connections' requests and then
-/// reading their replies, or `min(N, C)` crawl processes, each keeping a window of up to C / N
-/// requests in flight; one thread each.
-pub fn blocking(cell: &Cell) -> Result<Runner, Failure> {
-    setup(cell, Mode::Blocking)
-}
-
-/// `threads`: `min(N, K)` scatter processes, each with a thread per connection, or `min(N, C)`
-/// crawl processes, each with C / N threads making one request at a time.
-pub fn threads(cell: &Cell) -> Result<Runner, Failure> {
-    setup(cell, Mode::Threads)
-}
-
-fn setup(cell: &Cell, mode: Mode) -> Result<Runner, Failure> {
+/// Both variants' parent side: `min(N, K)` scatter processes or `min(N, C)` crawl processes,
+/// each taking its share of the connections and its mode from its role – one thread writing
+/// before it reads (`blocking`), or a thread per connection or in-flight slot (`threads`).
+pub fn setup(cell: &Cell) -> Result<Runner, Failure> {
+    cell.server()?;
     match cell.task {
-        Task::Scatter(p) => scatter(p, cell.server()?, cell.workers, mode),
-        Task::Crawl(p) => crawl(p, cell.server()?, cell.workers, mode),
+        Task::Scatter(p) => scatter(p, cell),
+        Task::Crawl(p) => crawl(p, cell),
         _ => Err(cell.unsupported()),
     }
 }
 
-fn scatter(p: Scatter, addr: SocketAddr, workers: usize, mode: Mode) -> Result<Runner, Failure> {
-    let processes = workers.min(p.conns).max(1);
-    let bounds = split(p.conns, processes);
-    let specs = (0..processes)
-        .map(|w| {
-            let role = Enc::new()
-                .u8(SCATTER)
-                .u8(mode as u8)
-                .bytes(addr.to_string().as_bytes())
-                .u64(p.conns as u64)
-                .u32(p.rounds)
-                .u32(p.delay_us)
-                .u32(p.reply_bytes)
-                .u32(p.timeout_ms)
-                .u64(bounds[w] as u64)
-                .u64(bounds[w + 1] as u64);
-            Spec::new(Family::Fanout, role, LinkKind::Socket)
-        })
-        .collect();
-    let mut pool = Pool::start(mode.name("scatter"), specs)?;
+/// Scatter: the processes connect in setup; a round is one message to each, and its latency
+/// lasts until the last one reports.
+fn scatter(p: Scatter, cell: &Cell) -> Result<Runner, Failure> {
+    let processes = cell.workers.min(p.conns).max(1);
+    let mut pool = Pool::start(Spec::each(cell, processes, LinkKind::Socket))?;
     runner(move |_| {
         pool.run(|pool| {
             let mut tally = Tally::new();
@@ -113,11 +110,15 @@ fn scatter(p: Scatter, addr: SocketAddr, workers: usize, mode: Mode) -> Result<R
                 let mut owed = vec![1; pool.len()];
                 for _ in 0..pool.len() {
                     let (_, reply) = pool.recv_any(&mut owed)?;
-                    tally.merge(Report::decode(&reply)?.tally);
+                    tally.merge(decode_report(&reply)?.tally);
                 }
                 latencies_ns.push(nanos(start.elapsed()));
             }
-            Ok(Outcome::with_latencies(Answer::Tally(tally), latencies_ns))
+            Ok(Report {
+                tally,
+                latencies_ns,
+            }
+            .into_outcome())
         })
     })
 }
@@ -126,30 +127,14 @@ fn scatter(p: Scatter, addr: SocketAddr, workers: usize, mode: Mode) -> Result<R
 // crawl: N requests on fresh connections, at most C in flight.
 // ---------------------------------------------------------------------------------------------
 
-fn crawl(p: Crawl, addr: SocketAddr, workers: usize, mode: Mode) -> Result<Runner, Failure> {
+/// Crawl: a repetition is one message to each process, carrying the start on the machine-wide
+/// clock; each reports its tally and its requests' latencies.
+fn crawl(p: Crawl, cell: &Cell) -> Result<Runner, Failure> {
     if p.concurrency == 0 {
         return Err(Failure::new("crawl: concurrency must be at least 1"));
     }
-    let processes = workers.min(p.concurrency).max(1);
-    let lanes = split(p.concurrency, processes);
-    let specs = (0..processes)
-        .map(|w| {
-            let role = Enc::new()
-                .u8(CRAWL)
-                .u8(mode as u8)
-                .bytes(addr.to_string().as_bytes())
-                .u64(p.requests)
-                .u64(p.concurrency as u64)
-                .u32(p.delay_us)
-                .u32(p.reply_bytes)
-                .u64(p.rate)
-                .u32(p.timeout_ms)
-                .u64(lanes[w] as u64)
-                .u64(lanes[w + 1] as u64);
-            Spec::new(Family::Fanout, role, LinkKind::Socket)
-        })
-        .collect();
-    let mut pool = Pool::start(mode.name("crawl"), specs)?;
+    let processes = cell.workers.min(p.concurrency).max(1);
+    let mut pool = Pool::start(Spec::each(cell, processes, LinkKind::Socket))?;
     runner(move |_| {
         pool.run(|pool| {
             // Every process measures against this reading of the machine-wide clock.
@@ -161,12 +146,9 @@ fn crawl(p: Crawl, addr: SocketAddr, workers: usize, mode: Mode) -> Result<Runne
             let mut owed = vec![1; pool.len()];
             for _ in 0..pool.len() {
                 let (_, reply) = pool.recv_any(&mut owed)?;
-                report.merge(Report::decode(&reply)?);
+                report.merge(decode_report(&reply)?);
             }
-            Ok(Outcome::with_latencies(
-                Answer::Tally(report.tally),
-                report.latencies_ns,
-            ))
+            Ok(report.into_outcome())
         })
     })
 }
@@ -178,93 +160,62 @@ fn crawl(p: Crawl, addr: SocketAddr, workers: usize, mode: Mode) -> Result<Runne
 /// One thread per process, or one thread per connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Mode {
-    Blocking = 0,
-    Threads = 1,
+    Blocking,
+    Threads,
 }
 
 impl Mode {
-    fn decode(byte: u8) -> Result<Mode, Failure> {
-        match byte {
-            0 => Ok(Mode::Blocking),
-            1 => Ok(Mode::Threads),
-            other => Err(Failure::new(format!("unknown fan-out mode {other}"))),
-        }
-    }
-
-    fn name(self, task: &str) -> &'static str {
-        match (task, self) {
-            ("scatter", Mode::Blocking) => "scatter-blocking",
-            ("scatter", Mode::Threads) => "scatter-threads",
-            (_, Mode::Blocking) => "crawl-blocking",
-            (_, Mode::Threads) => "crawl-threads",
+    /// The mode of the role's variant.
+    fn of(role: &Role) -> Result<Mode, Failure> {
+        match role.variant.as_str() {
+            "blocking" => Ok(Mode::Blocking),
+            "threads" => Ok(Mode::Threads),
+            _ => Err(role.unexpected()),
         }
     }
 }
 
-/// A role's first byte: a share of a scatter's connections.
-const SCATTER: u8 = 1;
-/// A role's first byte: a share of a crawl's lanes.
-const CRAWL: u8 = 2;
+/// A scatter process: opens its share of the connections, says it is ready, then runs a round
+/// per message until the parent closes the link.
+fn serve_scatter(role: &Role, link: &mut Link, _fds: Vec<OwnedFd>) -> Result<(), Failure> {
+    let Task::Scatter(p) = role.task else {
+        return Err(role.unexpected());
+    };
+    let bounds = split(p.conns, role.count);
+    let (first, end) = (bounds[role.index], bounds[role.index + 1]);
+    let mut share = ScatterShare::open(p, role.server()?, first, end, Mode::of(role)?)?;
+    link.serve(|frame| {
+        let round = Dec::new(frame).u32()?;
+        let tally = share.round(round)?;
+        Ok(Some(encode_report(&Report {
+            tally,
+            latencies_ns: Vec::new(),
+        })))
+    })
+}
 
-/// Serves one fan-out process: opens its connections (scatter), says it is ready, then runs a
-/// round (scatter) or a repetition (crawl) per message until the parent closes the link.
-pub(crate) fn serve(mut role: Dec<'_>, link: &mut Link, _fds: Vec<OwnedFd>) -> Result<(), Failure> {
-    let kind = role.u8()?;
-    let mode = Mode::decode(role.u8()?)?;
-    let addr: SocketAddr = std::str::from_utf8(role.bytes()?)
-        .ok()
-        .and_then(|a| a.parse().ok())
-        .ok_or_else(|| Failure::new("a malformed server address"))?;
-    let broken = |e: io::Error| Failure::context("talking to the parent", e);
-    match kind {
-        SCATTER => {
-            let p = Scatter {
-                conns: role.usize()?,
-                rounds: role.u32()?,
-                delay_us: role.u32()?,
-                reply_bytes: role.u32()?,
-                timeout_ms: role.u32()?,
-            };
-            let (first, end) = (role.usize()?, role.usize()?);
-            let mut share = ScatterShare::open(p, addr, first, end, mode)?;
-            link.reply(Ok(ok()))?;
-            while let Some(frame) = link.recv().map_err(broken)? {
-                let round = Dec::new(&frame).u32()?;
-                let report = share.round(round).map(|tally| Report {
-                    tally,
-                    latencies_ns: Vec::new(),
-                });
-                link.reply(report.map(|r| r.encode()))?;
-            }
-        }
-        CRAWL => {
-            let p = Crawl {
-                requests: role.u64()?,
-                concurrency: role.usize()?,
-                delay_us: role.u32()?,
-                reply_bytes: role.u32()?,
-                rate: role.u64()?,
-                timeout_ms: role.u32()?,
-            };
-            let lanes = role.u64()?..role.u64()?;
-            let concurrency = p.concurrency.max(1) as u64;
-            let ids: Vec<u64> = (0..p.requests)
-                .filter(|i| lanes.contains(&(i % concurrency)))
-                .collect();
-            let window = (lanes.end - lanes.start) as usize;
-            link.reply(Ok(ok()))?;
-            while let Some(frame) = link.recv().map_err(broken)? {
-                let start_ns = Dec::new(&frame).u64()?;
-                let report = match mode {
-                    Mode::Blocking => crawl_window(&p, addr, &ids, window, start_ns),
-                    Mode::Threads => crawl_with_threads(&p, addr, &ids, window, start_ns),
-                };
-                link.reply(report.map(|r| r.encode()))?;
-            }
-        }
-        other => return Err(Failure::new(format!("unknown fan-out role {other}"))),
-    }
-    Ok(())
+/// A crawl process: says it is ready, then makes its share of the requests once per message
+/// until the parent closes the link.
+fn serve_crawl(role: &Role, link: &mut Link, _fds: Vec<OwnedFd>) -> Result<(), Failure> {
+    let Task::Crawl(p) = role.task else {
+        return Err(role.unexpected());
+    };
+    let (addr, mode) = (role.server()?, Mode::of(role)?);
+    let bounds = split(p.concurrency, role.count);
+    let lanes = bounds[role.index] as u64..bounds[role.index + 1] as u64;
+    let concurrency = p.concurrency.max(1) as u64;
+    let ids: Vec<u64> = (0..p.requests)
+        .filter(|i| lanes.contains(&(i % concurrency)))
+        .collect();
+    let window = (lanes.end - lanes.start) as usize;
+    link.serve(|frame| {
+        let start_ns = Dec::new(frame).u64()?;
+        let report = match mode {
+            Mode::Blocking => crawl_window(&p, addr, &ids, window, start_ns),
+            Mode::Threads => crawl_with_threads(&p, addr, &ids, window, start_ns),
+        };
+        report.map(|r| Some(encode_report(&r)))
+    })
 }
 
 /// A process's connections of a scatter, and how it drives them.
@@ -325,7 +276,8 @@ impl ScatterShare {
                     for round in round_rx {
                         // This thread's whole job, once per round: one request, one blocking
                         // read. A panic is reported too, so the round always completes.
-                        let call = || call(&mut stream, p.request(round, conn), &mut payload);
+                        let call =
+                            || call_blocking(&mut stream, p.request(round, conn), &mut payload);
                         let result = panic::catch_unwind(AssertUnwindSafe(call))
                             .unwrap_or_else(|_| Err(io::Error::other("the thread panicked")))
                             .map_err(|e| {
@@ -421,7 +373,7 @@ fn crawl_window(
                 timeout,
             )
         })?;
-        report.record(digest, began);
+        report.record(digest, since(began));
         Ok::<_, Failure>(())
     };
     for &id in ids {
@@ -483,8 +435,8 @@ fn crawl_with_threads(
                 sleep_until(due);
             }
             let began = due.unwrap_or_else(monotonic_ns);
-            match fetch(addr, p.request(id), timeout, &mut payload) {
-                Ok(digest) => report.record(digest, began),
+            match fetch_blocking(addr, p.request(id), timeout, &mut payload) {
+                Ok(digest) => report.record(digest, since(began)),
                 Err(failure) => {
                     next.store(usize::MAX / 2, Ordering::Relaxed); // Others claim no more.
                     return Err(failure);
@@ -525,77 +477,22 @@ fn crawl_with_threads(
     })
 }
 
-/// One crawl request: a fresh connection, one call, closed on return.
-fn fetch(
-    addr: SocketAddr,
-    request: Request,
-    timeout: Duration,
-    payload: &mut Vec<u8>,
-) -> Result<u64, Failure> {
-    let mut stream = connect_blocking(addr, timeout).map_err(|e| {
-        io_failure(
-            format!("crawl request {}: connecting to {addr}", request.id),
-            e,
-            timeout,
-        )
-    })?;
-    call(&mut stream, request, payload).map_err(|e| {
-        io_failure(
-            format!("crawl request {} to {addr}", request.id),
-            e,
-            timeout,
-        )
-    })
-}
-
 // ---------------------------------------------------------------------------------------------
 // Plumbing.
 // ---------------------------------------------------------------------------------------------
 
-/// What a process reports for a round or a repetition: its share of the tally, and the
-/// latencies it measured.
-#[derive(Debug, Default)]
-struct Report {
-    tally: Tally,
-    latencies_ns: Vec<u64>,
+/// A process's report as a reply: its share of the tally, and the latencies it measured.
+fn encode_report(report: &Report) -> Enc {
+    ok().tally(&report.tally).u64s(&report.latencies_ns)
 }
 
-impl Report {
-    /// Records one reply to a request that started at `began_ns` (`CLOCK_MONOTONIC`).
-    fn record(&mut self, digest: u64, began_ns: u64) {
-        self.tally.add(digest);
-        self.latencies_ns
-            .push(monotonic_ns().saturating_sub(began_ns));
-    }
-
-    fn merge(&mut self, other: Report) {
-        self.tally.merge(other.tally);
-        self.latencies_ns.extend(other.latencies_ns);
-    }
-
-    fn encode(&self) -> Enc {
-        ok().u64(self.tally.count)
-            .u64(self.tally.sum)
-            .u64s(&self.latencies_ns)
-    }
-
-    fn decode(payload: &[u8]) -> Result<Report, Failure> {
-        let mut dec = Dec::new(payload);
-        Ok(Report {
-            tally: Tally {
-                count: dec.u64()?,
-                sum: dec.u64()?,
-            },
-            latencies_ns: dec.u64s()?,
-        })
-    }
-}
-
-/// One request and its reply on a blocking stream (the suite's `call_blocking`, whose two
-/// halves the `blocking` scatter also uses apart).
-fn call(stream: &mut TcpStream, request: Request, payload: &mut Vec<u8>) -> io::Result<u64> {
-    stream.write_all(&request.encode())?;
-    read_reply(stream, request, payload)
+/// A process's report, from its reply.
+fn decode_report(payload: &[u8]) -> Result<Report, Failure> {
+    let mut dec = Dec::new(payload);
+    Ok(Report {
+        tally: dec.tally()?,
+        latencies_ns: dec.u64s()?,
+    })
 }
 
 /// Reads the reply to `request` and returns its digest.
@@ -613,33 +510,9 @@ fn due_ns(p: &Crawl, id: u64, start_ns: u64) -> Option<u64> {
         .map(|offset| start_ns.saturating_add(nanos(offset)))
 }
 
-/// Sleeps until `CLOCK_MONOTONIC` reads `due_ns`.
-fn sleep_until(due_ns: u64) {
-    let now = monotonic_ns();
-    if due_ns > now {
-        thread::sleep(Duration::from_nanos(due_ns - now));
-    }
-}
-
 /// The bounds of `parts` contiguous shares of `n`, as even as can be.
 fn split(n: usize, parts: usize) -> Vec<usize> {
     (0..=parts).map(|i| i * n / parts.max(1)).collect()
-}
-
-/// The failure for an IO error while doing `what`. A socket timeout is said as such: Unix
-/// reports an expired `SO_RCVTIMEO` as `WouldBlock` ("Resource temporarily unavailable").
-fn io_failure(what: String, err: io::Error, timeout: Duration) -> Failure {
-    match err.kind() {
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => Failure::new(format!(
-            "{what}: timed out after {} ms",
-            timeout.as_millis()
-        )),
-        _ => Failure::context(&what, err),
-    }
-}
-
-fn timeout(ms: u32) -> Duration {
-    Duration::from_millis(u64::from(ms.max(1)))
 }
 
 #[cfg(test)]
@@ -660,9 +533,9 @@ mod tests {
     #[test]
     fn reports_round_trip() {
         let mut report = Report::default();
-        report.record(5, monotonic_ns());
-        let frame = report.encode().finish();
-        let back = Report::decode(&frame[5..]).unwrap();
+        report.record(5, since(monotonic_ns()));
+        let frame = encode_report(&report).finish();
+        let back = decode_report(&frame[5..]).unwrap();
         assert_eq!(back.tally, report.tally);
         assert_eq!(back.latencies_ns, report.latencies_ns);
     }

@@ -70,8 +70,12 @@
 //! [`set_worker_args`]`(["worker_entry", "--exact", "--nocapture", "--test-threads=1"])`.
 //!
 //! **Everything a worker needs comes over its stdin.** A worker's stdin is a Unix socket to the
-//! parent; its role arrives there first, with the file descriptors it needs (its pipes, the
-//! `memfd`, its end of the queue) attached as `SCM_RIGHTS`. That is simpler and safer than the
+//! parent; its role arrives there first, during setup, with the file descriptors it needs (its
+//! pipes, the `memfd`, its end of the queue) attached as `SCM_RIGHTS`. The role is one generic
+//! message for every variant – the task's name and parameters by name, the variant, the
+//! worker's index, the pool's size and the server's address – from which the worker rebuilds the
+//! task (as the harness's `cell` command does) and finds its part in the table each family
+//! declares next to its variants. That is simpler and safer than the
 //! alternatives: stdio inheritance has three slots and libtest owns stdout; inheriting other
 //! descriptors means clearing close-on-exec, which leaks them into every process any other thread
 //! starts meanwhile; `/proc/<ppid>/fd/<n>` reopens a file, not the same pipe end, and depends on
@@ -92,21 +96,46 @@
 //! itself sleeps on shared memory (the sync family's event setter), it wakes every
 //! [`sync::PATIENCE`] to look at the links.
 //!
-//! Each family lives in its own file ([`dnc`], [`fanout`], [`pipeline`], [`sync`]), named as in every
-//! other backend crate; both sides of each protocol – the parent's and the worker's – are in the
-//! family's file. Starting workers and talking to them is in `worker.rs`, the `memfd` mapping in
-//! `shm.rs`, the shared-memory ring in `ring.rs`. The sequential kernels come from
-//! `shootout-suite`.
+//! # The map
+//!
+//! Dependencies run one way, down this table; no file imports one above it, and none imports
+//! `lib.rs` (which holds only these docs, the modules and [`BACKEND`]).
+//!
+//! | file | holds |
+//! |---|---|
+//! | `roles.rs` | the list of every family's worker parts, handed to the worker loop; [`run_if_worker`] |
+//! | `dnc.rs`, `fanout.rs`, `pipeline.rs`, `sync.rs` | one family each, named as in every other backend crate: each variant's parent side (its setup and runner) and worker side, and the family's table of worker parts |
+//! | `condition.rs` | the sync family's condition task, which would not fit `sync.rs` (it uses `sync.rs`'s plumbing) |
+//! | `worker.rs` | a worker process's life: check the parent, take the role, find the part, serve; it is handed the parts, so it imports no family |
+//! | `pool.rs` | the parent's side of process management: starting, feeding, hearing back from, killing and reaping workers |
+//! | `handshake.rs` | a worker's role and descriptors, handed over `SCM_RIGHTS` on its stdin |
+//! | `role.rs` | the one generic role message, and the `Part` a family declares a worker side with |
+//! | `frame.rs` | framing: length-prefixed messages, their encoder and decoder, a worker's link and reply loop |
+//! | `ring.rs` | the pipeline's multi-producer, multi-consumer ring in shared memory |
+//! | `shm.rs` | the `memfd` mapping and every layout in it (the sync boards, the ring): the crate's one audited place of `unsafe` code |
+//! | [`futex`] | process-shared primitives on futex words – lock, condition variable, semaphore, barrier, event, turn – with their own tests |
+//! | `clock.rs` | `CLOCK_MONOTONIC` readings, the timestamps that cross process boundaries |
+//!
+//! The sequential kernels, the fan-out client and the checkers come from `shootout-suite`.
 
+mod clock;
+pub mod condition;
 pub mod dnc;
 pub mod fanout;
+mod frame;
+pub mod futex;
+mod handshake;
 pub mod pipeline;
+mod pool;
 mod ring;
+mod role;
+mod roles;
 mod shm;
 pub mod sync;
 mod worker;
 
-pub use worker::{WORKER_ENV, run_if_worker, set_worker_args};
+pub use pool::{WORKER_ENV, set_worker_args};
+pub use roles::run_if_worker;
 
 use shootout_suite::{Backend, Form, TaskId, Variant, Workers};
 
@@ -161,7 +190,7 @@ pub static BACKEND: Backend = Backend {
             tasks: &[TaskId::Scatter, TaskId::Crawl],
             form: Form::Natural,
             workers: Workers::Exact,
-            setup: fanout::blocking,
+            setup: fanout::setup,
         },
         Variant {
             name: "threads",
@@ -169,7 +198,7 @@ pub static BACKEND: Backend = Backend {
             tasks: &[TaskId::Scatter, TaskId::Crawl],
             form: Form::Natural,
             workers: Workers::Exact,
-            setup: fanout::threads,
+            setup: fanout::setup,
         },
         Variant {
             name: "pipe",
@@ -241,7 +270,7 @@ pub static BACKEND: Backend = Backend {
             tasks: &[TaskId::Condition],
             form: Form::Natural,
             workers: Workers::Own("two processes"),
-            setup: sync::condition_futex,
+            setup: condition::condition_futex,
         },
         Variant {
             name: "futex-turn",
@@ -249,7 +278,7 @@ pub static BACKEND: Backend = Backend {
             tasks: &[TaskId::Condition],
             form: Form::Restructured,
             workers: Workers::Own("two processes"),
-            setup: sync::condition_futex_turn,
+            setup: condition::condition_futex_turn,
         },
         Variant {
             name: "pipe",
@@ -257,7 +286,7 @@ pub static BACKEND: Backend = Backend {
             tasks: &[TaskId::Condition],
             form: Form::Natural,
             workers: Workers::Own("two processes"),
-            setup: sync::condition_pipe,
+            setup: condition::condition_pipe,
         },
     ],
     not_applicable: &[],
@@ -268,4 +297,26 @@ pub static BACKEND: Backend = Backend {
 #[test]
 fn worker_entry() {
     run_if_worker();
+}
+
+/// Every declared variant has exactly one worker side, and every worker side serves a declared
+/// variant.
+#[cfg(test)]
+#[test]
+fn every_variant_has_one_worker_side() {
+    let parts = || roles::PARTS.iter().flat_map(|family| family.iter());
+    for variant in BACKEND.variants {
+        for &task in variant.tasks {
+            let serving = parts().filter(|p| p.serves(task, variant.name)).count();
+            assert_eq!(serving, 1, "{task} {}", variant.name);
+        }
+    }
+    for part in parts() {
+        for &task in part.tasks {
+            for &name in part.variants {
+                assert!(BACKEND.variant(task, name).is_some(), "{task} {name}");
+            }
+        }
+    }
+    BACKEND.check().unwrap();
 }

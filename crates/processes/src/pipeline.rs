@@ -60,11 +60,14 @@ use rustix::net::{AddressFamily, SocketFlags, SocketType};
 use rustix::pipe::PipeFlags;
 use shootout_suite::pipeline::{Consumed, Item, LATENCY_SAMPLE, produced_by};
 use shootout_suite::task::Bounded;
-use shootout_suite::{Answer, Cell, Failure, Outcome, Runner, Tally, Task, runner};
+use shootout_suite::{Answer, Cell, Failure, Outcome, Runner, Task, TaskId, runner};
 
+use crate::clock::monotonic_ns;
+use crate::frame::{Dec, Enc, Link, ok};
+use crate::pool::{Event, LinkKind, Pool, Spec};
 use crate::ring::{PILL, Ring};
+use crate::role::{Part, Role};
 use crate::shm::SharedMemory;
-use crate::worker::{Dec, Enc, Event, Family, Link, LinkKind, Pool, Spec, monotonic_ns, ok};
 
 /// The most items a producer writes in one batch: 128 × 24 bytes = 3 KiB, under the 4 KiB
 /// `PIPE_BUF` up to which a pipe write is atomic.
@@ -84,16 +87,23 @@ const END: [u8; 1] = [0xFF];
 /// The size of a pipe's buffer pages: each holds one packet.
 const PAGE: usize = 4096;
 
+/// The worker's side of each variant: a producer or a consumer, on the variant's queue.
+pub(crate) const PARTS: &[Part] = &[Part {
+    tasks: &[TaskId::Bounded],
+    variants: &["pipe", "unix-socket", "shm-ring"],
+    serve: serve_stage,
+}];
+
 /// `pipe`: one packet-mode pipe, batches of items as packets.
 pub fn bounded_pipe(cell: &Cell) -> Result<Runner, Failure> {
     let Task::Bounded(p) = cell.task else {
         return Err(cell.unsupported());
     };
-    let (batch, batches) = batching(p.capacity);
+    let (_, batches) = batching(p.capacity);
     let (rx, tx) = rustix::pipe::pipe_with(PipeFlags::CLOEXEC | PipeFlags::DIRECT)
         .map_err(|e| Failure::context("creating the pipe", e))?;
     size_pipe(&tx, batches * PAGE)?;
-    let pool = start(p, Channel::Pipe, batch, &tx, &rx)?;
+    let pool = start(cell, p, &tx, &rx)?;
     drop(rx); // Only consumers read; the parent keeps the write end for the markers.
     stage_runner(p, pool, Ends::Kernel(File::from(tx)))
 }
@@ -113,7 +123,7 @@ pub fn bounded_unix_socket(cell: &Cell) -> Result<Runner, Failure> {
     .map_err(|e| Failure::context("creating the socket pair", e))?;
     rustix::net::sockopt::set_socket_send_buffer_size(&tx, batches * batch * ITEM_BYTES)
         .map_err(|e| Failure::context("sizing the socket buffer", e))?;
-    let pool = start(p, Channel::Socket, batch, &tx, &rx)?;
+    let pool = start(cell, p, &tx, &rx)?;
     drop(rx);
     stage_runner(p, pool, Ends::Kernel(File::from(tx)))
 }
@@ -126,7 +136,7 @@ pub fn bounded_shm_ring(cell: &Cell) -> Result<Runner, Failure> {
     let shm = SharedMemory::create("shootout-ring", Ring::bytes_for(p.capacity))?;
     Ring::create(&shm, p.capacity)?;
     let fd = shm.fd().try_clone_to_owned()?;
-    let pool = start(p, Channel::Ring, 1, &fd, &fd)?;
+    let pool = start(cell, p, &fd, &fd)?;
     stage_runner(p, pool, Ends::Ring(shm))
 }
 
@@ -194,9 +204,8 @@ fn stage_runner(p: Bounded, mut pool: Pool, mut ends: Ends) -> Result<Runner, Fa
 /// Starts P producers (workers `0..P`) and C consumers (workers `P..P + C`), handing the
 /// producers `producer_end` and the consumers `consumer_end`.
 fn start(
+    cell: &Cell,
     p: Bounded,
-    channel: Channel,
-    batch: usize,
     producer_end: &OwnedFd,
     consumer_end: &OwnedFd,
 ) -> Result<Pool, Failure> {
@@ -205,32 +214,16 @@ fn start(
             "producers, consumers and capacity must each be at least 1",
         ));
     }
-    let role = |kind: u8, index: usize| {
-        Enc::new()
-            .u8(kind)
-            .u8(channel as u8)
-            .u64(index as u64)
-            .u64(p.producers as u64)
-            .u64(p.consumers as u64)
-            .u64(p.items)
-            .u32(p.work)
-            .u64(batch as u64)
-    };
-    let mut specs = Vec::with_capacity(p.producers + p.consumers);
-    for index in 0..p.producers {
-        let spec = Spec::new(Family::Pipeline, role(PRODUCER, index), LinkKind::Socket);
-        specs.push(spec.with_fd(producer_end.try_clone()?));
-    }
-    for index in 0..p.consumers {
-        let spec = Spec::new(Family::Pipeline, role(CONSUMER, index), LinkKind::Socket);
-        specs.push(spec.with_fd(consumer_end.try_clone()?));
-    }
-    let name = match channel {
-        Channel::Pipe => "bounded-pipe",
-        Channel::Socket => "bounded-unix-socket",
-        Channel::Ring => "bounded-shm-ring",
-    };
-    Pool::start(name, specs)
+    let specs = Spec::each(cell, p.producers + p.consumers, LinkKind::Socket);
+    let specs = specs.into_iter().enumerate().map(|(w, spec)| {
+        let end = if w < p.producers {
+            producer_end
+        } else {
+            consumer_end
+        };
+        Ok(spec.with_fd(end.try_clone()?))
+    });
+    Pool::start(specs.collect::<Result<_, Failure>>()?)
 }
 
 /// Sets the pipe's buffer to `bytes`, or, where that is refused (an unprivileged process may not
@@ -258,56 +251,27 @@ fn batching(capacity: usize) -> (usize, usize) {
 // The worker's side.
 // ---------------------------------------------------------------------------------------------
 
-/// Which queue connects the stage.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Channel {
-    Pipe = 0,
-    Socket = 1,
-    Ring = 2,
-}
-
-/// A role's first byte: a producer.
-const PRODUCER: u8 = 1;
-/// A role's first byte: a consumer.
-const CONSUMER: u8 = 2;
-
-/// Serves one producer or consumer: says it is ready, then runs one repetition per message
-/// until the parent closes the link.
-pub(crate) fn serve(
-    mut role: Dec<'_>,
-    link: &mut Link,
-    mut fds: Vec<OwnedFd>,
-) -> Result<(), Failure> {
-    let kind = role.u8()?;
-    let channel = match role.u8()? {
-        0 => Channel::Pipe,
-        1 => Channel::Socket,
-        2 => Channel::Ring,
-        other => return Err(Failure::new(format!("unknown channel {other}"))),
+/// A producer (workers `0..P`) or a consumer (workers `P..P + C`) on the variant's queue: says
+/// it is ready, then runs one repetition per message until the parent closes the link.
+fn serve_stage(role: &Role, link: &mut Link, mut fds: Vec<OwnedFd>) -> Result<(), Failure> {
+    let Task::Bounded(p) = role.task else {
+        return Err(role.unexpected());
     };
-    let index = role.usize()?;
-    let p = Bounded {
-        producers: role.usize()?,
-        consumers: role.usize()?,
-        capacity: 0, // The queue already has it.
-        items: role.u64()?,
-        work: role.u32()?,
-    };
-    let batch = role.usize()?.clamp(1, BATCH_ITEMS);
+    let (batch, _) = batching(p.capacity);
+    let producer = (role.index < p.producers).then_some(role.index);
     let fd = fds
         .pop()
         .ok_or_else(|| Failure::new("no queue came with the role"))?;
-    let shm = match channel {
-        Channel::Ring => Some(SharedMemory::open(fd.try_clone()?)?),
-        _ => None,
+    let shm = match role.variant.as_str() {
+        "shm-ring" => Some(SharedMemory::open(fd.try_clone()?)?),
+        "pipe" | "unix-socket" => None,
+        _ => return Err(role.unexpected()),
     };
     let ring = shm.as_ref().map(Ring::attach).transpose()?;
     let mut queue = File::from(fd);
-    link.reply(Ok(ok()))?;
-    let broken = |e: io::Error| Failure::context("talking to the parent", e);
-    while link.recv().map_err(broken)?.is_some() {
-        let reply = match (kind, &ring) {
-            (PRODUCER, Some(ring)) => {
+    link.serve(|_| {
+        let reply = match (producer, &ring) {
+            (Some(index), Some(ring)) => {
                 for seq in produced_by(index, p.producers, p.items) {
                     ring.push(stamped(seq, p.work));
                 }
@@ -320,10 +284,13 @@ pub(crate) fn serve(
                         });
                     }
                 }
-                Ok(ok())
+                ok()
             }
-            (PRODUCER, None) => produce_batches(&mut queue, index, p, batch).map(|()| ok()),
-            (CONSUMER, Some(ring)) => {
+            (Some(index), None) => {
+                produce_batches(&mut queue, index, p, batch)?;
+                ok()
+            }
+            (None, Some(ring)) => {
                 let mut consumed = Consumed::default();
                 loop {
                     let item = ring.pop();
@@ -332,14 +299,12 @@ pub(crate) fn serve(
                     }
                     take(&mut consumed, item);
                 }
-                Ok(encode_consumed(&consumed))
+                encode_consumed(&consumed)
             }
-            (CONSUMER, None) => consume_batches(&mut queue).map(|c| encode_consumed(&c)),
-            (other, _) => return Err(Failure::new(format!("unknown pipeline role {other}"))),
+            (None, None) => encode_consumed(&consume_batches(&mut queue)?),
         };
-        link.reply(reply)?;
-    }
-    Ok(())
+        Ok(Some(reply))
+    })
 }
 
 /// A producer on a pipe or socket: its items in batches of `batch`, one write each.
@@ -423,25 +388,24 @@ fn take(consumed: &mut Consumed, item: Item) {
     consumed.tally.add(item.work());
 }
 
+/// A consumer's reply: its tally and its latency samples.
 fn encode_consumed(consumed: &Consumed) -> Enc {
-    ok().u64(consumed.tally.count)
-        .u64(consumed.tally.sum)
-        .u64s(&consumed.latencies_ns)
+    ok().tally(&consumed.tally).u64s(&consumed.latencies_ns)
 }
 
+/// A consumer's tally and latency samples, from its reply.
 fn decode_consumed(payload: &[u8]) -> Result<Consumed, Failure> {
     let mut dec = Dec::new(payload);
     Ok(Consumed {
-        tally: Tally {
-            count: dec.u64()?,
-            sum: dec.u64()?,
-        },
+        tally: dec.tally()?,
         latencies_ns: dec.u64s()?,
     })
 }
 
 #[cfg(test)]
 mod tests {
+    use shootout_suite::Tally;
+
     use super::*;
 
     #[test]

@@ -38,13 +38,13 @@
 //! and each consumer stops at the first pill it takes: every item is consumed exactly once
 //! and every consumer stops.
 
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 
-use rustix::thread::futex;
 use shootout_suite::Failure;
 use shootout_suite::pipeline::Item;
 
-use crate::shm::SharedMemory;
+use crate::futex::{futex_wait, futex_wake};
+use crate::shm::{RingHeader, RingSlot, SharedMemory};
 
 /// The sequence number of the item that tells a consumer to stop.
 pub(crate) const PILL: u64 = u64::MAX;
@@ -52,44 +52,16 @@ pub(crate) const PILL: u64 = u64::MAX;
 /// How many times a waiter checks its turn before it sleeps in the kernel.
 const SPINS: u32 = 64;
 
-/// A view of a ring laid out in shared memory.
+/// A view of a ring laid out in shared memory (the layout is in [`crate::shm`]).
 pub(crate) struct Ring<'a> {
-    header: &'a Header,
-    slots: &'a [Slot],
-}
-
-/// The ring's counters, each on a cache line of its own so producers and consumers do not
-/// steal each other's lines.
-#[repr(C)]
-struct Header {
-    /// The producers' ticket dispenser.
-    tail: Padded<AtomicU64>,
-    /// The consumers' ticket dispenser.
-    head: Padded<AtomicU64>,
-    /// Producers still producing in this repetition; the last one closes the ring.
-    producers_left: Padded<AtomicU32>,
-    /// How many slots follow the header.
-    capacity: AtomicU32,
-}
-
-#[repr(C, align(64))]
-struct Padded<T>(T);
-
-/// One item's place in the ring (32 bytes).
-#[repr(C)]
-struct Slot {
-    turn: AtomicU32,
-    waiters: AtomicU32,
-    seq: AtomicU64,
-    born_ns: AtomicU64,
-    work: AtomicU32,
-    _pad: AtomicU32,
+    header: &'a RingHeader,
+    slots: &'a [RingSlot],
 }
 
 impl<'a> Ring<'a> {
     /// The bytes of shared memory a ring of `capacity` items needs.
     pub(crate) fn bytes_for(capacity: usize) -> usize {
-        size_of::<Header>() + capacity * size_of::<Slot>()
+        size_of::<RingHeader>() + capacity * size_of::<RingSlot>()
     }
 
     /// Lays out an empty ring of `capacity` items in `mem`, which must be freshly created
@@ -122,7 +94,7 @@ impl<'a> Ring<'a> {
 
     /// Views the ring that another process laid out in `mem`.
     pub(crate) fn attach(mem: &'a SharedMemory) -> Result<Ring<'a>, Failure> {
-        if mem.len() < size_of::<Header>() {
+        if mem.len() < size_of::<RingHeader>() {
             return Err(Failure::new("the shared memory is too small for a ring"));
         }
         let capacity = view(mem, 0).header.capacity.load(Ordering::Relaxed) as usize;
@@ -173,7 +145,7 @@ impl<'a> Ring<'a> {
     }
 
     /// The slot of `ticket`, and its lap.
-    fn slot(&self, ticket: u64) -> (&Slot, u64) {
+    fn slot(&self, ticket: u64) -> (&RingSlot, u64) {
         let capacity = self.slots.len() as u64;
         (&self.slots[(ticket % capacity) as usize], ticket / capacity)
     }
@@ -189,7 +161,7 @@ fn consumer_turn(lap: u64) -> u32 {
     lap.wrapping_mul(2).wrapping_add(1) as u32
 }
 
-impl Slot {
+impl RingSlot {
     /// Returns once the slot's turn is `turn`: spinning a little, then sleeping on the futex.
     fn wait_for(&self, turn: u32) {
         for _ in 0..SPINS {
@@ -206,7 +178,7 @@ impl Slot {
             if seen != turn {
                 // Sleeps only if the word still holds `seen`; any wake-up or signal returns,
                 // and the loop looks again.
-                let _ = futex::wait(&self.turn, futex::Flags::empty(), seen, None);
+                futex_wait(&self.turn, seen, None);
             }
             self.waiters.fetch_sub(1, Ordering::SeqCst);
             if self.turn.load(Ordering::Acquire) == turn {
@@ -221,31 +193,21 @@ impl Slot {
         if self.waiters.load(Ordering::SeqCst) > 0 {
             // A producer and a consumer of different laps may sleep on the same slot: wake all,
             // and each looks again at whose turn it is.
-            let _ = futex::wake(&self.turn, futex::Flags::empty(), i32::MAX as u32);
+            futex_wake(&self.turn, i32::MAX as u32);
         }
     }
 }
 
 /// The ring in `mem`, with `capacity` slots after the header.
-#[allow(unsafe_code)]
 fn view(mem: &SharedMemory, capacity: usize) -> Ring<'_> {
     assert!(
         mem.len() >= Ring::bytes_for(capacity),
         "the mapping holds the ring"
     );
-    let base = mem.as_ptr();
-    // SAFETY: the mapping is page-aligned (enough for the 64-byte alignment of `Header` and
-    // the 8-byte alignment of `Slot`, which starts at a multiple of 64), at least
-    // `bytes_for(capacity)` long (asserted), and stays mapped while `mem` is borrowed, which
-    // the returned lifetime ties it to. Every field of `Header` and `Slot` is an atomic
-    // integer: all bit patterns (zero-filled memory included) are valid, and concurrent
-    // access from other threads or processes is synchronised by the atomics themselves. No
-    // `&mut` to this memory is ever made while a ring is in use.
-    unsafe {
-        let header = &*base.cast::<Header>();
-        let slots =
-            std::slice::from_raw_parts(base.add(size_of::<Header>()).cast::<Slot>(), capacity);
-        Ring { header, slots }
+    let (header, slots) = mem.view::<RingHeader, RingSlot>();
+    Ring {
+        header,
+        slots: &slots[..capacity],
     }
 }
 
@@ -267,9 +229,9 @@ mod tests {
 
     #[test]
     fn the_layout_is_as_documented() {
-        assert_eq!(size_of::<Slot>(), 32);
-        assert_eq!(size_of::<Header>() % 64, 0);
-        assert_eq!(Ring::bytes_for(2), size_of::<Header>() + 64);
+        assert_eq!(size_of::<RingSlot>(), 32);
+        assert_eq!(size_of::<RingHeader>() % 64, 0);
+        assert_eq!(Ring::bytes_for(2), size_of::<RingHeader>() + 64);
     }
 
     #[test]
