@@ -37,6 +37,10 @@
 //! items. Tickets are handed out in order, so every item's ticket comes before every pill's,
 //! and each consumer stops at the first pill it takes: every item is consumed exactly once
 //! and every consumer stops.
+//!
+//! The header and slots are declared in `shm.rs`, with every other layout in shared memory (the
+//! crate's one place of `unsafe` code, which views them); the futex calls are `futex.rs`'s. This
+//! file holds the algorithm, and its tests.
 
 use std::sync::atomic::Ordering;
 
