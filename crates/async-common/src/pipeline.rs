@@ -26,7 +26,7 @@ use std::time::Instant;
 
 use shootout_suite::pipeline::{Consumed, Item, produced_by};
 use shootout_suite::task::Bounded;
-use shootout_suite::{Answer, Cell, Failure, Outcome, Runner, Task};
+use shootout_suite::{Answer, Cell, Failure, Outcome, Runner};
 
 use crate::runtime::{Runtime, Spawn, tasks_on};
 
@@ -94,8 +94,6 @@ pub fn setup_async_channel<R: Runtime>(cell: &Cell) -> Result<Runner, Failure>
 where
     R::Spawner: Channel,
 {
-    let Task::Bounded(p) = cell.task else {
-        return Err(cell.unsupported());
-    };
+    let p: Bounded = cell.params()?;
     tasks_on(R::start(cell.workers)?, move |s, _| async_channel(s, p))
 }

@@ -484,9 +484,7 @@ pub fn setup_event_event_listener<R: Runtime>(cell: &Cell) -> Result<Runner, Fai
 
 /// `event-listener`, condition: [`condition_event_listener`].
 pub fn setup_condition_event_listener<R: Runtime>(cell: &Cell) -> Result<Runner, Failure> {
-    let Task::Condition(p) = cell.task else {
-        return Err(cell.unsupported());
-    };
+    let p: Condition = cell.params()?;
     tasks_on(R::start(cell.workers)?, move |s, _| {
         condition_event_listener(s, p)
     })

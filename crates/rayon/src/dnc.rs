@@ -18,6 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use rayon::prelude::*;
 use shootout_suite::dnc::nqueens::Board;
 use shootout_suite::dnc::{fib, mergesort};
+use shootout_suite::task;
 use shootout_suite::{Answer, Cell, Failure, Runner, Task};
 
 use crate::pool::on_pool;
@@ -205,9 +206,7 @@ pub fn setup_par_sort_unstable(cell: &Cell) -> Result<Runner, Failure> {
 
 /// Sets up fib's `scope`: [`fib_scope`] on the cell's pool.
 pub fn setup_scope(cell: &Cell) -> Result<Runner, Failure> {
-    let Task::Fib(p) = cell.task else {
-        return Err(cell.unsupported());
-    };
+    let p: task::Fib = cell.params()?;
     on_pool(cell.workers, move |_| {
         Answer::Value(fib_scope(p.n, p.grain))
     })
@@ -215,9 +214,7 @@ pub fn setup_scope(cell: &Cell) -> Result<Runner, Failure> {
 
 /// Sets up nqueens' `par-iter`: [`nqueens_par_iter`] on the cell's pool.
 pub fn setup_par_iter(cell: &Cell) -> Result<Runner, Failure> {
-    let Task::Nqueens(p) = cell.task else {
-        return Err(cell.unsupported());
-    };
+    let p: task::Nqueens = cell.params()?;
     on_pool(cell.workers, move |_| {
         Answer::Value(nqueens_par_iter(p.n, p.split))
     })

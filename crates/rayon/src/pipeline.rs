@@ -38,7 +38,7 @@ use rayon::ThreadPool;
 use rayon::prelude::*;
 use shootout_suite::pipeline::{Consumed, Item, produced_by};
 use shootout_suite::task::Bounded;
-use shootout_suite::{Answer, Cell, Failure, Outcome, Runner, Task, runner};
+use shootout_suite::{Answer, Cell, Failure, Outcome, Runner, runner};
 
 use crate::pool;
 
@@ -106,9 +106,7 @@ fn setup(
     cell: &Cell,
     run: impl Fn(&ThreadPool, Bounded) -> Outcome + 'static,
 ) -> Result<Runner, Failure> {
-    let Task::Bounded(p) = cell.task else {
-        return Err(cell.unsupported());
-    };
+    let p: Bounded = cell.params()?;
     let consumers = pool::build(p.consumers)?;
     runner(move |_| Ok(run(&consumers, p)))
 }

@@ -108,9 +108,7 @@ pub fn setup_reduce(cell: &Cell) -> Result<Runner, Failure> {
 
 /// A lock runner: `lock(p)` on the cell's pool, its checksum the answer.
 fn setup_lock(cell: &Cell, lock: impl Fn(Lock) -> u64 + Send + 'static) -> Result<Runner, Failure> {
-    let Task::Lock(p) = cell.task else {
-        return Err(cell.unsupported());
-    };
+    let p: Lock = cell.params()?;
     on_pool(cell.workers, move |_| Answer::Value(lock(p)))
 }
 

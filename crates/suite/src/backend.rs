@@ -41,7 +41,11 @@ pub struct NotApplicable {
 impl Backend {
     /// The variants this backend offers for `task`, or why it does not run it.
     pub fn support(&self, task: TaskId) -> Support {
-        if let Some(na) = self.not_applicable.iter().find(|na| na.tasks.contains(&task)) {
+        if let Some(na) = self
+            .not_applicable
+            .iter()
+            .find(|na| na.tasks.contains(&task))
+        {
             return Support::NotApplicable(na.reason);
         }
         Support::Variants(
@@ -225,6 +229,12 @@ impl Cell {
                 self.task.id()
             ))
         })
+    }
+
+    /// The parameters of the cell's task as `P` (`let p: Fib = cell.params()?`), or
+    /// [`Cell::unsupported`] if the cell runs another task.
+    pub fn params<P: TryFrom<Task>>(&self) -> Result<P, Failure> {
+        P::try_from(self.task).map_err(|_| self.unsupported())
     }
 
     /// The failure for a `(task, variant)` pair that was not declared: the harness never asks

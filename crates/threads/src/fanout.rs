@@ -52,7 +52,7 @@ use shootout_suite::task::{Crawl, Scatter};
 use shootout_suite::time::nanos_since;
 use shootout_suite::{Answer, Cell, Failure, Outcome, Runner, Tally, runner};
 
-use crate::plumbing::{lock, params};
+use crate::plumbing::lock;
 use crate::semaphore::Semaphore;
 
 /// The stack of every IO thread: it holds a socket, a reply buffer on the heap and a few frames.
@@ -67,7 +67,7 @@ pub const IO_STACK: usize = 64 * 1024;
 
 /// `thread-per-conn` scatter: K connections and K long-lived threads, one per connection.
 pub fn scatter_thread_per_conn(cell: &Cell) -> Result<Runner, Failure> {
-    let (p, addr) = (params::<Scatter>(cell)?, cell.server()?);
+    let (p, addr) = (cell.params::<Scatter>()?, cell.server()?);
     let timeout = timeout(p.timeout_ms);
     let streams = connect_all(addr, p.conns, timeout)?;
     let threads = streams.into_iter().enumerate().map(|(conn, mut stream)| {
@@ -93,7 +93,7 @@ pub fn scatter_thread_per_conn(cell: &Cell) -> Result<Runner, Failure> {
 
 /// `pool` scatter: K connections shared by N threads, each claiming the next connection to call.
 pub fn scatter_pool(cell: &Cell) -> Result<Runner, Failure> {
-    let (p, addr, workers) = (params::<Scatter>(cell)?, cell.server()?, cell.workers);
+    let (p, addr, workers) = (cell.params::<Scatter>()?, cell.server()?, cell.workers);
     // A connection is claimed by one thread per round; the Mutex is how safe Rust lends it.
     let timeout = timeout(p.timeout_ms);
     let conns: Arc<[Mutex<TcpStream>]> = connect_all(addr, p.conns, timeout)?
@@ -134,7 +134,7 @@ pub fn scatter_pool(cell: &Cell) -> Result<Runner, Failure> {
 /// `thread-per-conn` crawl: a new scoped thread per request, at most C alive, held to that by a
 /// counting semaphore; up to C threads plus the one that spawns them.
 pub fn crawl_thread_per_conn(cell: &Cell) -> Result<Runner, Failure> {
-    let (p, addr) = (params::<Crawl>(cell)?, cell.server()?);
+    let (p, addr) = (cell.params::<Crawl>()?, cell.server()?);
     runner(move |_| crawl_spawning(p, addr))
 }
 
@@ -196,7 +196,7 @@ fn crawl_spawning(p: Crawl, addr: SocketAddr) -> Result<Outcome, Failure> {
 
 /// `pool` crawl: C long-lived threads, each claiming the next request id until none are left.
 pub fn crawl_pool(cell: &Cell) -> Result<Runner, Failure> {
-    let (p, addr) = (params::<Crawl>(cell)?, cell.server()?);
+    let (p, addr) = (cell.params::<Crawl>()?, cell.server()?);
     let threads = (0..p.concurrency).map(|_| {
         let mut payload = Vec::new();
         move |round: Round<'_>| {

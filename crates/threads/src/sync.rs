@@ -46,9 +46,9 @@ use std::thread;
 use std::time::Instant;
 
 use event_listener::Listener;
+use shootout_suite::sync::condition::{self, Rally, Turn};
 use shootout_suite::sync::lock::Counter;
 use shootout_suite::sync::semaphore::{Gauge, contribution, entries_of};
-use shootout_suite::sync::condition::{self, Rally, Turn};
 use shootout_suite::sync::{self, barrier, event};
 use shootout_suite::task::{self, Lock};
 use shootout_suite::time::nanos_since;

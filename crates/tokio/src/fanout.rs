@@ -107,7 +107,7 @@ use shootout_suite::fanout::{
 };
 use shootout_suite::task::{Crawl, Scatter};
 use shootout_suite::time::nanos_since;
-use shootout_suite::{Cell, Failure, Outcome, Runner, Tally, Task, runner};
+use shootout_suite::{Cell, Failure, Outcome, Runner, Tally, runner};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::runtime::Runtime;
@@ -332,9 +332,7 @@ pub fn crawl_current_thread(cell: &Cell) -> Result<Runner, Failure> {
 
 /// The crawl runner: every repetition is one [`crawl_tasks`] on `runtime`.
 fn crawl_runner(cell: &Cell, runtime: Runtime) -> Result<Runner, Failure> {
-    let Task::Crawl(p) = cell.task else {
-        return Err(cell.unsupported());
-    };
+    let p: Crawl = cell.params()?;
     let addr = cell.server()?;
     runner(move |_| run_task(&runtime, crawl_tasks(p, addr)))
 }
@@ -424,9 +422,7 @@ where
     F: FnMut(Scatter, SocketAddr, Vec<Conn>) -> Fut + 'static,
     Fut: Future<Output = Result<(Vec<Conn>, Outcome), Failure>> + Send + 'static,
 {
-    let Task::Scatter(p) = cell.task else {
-        return Err(cell.unsupported());
-    };
+    let p: Scatter = cell.params()?;
     let addr = cell.server()?;
     // A tokio socket belongs to the runtime it was opened on: open them on the one they run on.
     let conns = run_task(&runtime, connect_all(addr, p.conns, timeout(p.timeout_ms)))?;

@@ -523,8 +523,6 @@ pub fn setup_event_watch(cell: &Cell) -> Result<Runner, Failure> {
 
 /// Sets up condition's `notify`: [`condition_notify`] on a W-worker runtime.
 pub fn setup_condition_notify(cell: &Cell) -> Result<Runner, Failure> {
-    let Task::Condition(p) = cell.task else {
-        return Err(cell.unsupported());
-    };
+    let p: task::Condition = cell.params()?;
     tasks_on(runtime(cell.workers)?, move |_| condition_notify(p))
 }

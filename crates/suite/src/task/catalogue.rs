@@ -5,9 +5,9 @@
 
 use super::spec::{Family, Metric, Named, Params, Profile, Spec};
 use crate::Tally;
-use crate::outcome::Input;
 use crate::dnc::{fib, mergesort, nqueens};
 use crate::fanout::{self, MAX_REPLY_LEN};
+use crate::outcome::Input;
 use crate::pipeline::Item;
 use crate::sync;
 

@@ -7,8 +7,8 @@
 
 use std::fmt;
 
-use crate::outcome::{Answer, Input};
 use crate::dnc::mergesort;
+use crate::outcome::{Answer, Input};
 
 mod catalogue;
 mod spec;
@@ -80,6 +80,20 @@ macro_rules! catalogue {
                 }
             }
         }
+
+        $(
+            impl TryFrom<Task> for $id {
+                /// The task it was instead.
+                type Error = TaskId;
+
+                fn try_from(task: Task) -> Result<Self, TaskId> {
+                    match task {
+                        Task::$id(p) => Ok(p),
+                        other => Err(other.id()),
+                    }
+                }
+            }
+        )*
     };
 }
 

@@ -148,4 +148,3 @@ pub trait Params: Named {
     /// The checksum a correct run produces, computed by the sequential reference.
     fn expected_checksum(&self) -> u64;
 }
-
