@@ -1,7 +1,8 @@
 //! The cases every variant of every backend must get right: the smoke profile, then the edge
 //! cases of each parameter – empty and one-element inputs, prime sizes that no split divides
 //! evenly, a grain larger than the input, more producers than consumers and the reverse, a
-//! queue of capacity one, one connection, empty and large replies, fewer cells than workers.
+//! queue of capacity one, one connection, empty and large replies, an open-loop schedule no
+//! client keeps up with, fewer cells than workers.
 
 use shootout_suite::task::{
     Barrier, Bounded, Condition, Crawl, Event, Fib, Lock, Mergesort, Nqueens, Scatter, Semaphore,
@@ -33,7 +34,11 @@ pub fn edge_cases(id: TaskId) -> Vec<Task> {
         }
         TaskId::Nqueens => {
             for n in 0..=6 {
-                for split in [0, 1, n] {
+                // `validate` refuses split > n: an empty board has only split 0.
+                let mut splits = vec![0, 1, n];
+                splits.retain(|&split| split <= n);
+                splits.dedup();
+                for split in splits {
                     cases.push(Task::Nqueens(Nqueens { n, split }));
                 }
             }
@@ -53,7 +58,8 @@ pub fn edge_cases(id: TaskId) -> Vec<Task> {
         }
         TaskId::Crawl => {
             // (requests, concurrency, reply_bytes, rate): none, one, more permits than
-            // requests, empty and large replies, and an open loop of 2000 requests a second.
+            // requests, empty and large replies, an open loop of 2000 requests a second, and
+            // one faster than any client keeps (every request is due at once).
             let smoke = Crawl::profile(Profile::Smoke);
             let shapes = [
                 (0, 1, 64, 0),
@@ -62,6 +68,7 @@ pub fn edge_cases(id: TaskId) -> Vec<Task> {
                 (13, 4, 0, 0),
                 (13, 32, 100_000, 0),
                 (20, 4, 64, 2_000),
+                (20, 2, 64, 1_000_000),
             ];
             cases.extend(shapes.map(|(requests, concurrency, reply_bytes, rate)| {
                 Task::Crawl(Crawl {

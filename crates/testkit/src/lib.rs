@@ -7,14 +7,18 @@
 //! against a refused address or a silent server – is checked by `tests/conformance.rs` here,
 //! over every variant the harness's registry declares. A new variant is covered by declaring it.
 
+use std::env;
+use std::fs;
+use std::io::Read;
 use std::net::{SocketAddr, TcpListener};
+use std::process::Command;
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use shootout_suite::pipeline::LATENCY_SAMPLE;
 use shootout_suite::task::{Crawl, Scatter};
-use shootout_suite::{Backend, Cell, Failure, Outcome, Profile, Task, TaskId};
+use shootout_suite::{Backend, Cell, Failure, Family, Outcome, Profile, Task, TaskId};
 
 mod edges;
 
@@ -130,6 +134,109 @@ pub fn silent_addr() -> SocketAddr {
         }
     });
     addr
+}
+
+/// A silent server (see [`silent_addr`]) that also reports each connection the client closes:
+/// the receiver gets one message per connection whose other end was closed.
+pub fn silent_server_reporting_closes() -> (SocketAddr, mpsc::Receiver<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("binding a free port");
+    let addr = listener.local_addr().expect("a bound address");
+    let (closed, closes) = mpsc::channel();
+    thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { break };
+            let closed = closed.clone();
+            thread::spawn(move || {
+                // Reads the requests, never answers, and waits for the end of the stream.
+                while matches!(stream.read(&mut [0; 64]), Ok(n) if n > 0) {}
+                let _ = closed.send(());
+            });
+        }
+    });
+    (addr, closes)
+}
+
+/// A server that holds its first connection open without ever answering, and closes every
+/// later one as soon as it is accepted; the receiver hears when the client closes the held one.
+pub fn first_silent_then_closing_server() -> (SocketAddr, mpsc::Receiver<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("binding a free port");
+    let addr = listener.local_addr().expect("a bound address");
+    let (closed, held_closed) = mpsc::channel();
+    thread::spawn(move || {
+        let mut incoming = listener.incoming();
+        if let Some(Ok(mut held)) = incoming.next() {
+            thread::spawn(move || {
+                // Reads the request, then waits for the end of the stream.
+                while matches!(held.read(&mut [0; 64]), Ok(n) if n > 0) {}
+                let _ = closed.send(());
+            });
+        }
+        for stream in incoming {
+            if stream.is_err() {
+                break;
+            }
+        }
+    });
+    (addr, held_closed)
+}
+
+/// Checks that every fan-out variant `backend` declares refuses a cell without a server
+/// address at setup, instead of failing (or panicking) later.
+pub fn fanout_needs_a_server(backend: &Backend) {
+    for id in TaskId::ALL
+        .into_iter()
+        .filter(|id| id.family() == Family::Fanout)
+    {
+        for variant in backend.support(id).variants() {
+            let refused = backend
+                .setup(&cell(smoke(id), variant.name, 2, None))
+                .is_err();
+            assert!(
+                refused,
+                "{}/{} {id}: set up without a server",
+                backend.name, variant.name
+            );
+        }
+    }
+}
+
+/// The names of this process's threads that start with one of `prefixes`, read from
+/// `/proc/self/task` (Linux only: none elsewhere). Linux keeps the first 15 bytes of a name.
+pub fn threads_named(prefixes: &[&str]) -> Vec<String> {
+    let Ok(tasks) = fs::read_dir("/proc/self/task") else {
+        return Vec::new();
+    };
+    tasks
+        .filter_map(|task| fs::read_to_string(task.ok()?.path().join("comm")).ok())
+        .map(|name| name.trim().to_owned())
+        .filter(|name| prefixes.iter().any(|prefix| name.starts_with(prefix)))
+        .collect()
+}
+
+/// Set in a child process started by [`in_child`].
+const CHILD: &str = "SHOOTOUT_TESTKIT_CHILD";
+
+/// For a test that needs a process of its own (a runtime sized once per process, a runtime
+/// that must not have been started yet): in the parent, runs test `test` of this test binary
+/// again as a child process with `vars` set, checks that it passed and returns `false`; in the
+/// child, returns `true`, and the test does its real work.
+pub fn in_child(test: &str, vars: &[(&str, &str)]) -> bool {
+    if env::var_os(CHILD).is_some() {
+        return true;
+    }
+    let output = Command::new(env::current_exe().expect("this test binary"))
+        .args(["--exact", test, "--nocapture", "--test-threads=1"])
+        .env(CHILD, "1")
+        .envs(vars.iter().copied())
+        .output()
+        .expect("starting this test binary again");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("1 passed"),
+        "the child of {test} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    false
 }
 
 /// Waits up to `patience` for `cond` to hold, polling every 10 ms; whether it did.
