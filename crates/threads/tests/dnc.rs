@@ -1,103 +1,15 @@
-//! The divide-and-conquer tasks: every variant reproduces the reference, on the smoke profile
-//! and on the edge cases of each parameter.
+//! What the conformance suite does not check of this backend's divide-and-conquer variants:
+//! the GIL experiment on both sides of its switch interval, and thread budgets past the
+//! suite's three workers – four, where both halves of a fork fork again, and sixteen, more
+//! threads than the tiny problems have leaves.
 
-mod common;
-
-use common::{cell, check};
 use shootout_suite::dnc::fib;
 use shootout_suite::dnc::nqueens::Board;
 use shootout_suite::task::{Fib, Mergesort, Nqueens};
-use shootout_suite::{Answer, Profile, Task, TaskId};
+use shootout_suite::{Task, TaskId};
+use shootout_testkit::{cell, check, smoke};
 use shootout_threads::BACKEND;
 use shootout_threads::gil::GIL_SWITCH_UNITS;
-
-const VARIANTS: [&str; 4] = ["scope", "task-queue", "gil", "gil-switch"];
-const WORKERS: [usize; 4] = [1, 2, 3, 4];
-
-fn check_all(task: Task) {
-    for variant in VARIANTS {
-        for workers in WORKERS {
-            check(&BACKEND, &cell(task, variant, workers));
-        }
-    }
-}
-
-#[test]
-fn smoke_profile() {
-    for id in [TaskId::Mergesort, TaskId::Fib, TaskId::Nqueens] {
-        check_all(Task::new(id, Profile::Smoke));
-    }
-}
-
-#[test]
-fn mergesort_edge_sizes_and_grains() {
-    for n in [0, 1, 2, 3, 17, 97, 1009, 4099] {
-        for grain in [1, 2, 7, 64, 5000] {
-            check_all(Task::Mergesort(Mergesort { n, grain }));
-        }
-    }
-}
-
-#[test]
-fn mergesort_returns_every_key_sorted() {
-    let task = Task::Mergesort(Mergesort { n: 1009, grain: 10 });
-    let mut expected = task.input().into_keys();
-    expected.sort_unstable();
-    for variant in VARIANTS {
-        for outcome in check(&BACKEND, &cell(task, variant, 3)) {
-            assert_eq!(
-                outcome.answer,
-                Answer::Sorted(expected.clone()),
-                "{variant}"
-            );
-        }
-    }
-}
-
-#[test]
-fn mergesort_zero_grain_is_treated_as_one() {
-    // `validate` refuses grain 0; the backend must still not loop or panic on it.
-    check_all(Task::Mergesort(Mergesort { n: 33, grain: 0 }));
-}
-
-#[test]
-fn fib_small_n_and_grains() {
-    for n in 0..=2 {
-        for grain in [0, 1, 2, 5] {
-            check_all(Task::Fib(Fib { n, grain }));
-        }
-    }
-    for grain in [0, 1, 2, 10, 19, 20, 40] {
-        check_all(Task::Fib(Fib { n: 20, grain }));
-    }
-}
-
-#[test]
-fn nqueens_small_boards_and_splits() {
-    for n in 0..=6 {
-        for split in [0, 1, 2, n] {
-            check_all(Task::Nqueens(Nqueens {
-                n,
-                split: split.min(n),
-            }));
-        }
-    }
-    check_all(Task::Nqueens(Nqueens { n: 8, split: 3 }));
-}
-
-#[test]
-fn many_workers_on_tiny_problems() {
-    // More threads than tasks: the spare threads must find nothing to do and stop.
-    for task in [
-        Task::Mergesort(Mergesort { n: 5, grain: 1 }),
-        Task::Fib(Fib { n: 3, grain: 1 }),
-        Task::Nqueens(Nqueens { n: 4, split: 1 }),
-    ] {
-        for variant in VARIANTS {
-            check(&BACKEND, &cell(task, variant, 16));
-        }
-    }
-}
 
 #[test]
 fn the_gil_variants_with_fewer_and_more_units_than_a_switch_interval() {
@@ -119,7 +31,7 @@ fn the_gil_variants_with_fewer_and_more_units_than_a_switch_interval() {
     for task in tasks {
         for variant in ["gil", "gil-switch"] {
             for workers in [1, 2, 3] {
-                check(&BACKEND, &cell(task, variant, workers));
+                check(&BACKEND, &cell(task, variant, workers, None));
             }
         }
     }
@@ -135,26 +47,22 @@ fn boards(p: Nqueens) -> usize {
 }
 
 #[test]
-fn every_listed_variant_sets_up_and_others_do_not() {
-    for id in [
-        TaskId::Mergesort,
-        TaskId::Fib,
-        TaskId::Nqueens,
-        TaskId::Bounded,
-    ] {
-        let task = Task::new(id, Profile::Smoke);
-        let variants = BACKEND.support(id).variants().to_vec();
-        assert!(!variants.is_empty(), "{id}");
-        for variant in &variants {
-            check(&BACKEND, &cell(task, variant.name, 2));
+fn budgets_that_fork_on_both_sides_and_outnumber_the_leaves() {
+    // A budget of four splits two and two, so the inline half forks too (at three it keeps
+    // one thread); sixteen threads on a handful of leaves must find nothing to do and stop.
+    let tiny = [
+        Task::Mergesort(Mergesort { n: 5, grain: 1 }),
+        Task::Fib(Fib { n: 3, grain: 1 }),
+        Task::Nqueens(Nqueens { n: 4, split: 1 }),
+    ];
+    for id in [TaskId::Mergesort, TaskId::Fib, TaskId::Nqueens] {
+        for variant in BACKEND.support(id).variants() {
+            check(&BACKEND, &cell(smoke(id), variant.name, 4, None));
+            for task in tiny.iter().filter(|task| task.id() == id) {
+                for workers in [4, 16] {
+                    check(&BACKEND, &cell(*task, variant.name, workers, None));
+                }
+            }
         }
-        assert!(
-            BACKEND.setup(&cell(task, "no-such-variant", 2)).is_err(),
-            "{id}"
-        );
-        assert!(
-            BACKEND.setup(&cell(task, variants[0].name, 0)).is_err(),
-            "{id}: workers 0"
-        );
     }
 }

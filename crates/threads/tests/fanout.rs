@@ -1,208 +1,28 @@
-//! The fan-out tasks against an in-process loopback server: right answers, one latency per
-//! round or request, and failures that end a repetition instead of hanging it.
+//! What the conformance suite does not check of this backend's fan-out variants: a scatter
+//! runner whose server went away fails every later repetition, and a cell without a server
+//! address is refused at setup.
 
-mod common;
-
-use std::net::{SocketAddr, TcpListener};
-use std::thread;
-use std::time::Duration;
-
-use common::{cell, check, failure};
-use shootout_loopback::Server;
-use shootout_suite::task::{Crawl, Scatter};
-use shootout_suite::{Cell, Profile, Task, TaskId};
+use shootout_suite::{Task, TaskId};
+use shootout_testkit::{cell, fanout_needs_a_server, scatter, server};
 use shootout_threads::BACKEND;
-
-const VARIANTS: [&str; 2] = ["thread-per-conn", "pool"];
-
-/// Long enough for any failure path on a busy machine; only a hang takes this long.
-const PATIENCE: Duration = Duration::from_secs(60);
-
-fn server() -> Server {
-    Server::start("127.0.0.1:0".parse().unwrap()).expect("start the loopback server")
-}
-
-fn served(task: Task, variant: &str, workers: usize, addr: SocketAddr) -> Cell {
-    Cell {
-        server: Some(addr),
-        ..cell(task, variant, workers)
-    }
-}
-
-fn scatter(conns: usize, rounds: u32, timeout_ms: u32) -> Scatter {
-    Scatter {
-        conns,
-        rounds,
-        delay_us: 200,
-        reply_bytes: 64,
-        timeout_ms,
-    }
-}
-
-fn crawl(requests: u64, concurrency: usize, rate: u64, timeout_ms: u32) -> Crawl {
-    Crawl {
-        requests,
-        concurrency,
-        delay_us: 200,
-        reply_bytes: 64,
-        rate,
-        timeout_ms,
-    }
-}
-
-/// Checks a scatter cell: right answer, one latency per round.
-fn check_scatter(p: Scatter, addr: SocketAddr) {
-    for variant in VARIANTS {
-        for workers in [1, 2, 4] {
-            for outcome in check(&BACKEND, &served(Task::Scatter(p), variant, workers, addr)) {
-                assert_eq!(
-                    outcome.latencies_ns.len(),
-                    p.rounds as usize,
-                    "{variant} workers={workers}"
-                );
-            }
-        }
-    }
-}
-
-/// Checks a crawl cell: right answer, one latency per request.
-fn check_crawl(p: Crawl, addr: SocketAddr) {
-    for variant in VARIANTS {
-        for outcome in check(&BACKEND, &served(Task::Crawl(p), variant, 2, addr)) {
-            assert_eq!(outcome.latencies_ns.len() as u64, p.requests, "{variant}");
-        }
-    }
-}
-
-#[test]
-fn smoke_profile() {
-    let server = server();
-    let Task::Scatter(s) = Task::new(TaskId::Scatter, Profile::Smoke) else {
-        unreachable!()
-    };
-    let Task::Crawl(c) = Task::new(TaskId::Crawl, Profile::Smoke) else {
-        unreachable!()
-    };
-    check_scatter(s, server.addr());
-    check_crawl(c, server.addr());
-}
-
-#[test]
-fn scatter_shapes() {
-    let server = server();
-    for (conns, rounds) in [(1, 1), (1, 3), (3, 2), (100, 2)] {
-        check_scatter(scatter(conns, rounds, 10_000), server.addr());
-    }
-    // Larger replies than one read returns.
-    check_scatter(
-        Scatter {
-            reply_bytes: 200_000,
-            ..scatter(4, 2, 10_000)
-        },
-        server.addr(),
-    );
-}
-
-#[test]
-fn crawl_shapes() {
-    let server = server();
-    for (requests, concurrency) in [(0, 1), (1, 1), (5, 1), (7, 3), (20, 50)] {
-        check_crawl(crawl(requests, concurrency, 0, 10_000), server.addr());
-    }
-}
-
-#[test]
-fn crawl_open_loop() {
-    let server = server();
-    check_crawl(crawl(30, 4, 2_000, 10_000), server.addr());
-    // A schedule faster than the client can keep: still every request, still right.
-    check_crawl(crawl(30, 2, 1_000_000, 10_000), server.addr());
-}
 
 #[test]
 fn fanout_needs_a_server_address() {
-    for id in [TaskId::Scatter, TaskId::Crawl] {
-        for variant in VARIANTS {
-            assert!(
-                BACKEND
-                    .setup(&cell(Task::new(id, Profile::Smoke), variant, 2))
-                    .is_err(),
-                "{id} {variant}"
-            );
-        }
-    }
-}
-
-/// An address on which nobody listens: bound, read, then closed.
-fn refusing_addr() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap()
-}
-
-#[test]
-fn a_refused_connection_fails_the_cell() {
-    let addr = refusing_addr();
-    for variant in VARIANTS {
-        for task in [
-            Task::Scatter(scatter(4, 2, 5_000)),
-            Task::Crawl(crawl(20, 4, 0, 5_000)),
-        ] {
-            let failure = failure(served(task, variant, 2, addr), 1, PATIENCE);
-            assert!(
-                failure.to_string().contains(&addr.to_string()),
-                "{task} {variant}: {failure}"
-            );
-        }
-    }
-}
-
-/// A server that accepts connections and never answers: it holds every socket open.
-fn silent_addr() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    thread::spawn(move || {
-        let mut held = Vec::new();
-        for stream in listener.incoming() {
-            match stream {
-                Ok(stream) => held.push(stream),
-                Err(_) => break,
-            }
-        }
-    });
-    addr
-}
-
-#[test]
-fn a_silent_server_times_out_instead_of_hanging() {
-    let addr = silent_addr();
-    for variant in VARIANTS {
-        for workers in [1, 3] {
-            for task in [
-                Task::Scatter(scatter(16, 3, 300)),
-                Task::Crawl(crawl(40, 4, 0, 300)),
-            ] {
-                // Two repetitions: the second must fail too (quickly), not read a stale reply.
-                let failure = failure(served(task, variant, workers, addr), 2, PATIENCE);
-                let message = failure.to_string();
-                assert!(message.contains("timed out"), "{task} {variant}: {message}");
-            }
-        }
-    }
+    fanout_needs_a_server(&BACKEND);
 }
 
 #[test]
 fn a_scatter_runner_that_failed_keeps_failing() {
     // The server goes away between repetitions: the next one fails, and so does the one after.
-    let server = server();
-    let cell = served(
-        Task::Scatter(scatter(4, 2, 2_000)),
-        "thread-per-conn",
-        2,
-        server.addr(),
-    );
-    let mut run = BACKEND.setup(&cell).unwrap();
-    assert!(run(cell.task.input()).is_ok());
-    drop(server);
-    assert!(run(cell.task.input()).is_err());
-    assert!(run(cell.task.input()).is_err());
+    for variant in BACKEND.support(TaskId::Scatter).variants() {
+        let server = server();
+        let task = Task::Scatter(scatter(4, 2, 2_000));
+        let mut run = BACKEND
+            .setup(&cell(task, variant.name, 2, Some(server.addr())))
+            .unwrap();
+        assert!(run(task.input()).is_ok(), "{}", variant.name);
+        drop(server);
+        assert!(run(task.input()).is_err(), "{}", variant.name);
+        assert!(run(task.input()).is_err(), "{}", variant.name);
+    }
 }
