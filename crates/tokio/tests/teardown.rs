@@ -1,59 +1,30 @@
-//! Dropping a runner stops and joins its runtime's threads (and its rayon pool's). In a test
-//! binary of its own, so that no other test's threads are alive while this one counts them.
+//! Dropping a runner stops and joins its runtime's threads (and its rayon pool's), and a
+//! current-thread variant starts none of its own – which the conformance suite does not look
+//! at. In a test binary of its own, so that no other test's threads are alive while this one
+//! counts them.
 
 #![cfg(target_os = "linux")]
 
-use std::fs;
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use shootout_loopback::Server;
-use shootout_suite::{Cell, Profile, Task, TaskId};
+use shootout_suite::TaskId;
+use shootout_testkit::{cell, eventually, server, smoke, threads_named};
 use shootout_tokio::BACKEND;
 
-/// The names of this process's threads that belong to a runtime or pool of this backend.
-fn backend_threads() -> Vec<String> {
-    fs::read_dir("/proc/self/task")
-        .unwrap()
-        .filter_map(|task| fs::read_to_string(task.ok()?.path().join("comm")).ok())
-        .map(|name| name.trim().to_owned())
-        .filter(|name| name.starts_with("tokio-worker") || name.starts_with("rayon-bridge"))
-        .collect()
-}
-
-/// Waits until no thread of the backend is left. A joined thread's `/proc` entry can outlive
-/// the join by a moment, and rayon stops its threads without waiting for them, so this polls;
-/// only threads that were never stopped make it time out.
-fn wait_for_no_backend_threads() -> Result<(), Vec<String>> {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let left = backend_threads();
-        if left.is_empty() {
-            return Ok(());
-        }
-        if Instant::now() > deadline {
-            return Err(left);
-        }
-        thread::sleep(Duration::from_millis(10));
-    }
-}
+/// The prefixes of the names of this backend's runtime and pool threads.
+const THREADS: [&str; 2] = ["tokio-worker", "rayon-bridge"];
 
 #[test]
 fn dropping_a_runner_stops_its_threads() {
-    let server = Server::start("127.0.0.1:0".parse().unwrap()).unwrap();
+    let server = server();
     for id in TaskId::ALL {
         for variant in BACKEND.support(id).variants() {
-            let task = Task::new(id, Profile::Smoke);
-            let cell = Cell {
-                task,
-                variant: variant.name.into(),
-                workers: 3,
-                server: Some(server.addr()),
-            };
             let what = format!("{id} {}", variant.name);
-            let mut run = BACKEND.setup(&cell).unwrap();
-            run(task.input()).unwrap();
-            let alive = backend_threads();
+            let mut run = BACKEND
+                .setup(&cell(smoke(id), variant.name, 3, Some(server.addr())))
+                .unwrap();
+            run(smoke(id).input()).unwrap();
+            let alive = threads_named(&THREADS);
             if variant.name == "current-thread" {
                 // The calling thread is the runtime's only thread.
                 assert!(alive.is_empty(), "{what}: threads of its own: {alive:?}");
@@ -61,9 +32,17 @@ fn dropping_a_runner_stops_its_threads() {
                 assert!(!alive.is_empty(), "{what}: its threads should be alive");
             }
             drop(run);
-            if let Err(left) = wait_for_no_backend_threads() {
-                panic!("{what}: threads left after drop: {left:?}");
-            }
+            // A joined thread's `/proc` entry can outlive the join by a moment, and rayon stops
+            // its threads without waiting for them, so this polls; only threads that were never
+            // stopped make it time out.
+            let stopped = eventually(Duration::from_secs(30), || {
+                threads_named(&THREADS).is_empty()
+            });
+            assert!(
+                stopped,
+                "{what}: threads left after drop: {:?}",
+                threads_named(&THREADS)
+            );
         }
     }
 }
