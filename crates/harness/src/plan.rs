@@ -171,7 +171,7 @@ fn select_tasks(names: &[String]) -> Result<Vec<TaskId>, String> {
     Ok(tasks)
 }
 
-fn select_backends(names: &[String]) -> Result<Vec<&'static dyn shootout_suite::Backend>, String> {
+fn select_backends(names: &[String]) -> Result<Vec<&'static shootout_suite::Backend>, String> {
     let all = registry::backends();
     if names.is_empty() {
         return Ok(all.to_vec());

@@ -4,16 +4,18 @@ use shootout_suite::Backend;
 
 /// Every backend, in the order tables list them. `sequential` comes first: it is the baseline.
 pub fn backends() -> &'static [&'static Backend] {
-    &[
-        &shootout_suite::sequential::BACKEND,
-        &shootout_threads::BACKEND,
-        &shootout_rayon::BACKEND,
-        &shootout_processes::BACKEND,
-        &shootout_tokio::BACKEND,
-        &shootout_async_std::BACKEND,
-        &shootout_smol::BACKEND,
-    ]
+    &BACKENDS
 }
+
+static BACKENDS: [&Backend; 7] = [
+    &shootout_suite::sequential::BACKEND,
+    &shootout_threads::BACKEND,
+    &shootout_rayon::BACKEND,
+    &shootout_processes::BACKEND,
+    &shootout_tokio::BACKEND,
+    &shootout_async_std::BACKEND,
+    &shootout_smol::BACKEND,
+];
 
 /// The backend called `name`.
 pub fn find(name: &str) -> Option<&'static Backend> {

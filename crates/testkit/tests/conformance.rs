@@ -1,13 +1,16 @@
 //! The conformance suite: every variant of every backend in the harness's registry, on every
 //! task it declares, over the smoke profile and the edge cases of each parameter
-//! ([`edge_cases`]), at one, two and three workers, twice per runner – each answer checked
+//! ([`edge_cases`]), at one, two and three workers (each in a process of its own), twice per
+//! runner – each answer checked
 //! against the sequential reference and each repetition's latency samples counted. Fan-out
 //! variants must also fail, not hang, against a refused address and a silent server.
 //!
 //! Nothing here names a backend or a variant: declaring a variant is what puts it under test.
 
+use std::process::Command;
+
 use shootout_harness::registry;
-use shootout_suite::{Backend, Family, Task, TaskId};
+use shootout_suite::{Backend, Family, Profile, Task, TaskId};
 use shootout_testkit::{
     PATIENCE, cell, check, crawl, edge_cases, failure, latency_samples, refused_addr, scatter,
     server, silent_addr,
@@ -21,10 +24,55 @@ fn worker_entry() {
 
 /// Worker processes start this test binary again, running only `worker_entry`.
 fn start_workers_as_this_binary() {
-    shootout_processes::set_worker_args(["worker_entry", "--exact", "--nocapture", "--test-threads=1"]);
+    shootout_processes::set_worker_args([
+        "worker_entry",
+        "--exact",
+        "--nocapture",
+        "--test-threads=1",
+    ]);
 }
 
-const WORKERS: [usize; 3] = [1, 2, 3];
+/// The environment variable that makes `at_one_worker_count` run one check, `what:W`.
+const CHILD: &str = "SHOOTOUT_CONFORMANCE";
+
+/// Runs check `what` at W = 1, 2 and 3, each in a fresh process of this test binary: some
+/// runtimes are sized once per process (async-std's global executor), so one W per process is
+/// the only way every backend is checked at every W.
+fn at_each_worker_count(what: &str) {
+    for workers in [1, 2, 3] {
+        let output = Command::new(std::env::current_exe().expect("the test binary"))
+            .args(["at_one_worker_count", "--exact", "--nocapture", "--test-threads=1"])
+            .env(CHILD, format!("{what}:{workers}"))
+            .output()
+            .expect("starting the test binary again");
+        assert!(
+            output.status.success(),
+            "{what} at W = {workers} failed:\n{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
+/// The child's side of [`at_each_worker_count`]; does nothing in a plain test run.
+#[test]
+fn at_one_worker_count() {
+    let Ok(job) = std::env::var(CHILD) else {
+        return;
+    };
+    let (what, workers) = job.split_once(':').expect("what:W");
+    let workers: usize = workers.parse().expect("a worker count");
+    start_workers_as_this_binary();
+    match what {
+        "dnc" => conforms(Family::Dnc, workers),
+        "fanout" => conforms(Family::Fanout, workers),
+        "pipeline" => conforms(Family::Pipeline, workers),
+        "sync" => conforms(Family::Sync, workers),
+        "refused" => refused(workers),
+        "silent" => silent(workers),
+        _ => panic!("unknown check {what}"),
+    }
+}
 
 /// Every (backend, task, variant) of `family` the registry declares.
 fn declared(family: Family) -> Vec<(&'static Backend, TaskId, &'static str)> {
@@ -39,24 +87,26 @@ fn declared(family: Family) -> Vec<(&'static Backend, TaskId, &'static str)> {
     cells
 }
 
-/// Runs every declared variant of `family` over every edge case at W = 1, 2, 3.
-fn conforms(family: Family) {
-    start_workers_as_this_binary();
+/// Runs every declared variant of `family` over every edge case on `workers`.
+fn conforms(family: Family, workers: usize) {
     let server = (family == Family::Fanout).then(server);
     let addr = server.as_ref().map(|s| s.addr());
     let declared = declared(family);
     assert!(!declared.is_empty(), "no variant declared for {family:?}");
     for (backend, id, variant) in declared {
         for task in edge_cases(id) {
-            for workers in WORKERS {
-                for outcome in check(backend, &cell(task, variant, workers, addr)) {
-                    assert_eq!(
-                        outcome.latencies_ns.len(),
-                        latency_samples(&task, workers),
-                        "{}/{variant} {task} workers={workers}: latency samples",
-                        backend.name
-                    );
-                }
+            // The baseline's pipeline has no queue, so no queueing latency to sample.
+            let samples = match task {
+                Task::Bounded(_) if backend.name == registry::BASELINE => 0,
+                _ => latency_samples(&task, workers),
+            };
+            for outcome in check(backend, &cell(task, variant, workers, addr)) {
+                assert_eq!(
+                    outcome.latencies_ns.len(),
+                    samples,
+                    "{}/{variant} {task} workers={workers}: latency samples",
+                    backend.name
+                );
             }
         }
     }
@@ -64,22 +114,22 @@ fn conforms(family: Family) {
 
 #[test]
 fn dnc() {
-    conforms(Family::Dnc);
+    at_each_worker_count("dnc");
 }
 
 #[test]
 fn fanout() {
-    conforms(Family::Fanout);
+    at_each_worker_count("fanout");
 }
 
 #[test]
 fn pipeline() {
-    conforms(Family::Pipeline);
+    at_each_worker_count("pipeline");
 }
 
 #[test]
 fn sync() {
-    conforms(Family::Sync);
+    at_each_worker_count("sync");
 }
 
 #[test]
@@ -97,7 +147,7 @@ fn zero_workers_are_refused_by_every_variant() {
     start_workers_as_this_binary();
     for family in [Family::Dnc, Family::Pipeline, Family::Sync] {
         for (backend, id, variant) in declared(family) {
-            let task = Task::new(id, shootout_suite::Profile::Smoke);
+            let task = Task::new(id, Profile::Smoke);
             let refused = backend.setup(&cell(task, variant, 0, None)).is_err();
             assert!(refused, "{}/{variant} {id}: workers = 0 accepted", backend.name);
         }
@@ -120,13 +170,16 @@ fn fanout_cells(timeout_ms: u32) -> Vec<(&'static Backend, Task, &'static str)> 
 
 #[test]
 fn a_refused_connection_fails_every_fanout_variant() {
-    start_workers_as_this_binary();
+    at_each_worker_count("refused");
+}
+
+fn refused(workers: usize) {
     let addr = refused_addr();
     for (backend, task, variant) in fanout_cells(5_000) {
-        let failure = failure(backend, cell(task, variant, 2, Some(addr)), 1, PATIENCE);
+        let failure = failure(backend, cell(task, variant, workers, Some(addr)), 1, PATIENCE);
         assert!(
             failure.to_string().contains(&addr.to_string()),
-            "{}/{variant} {task}: {failure}",
+            "{}/{variant} {task} workers={workers}: {failure}",
             backend.name
         );
     }
@@ -134,19 +187,20 @@ fn a_refused_connection_fails_every_fanout_variant() {
 
 #[test]
 fn a_silent_server_times_out_every_fanout_variant() {
-    start_workers_as_this_binary();
+    at_each_worker_count("silent");
+}
+
+fn silent(workers: usize) {
     let addr = silent_addr();
-    for workers in [1, 3] {
-        for (backend, task, variant) in fanout_cells(300) {
-            // Up to two repetitions: a first one that somehow succeeded must not hide a hang in
-            // the second; dropping the runner after the failure must not hang either.
-            let failure = failure(backend, cell(task, variant, workers, Some(addr)), 2, PATIENCE);
-            let message = failure.to_string();
-            assert!(
-                message.contains("timed out") && message.contains(&addr.to_string()),
-                "{}/{variant} {task} workers={workers}: {message}",
-                backend.name
-            );
-        }
+    for (backend, task, variant) in fanout_cells(300) {
+        // Up to two repetitions: a first one that somehow succeeded must not hide a hang in
+        // the second; dropping the runner after the failure must not hang either.
+        let failure = failure(backend, cell(task, variant, workers, Some(addr)), 2, PATIENCE);
+        let message = failure.to_string();
+        assert!(
+            message.contains("timed out") && message.contains(&addr.to_string()),
+            "{}/{variant} {task} workers={workers}: {message}",
+            backend.name
+        );
     }
 }
