@@ -374,9 +374,54 @@ fn list_shows_tasks_variants_and_reasons() {
         "par-sort",
         "NOT APPLICABLE",
         "grain",
+        "headline: p50 / p99 round latency",
     ] {
         assert!(text.contains(needle), "list lacks `{needle}`");
     }
+    // Every declared variant is listed under its task, with its form and worker semantics on
+    // the line after it.
+    let lines: Vec<&str> = text.lines().collect();
+    for backend in shootout_harness::registry::backends() {
+        let header = format!("  {} ", backend.name);
+        let from = lines
+            .iter()
+            .position(|l| l.starts_with(&header))
+            .unwrap_or_else(|| panic!("{} not listed", backend.name));
+        for variant in backend.variants {
+            for task in variant.tasks {
+                let at = from
+                    + lines[from..]
+                        .iter()
+                        .position(|l| {
+                            let words: Vec<&str> = l.split_whitespace().collect();
+                            words.len() > 2 && words[0] == task.name() && words[1] == variant.name
+                        })
+                        .unwrap_or_else(|| {
+                            panic!("{}/{} {task} not listed", backend.name, variant.name)
+                        });
+                let form = format!(
+                    "[{}; W: {}]",
+                    variant.form.name(),
+                    variant.workers.describe()
+                );
+                assert!(
+                    lines[at + 1].trim() == form,
+                    "{}/{}: `{}` instead of `{form}`",
+                    backend.name,
+                    variant.name,
+                    lines[at + 1].trim()
+                );
+            }
+        }
+    }
+    assert!(
+        text.contains("[hybrid; W: uses W]"),
+        "tokio's rayon bridge is a hybrid"
+    );
+    assert!(
+        text.contains("[restructured;"),
+        "rayon's reduce is restructured"
+    );
 }
 
 #[test]
