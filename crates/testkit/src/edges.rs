@@ -28,7 +28,8 @@ pub fn edge_cases(id: TaskId) -> Vec<Task> {
                     cases.push(Task::Fib(Fib { n, grain }));
                 }
             }
-            for grain in [0, 1, 10, 15, 40] {
+            // A grain of n - 1 cuts the tree once: two leaves.
+            for grain in [0, 1, 10, 14, 15, 40] {
                 cases.push(Task::Fib(Fib { n: 15, grain }));
             }
         }
