@@ -1,17 +1,17 @@
-//! The fan-out tasks against an in-process loopback server: right answers, one latency per
-//! round or request, and failures that end a repetition instead of hanging it.
+//! What the conformance suite does not check of this backend's fan-out variants: an open-loop
+//! crawl's latencies, measured in the worker processes, count from the schedule the parent set
+//! (the processes share its clock); a scatter runner whose server went away failing every later
+//! repetition, its workers' connections dead; a cell without a server address refused at setup.
 
 mod common;
 
-use std::net::{SocketAddr, TcpListener};
-use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{cell, check, failure};
-use shootout_loopback::Server;
-use shootout_processes::BACKEND;
-use shootout_suite::task::{Crawl, Scatter};
-use shootout_suite::{Cell, Profile, Task, TaskId};
+use common::{WORKER_ARGS, cell};
+use shootout_processes::{BACKEND, set_worker_args};
+use shootout_suite::task::Crawl;
+use shootout_suite::{Task, TaskId};
+use shootout_testkit::{check, crawl, fanout_needs_a_server, scatter, server};
 
 /// The entry point of this test binary's worker processes (see `shootout_processes::run_if_worker`).
 #[test]
@@ -19,116 +19,11 @@ fn worker_entry() {
     shootout_processes::run_if_worker();
 }
 
-const VARIANTS: [&str; 2] = ["blocking", "threads"];
-
-/// Long enough for any failure path on a busy machine; only a hang takes this long.
-const PATIENCE: Duration = Duration::from_secs(60);
-
-fn server() -> Server {
-    Server::start("127.0.0.1:0".parse().unwrap()).expect("start the loopback server")
-}
-
-fn served(task: Task, variant: &str, workers: usize, addr: SocketAddr) -> Cell {
-    Cell {
-        server: Some(addr),
-        ..cell(task, variant, workers)
-    }
-}
-
-fn scatter(conns: usize, rounds: u32, timeout_ms: u32) -> Scatter {
-    Scatter {
-        conns,
-        rounds,
-        delay_us: 200,
-        reply_bytes: 64,
-        timeout_ms,
-    }
-}
-
-fn crawl(requests: u64, concurrency: usize, rate: u64, timeout_ms: u32) -> Crawl {
-    Crawl {
-        requests,
-        concurrency,
-        delay_us: 200,
-        reply_bytes: 64,
-        rate,
-        timeout_ms,
-    }
-}
-
-/// Checks a scatter cell: right answer, one latency per round.
-fn check_scatter(p: Scatter, addr: SocketAddr) {
-    for variant in VARIANTS {
-        for workers in [1, 2, 3] {
-            for outcome in check(&served(Task::Scatter(p), variant, workers, addr)) {
-                assert_eq!(
-                    outcome.latencies_ns.len(),
-                    p.rounds as usize,
-                    "{variant} workers={workers}"
-                );
-            }
-        }
-    }
-}
-
-/// Checks a crawl cell: right answer, one latency per request.
-fn check_crawl(p: Crawl, addr: SocketAddr) {
-    for variant in VARIANTS {
-        for workers in [1, 2, 3] {
-            for outcome in check(&served(Task::Crawl(p), variant, workers, addr)) {
-                assert_eq!(
-                    outcome.latencies_ns.len() as u64,
-                    p.requests,
-                    "{variant} workers={workers}"
-                );
-            }
-        }
-    }
-}
-
 #[test]
-fn smoke_profile() {
-    let server = server();
-    let Task::Scatter(s) = Task::new(TaskId::Scatter, Profile::Smoke) else {
-        unreachable!()
-    };
-    let Task::Crawl(c) = Task::new(TaskId::Crawl, Profile::Smoke) else {
-        unreachable!()
-    };
-    check_scatter(s, server.addr());
-    check_crawl(c, server.addr());
-}
-
-#[test]
-fn scatter_shapes() {
-    let server = server();
-    for (conns, rounds) in [(1, 1), (1, 3), (3, 2), (100, 2)] {
-        check_scatter(scatter(conns, rounds, 10_000), server.addr());
-    }
-    // Larger replies than one read returns.
-    check_scatter(
-        Scatter {
-            reply_bytes: 200_000,
-            ..scatter(4, 2, 10_000)
-        },
-        server.addr(),
-    );
-}
-
-#[test]
-fn crawl_shapes() {
-    let server = server();
-    for (requests, concurrency) in [(0, 1), (1, 1), (5, 1), (7, 3), (20, 50)] {
-        check_crawl(crawl(requests, concurrency, 0, 10_000), server.addr());
-    }
-}
-
-#[test]
-fn crawl_open_loop() {
-    let server = server();
-    check_crawl(crawl(30, 4, 2_000, 10_000), server.addr());
-    // A schedule faster than the client can keep: still every request, still right.
-    check_crawl(crawl(30, 2, 1_000_000, 10_000), server.addr());
+fn fanout_needs_a_server_address() {
+    // Should a setup start workers before it looks for the address, they run `worker_entry`.
+    set_worker_args(WORKER_ARGS);
+    fanout_needs_a_server(&BACKEND);
 }
 
 #[test]
@@ -136,13 +31,15 @@ fn crawl_open_loop_latency_counts_from_the_schedule() {
     // 20 requests at 100 per second take at least 190 ms; each latency is at least the
     // server's delay, and none is absurd (the processes share the parent's clock).
     let server = server();
-    let p = Crawl {
+    let task = Task::Crawl(Crawl {
         delay_us: 2_000,
-        ..crawl(20, 2, 100, 10_000)
-    };
-    for variant in VARIANTS {
+        rate: 100,
+        ..crawl(20, 2, 10_000)
+    });
+    for variant in BACKEND.support(TaskId::Crawl).variants() {
+        let variant = variant.name;
         let started = Instant::now();
-        let outcomes = check(&served(Task::Crawl(p), variant, 2, server.addr()));
+        let outcomes = check(&BACKEND, &cell(task, variant, 2, Some(server.addr())));
         assert!(
             started.elapsed() >= Duration::from_millis(2 * 190),
             "{variant}"
@@ -160,97 +57,18 @@ fn crawl_open_loop_latency_counts_from_the_schedule() {
 }
 
 #[test]
-fn fanout_needs_a_server_address() {
-    for id in [TaskId::Scatter, TaskId::Crawl] {
-        for variant in VARIANTS {
-            assert!(
-                BACKEND
-                    .setup(&cell(Task::new(id, Profile::Smoke), variant, 2))
-                    .is_err(),
-                "{id} {variant}"
-            );
-        }
-    }
-}
-
-/// An address on which nobody listens: bound, read, then closed.
-fn refusing_addr() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap()
-}
-
-#[test]
-fn a_refused_connection_fails_the_cell() {
-    let addr = refusing_addr();
-    for variant in VARIANTS {
-        for task in [
-            Task::Scatter(scatter(4, 2, 300)),
-            Task::Crawl(crawl(20, 4, 0, 300)),
-        ] {
-            let failure = failure(served(task, variant, 2, addr), 1, PATIENCE);
-            assert!(
-                failure.to_string().contains(&addr.to_string()),
-                "{task} {variant}: {failure}"
-            );
-        }
-    }
-}
-
-/// A server that accepts connections and never answers: it holds every socket open.
-fn silent_addr() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    thread::spawn(move || {
-        let mut held = Vec::new();
-        for stream in listener.incoming() {
-            match stream {
-                Ok(stream) => held.push(stream),
-                Err(_) => break,
-            }
-        }
-    });
-    addr
-}
-
-#[test]
-fn a_silent_server_times_out_instead_of_hanging() {
-    let addr = silent_addr();
-    for variant in VARIANTS {
-        for workers in [1, 3] {
-            for task in [
-                Task::Scatter(scatter(16, 3, 300)),
-                Task::Crawl(crawl(40, 4, 0, 300)),
-            ] {
-                // Two repetitions: the second must fail too (quickly), not read a stale reply.
-                let started = Instant::now();
-                let failure = failure(served(task, variant, workers, addr), 2, PATIENCE);
-                let message = failure.to_string();
-                assert!(message.contains("timed out"), "{task} {variant}: {message}");
-                assert!(
-                    started.elapsed() < Duration::from_secs(20),
-                    "{task} {variant}: took {:?}",
-                    started.elapsed()
-                );
-            }
-        }
-    }
-}
-
-#[test]
 fn a_scatter_runner_that_failed_keeps_failing() {
     // The server goes away between repetitions: the next one fails, and so does the one after.
-    for variant in VARIANTS {
+    for variant in BACKEND.support(TaskId::Scatter).variants() {
+        let variant = variant.name;
         let server = server();
-        let cell = served(
-            Task::Scatter(scatter(4, 2, 2_000)),
-            variant,
-            2,
-            server.addr(),
-        );
-        let mut run = BACKEND.setup(&cell).unwrap();
-        assert!(run(cell.task.input()).is_ok(), "{variant}");
+        let task = Task::Scatter(scatter(4, 2, 2_000));
+        let mut run = BACKEND
+            .setup(&cell(task, variant, 2, Some(server.addr())))
+            .unwrap();
+        assert!(run(task.input()).is_ok(), "{variant}");
         drop(server);
-        assert!(run(cell.task.input()).is_err(), "{variant}");
-        assert!(run(cell.task.input()).is_err(), "{variant}");
+        assert!(run(task.input()).is_err(), "{variant}");
+        assert!(run(task.input()).is_err(), "{variant}");
     }
 }

@@ -1,4 +1,8 @@
-//! No worker outlives its runner, and a worker killed mid-task fails the repetition cleanly.
+//! What the conformance suite does not check of this backend: no worker process outlives its
+//! runner (dropped after a repetition, or after a failed setup), and a worker killed mid-task or
+//! between repetitions fails the repetition cleanly, says how it died, and leaves the runner
+//! failing rather than hanging on the dead worker. Each test runs the variants `BACKEND`
+//! declares, so a new variant is covered by declaring it.
 //!
 //! In a test binary of its own, and one test at a time (they hold `SERIAL`), so that the only
 //! worker processes of this binary are those of the test that counts them.
@@ -11,15 +15,15 @@ use std::sync::Mutex;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{busy_worker, cell, eventually, workers};
+use common::{busy_worker, cell, workers};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
-use shootout_loopback::Server;
 use shootout_processes::BACKEND;
 use shootout_suite::task::{
     Barrier, Bounded, Condition, Event, Fib, Lock, Mergesort, Nqueens, Semaphore,
 };
-use shootout_suite::{Cell, Profile, Task, TaskId};
+use shootout_suite::{Task, TaskId};
+use shootout_testkit::{PATIENCE, eventually, refused_addr, server, smoke};
 
 /// The entry point of this test binary's worker processes (see `shootout_processes::run_if_worker`).
 #[test]
@@ -29,9 +33,6 @@ fn worker_entry() {
 
 /// Held by each test, so that no other test's workers are alive while it counts them.
 static SERIAL: Mutex<()> = Mutex::new(());
-
-/// Long enough for any teardown on a busy machine; only a leak takes this long.
-const PATIENCE: Duration = Duration::from_secs(30);
 
 fn serial() -> std::sync::MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|e| e.into_inner())
@@ -49,15 +50,12 @@ fn assert_no_workers_left(what: &str) {
 #[test]
 fn dropping_a_runner_leaves_no_worker_processes() {
     let _serial = serial();
-    let server = Server::start("127.0.0.1:0".parse().unwrap()).unwrap();
+    let server = server();
     for id in TaskId::ALL {
-        let task = Task::new(id, Profile::Smoke);
+        let task = smoke(id);
         for variant in BACKEND.support(id).variants() {
             let what = format!("{id} {}", variant.name);
-            let cell = Cell {
-                server: Some(server.addr()),
-                ..cell(task, variant.name, 3)
-            };
+            let cell = cell(task, variant.name, 3, Some(server.addr()));
             let mut run = BACKEND.setup(&cell).unwrap();
             run(task.input()).unwrap();
             if variant.name == "spawn-per-task" {
@@ -76,79 +74,73 @@ fn dropping_a_runner_leaves_no_worker_processes() {
 fn a_failed_setup_leaves_no_worker_processes() {
     let _serial = serial();
     // Nobody listens there: every scatter worker fails to connect during setup.
-    let addr = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
-    for variant in ["blocking", "threads"] {
-        let cell = Cell {
-            server: Some(addr),
-            ..cell(Task::new(TaskId::Scatter, Profile::Smoke), variant, 3)
-        };
-        assert!(BACKEND.setup(&cell).is_err(), "{variant}");
-        assert_no_workers_left(variant);
+    let addr = refused_addr();
+    for variant in BACKEND.support(TaskId::Scatter).variants() {
+        let cell = cell(smoke(TaskId::Scatter), variant.name, 3, Some(addr));
+        assert!(BACKEND.setup(&cell).is_err(), "{}", variant.name);
+        assert_no_workers_left(variant.name);
     }
 }
 
-/// Long repetitions (seconds of work even in a release build), to be cut short by a kill.
-fn long_tasks() -> Vec<(Task, &'static str)> {
-    let fib = Task::Fib(Fib { n: 44, grain: 20 });
-    let queens = Task::Nqueens(Nqueens { n: 15, split: 3 });
-    let sort = Task::Mergesort(Mergesort {
-        n: 8_000_000,
-        grain: 4096,
-    });
-    let bounded = Task::Bounded(Bounded {
-        producers: 2,
-        consumers: 2,
-        capacity: 16,
-        items: 2_000_000,
-        work: 100,
-    });
-    let lock = Task::Lock(Lock {
-        increments: 500_000_000,
-        section: 64,
-    });
-    let semaphore = Task::Semaphore(Semaphore {
-        entries: 100_000_000,
-        permits: 1,
-        section: 256,
-    });
-    let barrier = Task::Barrier(Barrier {
-        phases: 100_000_000,
-        width: 64,
-    });
-    // Rounds and trips also size the latency vectors: kept to tens of megabytes.
-    let event = Task::Event(Event { rounds: 5_000_000 });
-    let condition = Task::Condition(Condition { trips: 5_000_000 });
-    vec![
-        (fib, "pipe"),
-        (fib, "spawn-per-task"),
-        (queens, "pipe"),
-        (queens, "spawn-per-task"),
-        (sort, "pipe"),
-        (sort, "shm"),
-        (sort, "spawn-per-task"),
-        (bounded, "pipe"),
-        (bounded, "unix-socket"),
-        (bounded, "shm-ring"),
-        (lock, "futex"),
-        (lock, "atomic"),
-        (semaphore, "futex"),
-        (barrier, "futex"),
-        (event, "futex"),
-        (condition, "futex"),
-        (condition, "futex-turn"),
-        (condition, "pipe"),
-    ]
+/// A long repetition of task `id` (seconds of work even in a release build), to be cut short
+/// by a kill; `None` for the fan-out tasks, whose work is the server's.
+fn long_task(id: TaskId) -> Option<Task> {
+    Some(match id {
+        TaskId::Fib => Task::Fib(Fib { n: 44, grain: 20 }),
+        TaskId::Nqueens => Task::Nqueens(Nqueens { n: 15, split: 3 }),
+        TaskId::Mergesort => Task::Mergesort(Mergesort {
+            n: 8_000_000,
+            grain: 4096,
+        }),
+        TaskId::Bounded => Task::Bounded(Bounded {
+            producers: 2,
+            consumers: 2,
+            capacity: 16,
+            items: 2_000_000,
+            work: 100,
+        }),
+        TaskId::Lock => Task::Lock(Lock {
+            increments: 500_000_000,
+            section: 64,
+        }),
+        TaskId::Semaphore => Task::Semaphore(Semaphore {
+            entries: 100_000_000,
+            permits: 1,
+            section: 256,
+        }),
+        TaskId::Barrier => Task::Barrier(Barrier {
+            phases: 100_000_000,
+            width: 64,
+        }),
+        // Rounds and trips also size the latency vectors: kept to tens of megabytes.
+        TaskId::Event => Task::Event(Event { rounds: 5_000_000 }),
+        TaskId::Condition => Task::Condition(Condition { trips: 5_000_000 }),
+        TaskId::Scatter | TaskId::Crawl => return None,
+    })
+}
+
+/// Every declared variant that computes in its worker processes (every one but fan-out's),
+/// by task.
+fn computing_variants() -> Vec<(TaskId, &'static str)> {
+    let mut found = Vec::new();
+    for id in TaskId::ALL
+        .into_iter()
+        .filter(|&id| long_task(id).is_some())
+    {
+        for variant in BACKEND.support(id).variants() {
+            found.push((id, variant.name));
+        }
+    }
+    found
 }
 
 #[test]
 fn a_worker_killed_mid_task_fails_the_repetition_cleanly() {
     let _serial = serial();
-    for (task, variant) in long_tasks() {
+    for (id, variant) in computing_variants() {
+        let task = long_task(id).expect("a computing task");
         let what = format!("{task} {variant}");
-        let mut run = BACKEND.setup(&cell(task, variant, 2)).unwrap();
+        let mut run = BACKEND.setup(&cell(task, variant, 2, None)).unwrap();
         let input = task.input();
         // Kill a worker once it is busy with the repetition (50 ms of CPU at 100 Hz ticks).
         let killer = thread::spawn(move || {
@@ -185,28 +177,14 @@ fn a_worker_killed_mid_task_fails_the_repetition_cleanly() {
 #[test]
 fn a_worker_killed_between_repetitions_fails_the_next_one() {
     let _serial = serial();
-    let fib = Task::Fib(Fib { n: 20, grain: 10 });
-    let bounded = Task::new(TaskId::Bounded, Profile::Smoke);
-    let sort = Task::new(TaskId::Mergesort, Profile::Smoke);
-    let smoke = |id| Task::new(id, Profile::Smoke);
-    for (task, variant) in [
-        (fib, "pipe"),
-        (sort, "pipe"),
-        (sort, "shm"),
-        (bounded, "pipe"),
-        (bounded, "unix-socket"),
-        (bounded, "shm-ring"),
-        (smoke(TaskId::Lock), "futex"),
-        (smoke(TaskId::Lock), "atomic"),
-        (smoke(TaskId::Semaphore), "futex"),
-        (smoke(TaskId::Barrier), "futex"),
-        (smoke(TaskId::Event), "futex"),
-        (smoke(TaskId::Condition), "futex"),
-        (smoke(TaskId::Condition), "futex-turn"),
-        (smoke(TaskId::Condition), "pipe"),
-    ] {
+    for (id, variant) in computing_variants() {
+        if variant == "spawn-per-task" {
+            // Its processes live only inside a repetition: there is none to kill between two.
+            continue;
+        }
+        let task = smoke(id);
         let what = format!("{task} {variant}");
-        let mut run = BACKEND.setup(&cell(task, variant, 2)).unwrap();
+        let mut run = BACKEND.setup(&cell(task, variant, 2, None)).unwrap();
         run(task.input()).unwrap();
         let victim = workers().into_iter().max().expect("a worker");
         kill(Pid::from_raw(victim as i32), Signal::SIGKILL).unwrap();

@@ -1,84 +1,27 @@
-//! Helpers shared by the test files: build a cell, run it and compare with the reference, and
-//! find the worker processes of this test binary.
+//! What only this backend's tests need: cells whose worker processes start this test binary
+//! the right way, and this process's worker processes found in `/proc`. Everything else comes
+//! from `shootout_testkit`.
 
 // Each test binary uses a different part of this module.
 #![allow(dead_code)]
 
+use std::collections::HashMap;
 use std::fs;
-use std::sync::mpsc;
+use std::net::SocketAddr;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use shootout_processes::{BACKEND, WORKER_ENV, set_worker_args};
-use shootout_suite::{Cell, Failure, Outcome, Task};
+use shootout_processes::{WORKER_ENV, set_worker_args};
+use shootout_suite::{Cell, Task};
 
 /// What a test binary's workers are started with: libtest runs only `worker_entry` in them.
 pub const WORKER_ARGS: [&str; 4] = ["worker_entry", "--exact", "--nocapture", "--test-threads=1"];
 
-/// A cell of the processes backend, without a server; also makes sure the pool starts this
-/// test binary's workers the right way.
-pub fn cell(task: Task, variant: &str, workers: usize) -> Cell {
+/// [`shootout_testkit::cell`], and makes sure the pool starts this test binary's workers the
+/// right way.
+pub fn cell(task: Task, variant: &str, workers: usize, server: Option<SocketAddr>) -> Cell {
     set_worker_args(WORKER_ARGS);
-    Cell {
-        task,
-        variant: variant.into(),
-        workers,
-        server: None,
-    }
-}
-
-/// Sets `cell` up, runs it twice (a runner must survive reuse across repetitions), checks both
-/// checksums against the reference and returns both outcomes.
-pub fn check(cell: &Cell) -> Vec<Outcome> {
-    let expected = cell.task.expected_checksum();
-    let mut run = BACKEND.setup(cell).unwrap_or_else(|e| {
-        panic!(
-            "{} {} workers={}: setup failed: {e}",
-            cell.task, cell.variant, cell.workers
-        )
-    });
-    (0..2)
-        .map(|repetition| {
-            let outcome = run(cell.task.input()).unwrap_or_else(|e| {
-                panic!(
-                    "{} {} workers={} repetition {repetition}: {e}",
-                    cell.task, cell.variant, cell.workers
-                )
-            });
-            assert_eq!(
-                cell.task.checksum(&outcome.answer),
-                expected,
-                "{} {} workers={} repetition {repetition}: wrong checksum",
-                cell.task,
-                cell.variant,
-                cell.workers
-            );
-            outcome
-        })
-        .collect()
-}
-
-/// Sets `cell` up and runs it until something fails, expecting a failure: returns it, or panics
-/// if both the setup and `repetitions` runs succeed. The runner is dropped before returning, so a
-/// drop that hangs is caught too: after `patience` the test fails instead of hanging.
-pub fn failure(cell: Cell, repetitions: usize, patience: Duration) -> Failure {
-    let (tx, rx) = mpsc::channel();
-    let what = format!("{} {}", cell.task, cell.variant);
-    thread::spawn(move || {
-        let result = (|| {
-            let mut run = BACKEND.setup(&cell)?;
-            for _ in 0..repetitions {
-                run(cell.task.input())?;
-            }
-            Ok(())
-        })();
-        let _ = tx.send(result);
-    });
-    match rx.recv_timeout(patience) {
-        Ok(Err(failure)) => failure,
-        Ok(Ok(())) => panic!("{what}: expected a failure, got success"),
-        Err(_) => panic!("{what}: neither failed nor finished within {patience:?}"),
-    }
+    shootout_testkit::cell(task, variant, workers, server)
 }
 
 /// The pids of this process's worker processes: its children, zombies included, and any process
@@ -114,20 +57,6 @@ pub fn workers() -> Vec<u32> {
     found
 }
 
-/// Waits until `cond` holds, polling; false if it still does not after `patience`.
-pub fn eventually(patience: Duration, mut cond: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + patience;
-    loop {
-        if cond() {
-            return true;
-        }
-        if Instant::now() > deadline {
-            return false;
-        }
-        thread::sleep(Duration::from_millis(10));
-    }
-}
-
 /// The CPU time process `pid` has used so far, in clock ticks (user + system), if it exists.
 pub fn cpu_ticks(pid: u32) -> Option<u64> {
     let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
@@ -142,7 +71,7 @@ pub fn cpu_ticks(pid: u32) -> Option<u64> {
 /// Waits until one of this process's workers is busy – it has used `ticks` clock ticks of CPU
 /// since it was first seen – and returns its pid; `None` if none is within `patience`.
 pub fn busy_worker(ticks: u64, patience: Duration) -> Option<u32> {
-    let mut first_seen = std::collections::HashMap::new();
+    let mut first_seen = HashMap::new();
     let deadline = Instant::now() + patience;
     while Instant::now() < deadline {
         for pid in workers() {
