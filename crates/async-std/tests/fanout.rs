@@ -14,17 +14,12 @@ use shootout_async_std::BACKEND;
 use shootout_suite::task::Scatter;
 use shootout_suite::{Task, TaskId};
 use shootout_testkit::{
-    PATIENCE, cell, check, crawl, failure, fanout_needs_a_server, first_silent_then_closing_server,
-    scatter, server, silent_server_reporting_closes,
+    PATIENCE, cell, check, crawl, failure, first_silent_then_closing_server, scatter, server,
+    silent_server_reporting_closes,
 };
 
 /// The one worker count of this test binary.
 const WORKERS: usize = 2;
-
-#[test]
-fn fanout_needs_a_server_address() {
-    fanout_needs_a_server(&BACKEND);
-}
 
 #[test]
 fn scatter_holds_a_thousand_connections_at_once() {

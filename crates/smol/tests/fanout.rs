@@ -11,14 +11,9 @@ use shootout_smol::BACKEND;
 use shootout_suite::task::Scatter;
 use shootout_suite::{Task, TaskId};
 use shootout_testkit::{
-    PATIENCE, cell, check, crawl, failure, fanout_needs_a_server, first_silent_then_closing_server,
-    scatter, server, silent_server_reporting_closes,
+    PATIENCE, cell, check, crawl, failure, first_silent_then_closing_server, scatter, server,
+    silent_server_reporting_closes,
 };
-
-#[test]
-fn fanout_needs_a_server_address() {
-    fanout_needs_a_server(&BACKEND);
-}
 
 #[test]
 fn scatter_holds_a_thousand_connections_at_once() {

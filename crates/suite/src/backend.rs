@@ -247,3 +247,78 @@ impl Cell {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Profile;
+    use crate::sequential::BACKEND;
+
+    fn cell(id: TaskId, variant: &str, workers: usize) -> Cell {
+        Cell {
+            task: Task::new(id, Profile::Smoke),
+            variant: variant.into(),
+            workers,
+            server: None,
+        }
+    }
+
+    #[test]
+    fn setup_refuses_what_was_not_declared() {
+        let err = |c: Cell| BACKEND.setup(&c).err().map(|e| e.to_string());
+        assert_eq!(
+            err(cell(TaskId::Fib, "nope", 1)).as_deref(),
+            Some("no variant `nope` for dnc/fib")
+        );
+        // `inline` is declared for the pipeline only.
+        assert!(err(cell(TaskId::Fib, "inline", 1)).is_some());
+        assert_eq!(
+            err(cell(TaskId::Fib, "reference", 0)).as_deref(),
+            Some("workers must be at least 1")
+        );
+        assert!(err(cell(TaskId::Fib, "reference", 1)).is_none());
+    }
+
+    #[test]
+    fn support_reads_the_declaration() {
+        assert!(matches!(
+            BACKEND.support(TaskId::Event),
+            Support::NotApplicable(_)
+        ));
+        let names: Vec<&str> = BACKEND
+            .support(TaskId::Bounded)
+            .variants()
+            .iter()
+            .map(|v| v.name)
+            .collect();
+        assert_eq!(names, ["inline"]);
+        BACKEND.check().unwrap();
+    }
+
+    #[test]
+    fn check_refuses_an_incomplete_or_doubled_declaration() {
+        static NONE: Backend = Backend {
+            name: "none",
+            about: "runs nothing",
+            variants: &[],
+            not_applicable: &[],
+        };
+        assert!(NONE.check().unwrap_err().contains("neither run nor n/a"));
+        static TWICE: Backend = Backend {
+            name: "twice",
+            about: "declares fib twice",
+            variants: &[],
+            not_applicable: &[
+                NotApplicable {
+                    tasks: &TaskId::ALL,
+                    reason: "all",
+                },
+                NotApplicable {
+                    tasks: &[TaskId::Fib],
+                    reason: "again",
+                },
+            ],
+        };
+        assert!(TWICE.check().unwrap_err().contains("more than once"));
+    }
+}

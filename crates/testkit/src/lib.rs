@@ -224,19 +224,72 @@ pub fn in_child(test: &str, vars: &[(&str, &str)]) -> bool {
     if env::var_os(CHILD).is_some() {
         return true;
     }
-    let output = Command::new(env::current_exe().expect("this test binary"))
-        .args(["--exact", test, "--nocapture", "--test-threads=1"])
-        .env(CHILD, "1")
-        .envs(vars.iter().copied())
-        .output()
-        .expect("starting this test binary again");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success() && stdout.contains("1 passed"),
-        "the child of {test} failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let mut vars = vars.to_vec();
+    vars.push((CHILD, "1"));
+    if let Err(why) = run_test_in_child(test, &vars, CHILD_PATIENCE) {
+        panic!("the child of {test} failed: {why}");
+    }
     false
+}
+
+/// How long a test run in a child process may take before it counts as hung.
+pub const CHILD_PATIENCE: Duration = Duration::from_secs(600);
+
+/// Runs test `test` of this test binary in a fresh process with `vars` set, and waits at most
+/// `patience`: a child still running then is killed and reported as hung, so a lost wake-up
+/// fails the test instead of stalling it. `Err` carries what the child printed.
+pub fn run_test_in_child(
+    test: &str,
+    vars: &[(&str, &str)],
+    patience: Duration,
+) -> Result<(), String> {
+    let dir = env::temp_dir();
+    let stem = format!("shootout-child-{}-{test}-{}", std::process::id(), unique());
+    let (out_path, err_path) = (
+        dir.join(format!("{stem}.out")),
+        dir.join(format!("{stem}.err")),
+    );
+    let file =
+        |path: &std::path::Path| fs::File::create(path).expect("a file for the child's output");
+    let mut child = Command::new(env::current_exe().expect("this test binary"))
+        .args(["--exact", test, "--nocapture", "--test-threads=1"])
+        .envs(vars.iter().copied())
+        .stdout(file(&out_path))
+        .stderr(file(&err_path))
+        .spawn()
+        .expect("starting this test binary again");
+    let deadline = Instant::now() + patience;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("waiting for the child") {
+            break Some(status);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        thread::sleep(Duration::from_millis(20));
+    };
+    let printed = format!(
+        "{}{}",
+        fs::read_to_string(&out_path).unwrap_or_default(),
+        fs::read_to_string(&err_path).unwrap_or_default()
+    );
+    let _ = fs::remove_file(&out_path);
+    let _ = fs::remove_file(&err_path);
+    match status {
+        Some(status) if status.success() && printed.contains("1 passed") => Ok(()),
+        Some(status) => Err(format!("{status}\n{printed}")),
+        None => Err(format!(
+            "still running after {patience:?}: killed\n{printed}"
+        )),
+    }
+}
+
+/// A number no other call in this process has had.
+fn unique() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 /// Waits up to `patience` for `cond` to hold, polling every 10 ms; whether it did.

@@ -7,13 +7,11 @@
 //!
 //! Nothing here names a backend or a variant: declaring a variant is what puts it under test.
 
-use std::process::Command;
-
 use shootout_harness::registry;
 use shootout_suite::{Backend, Family, Profile, Task, TaskId};
 use shootout_testkit::{
-    PATIENCE, cell, check, crawl, edge_cases, failure, latency_samples, refused_addr, scatter,
-    server, silent_addr,
+    CHILD_PATIENCE, PATIENCE, cell, check, crawl, edge_cases, failure, fanout_needs_a_server,
+    latency_samples, refused_addr, run_test_in_child, scatter, server, silent_addr,
 };
 
 /// The entry point of this binary's worker processes (see `shootout_processes::run_if_worker`).
@@ -40,17 +38,11 @@ const CHILD: &str = "SHOOTOUT_CONFORMANCE";
 /// the only way every backend is checked at every W.
 fn at_each_worker_count(what: &str) {
     for workers in [1, 2, 3] {
-        let output = Command::new(std::env::current_exe().expect("the test binary"))
-            .args(["at_one_worker_count", "--exact", "--nocapture", "--test-threads=1"])
-            .env(CHILD, format!("{what}:{workers}"))
-            .output()
-            .expect("starting the test binary again");
-        assert!(
-            output.status.success(),
-            "{what} at W = {workers} failed:\n{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
+        let job = format!("{what}:{workers}");
+        if let Err(why) = run_test_in_child("at_one_worker_count", &[(CHILD, &job)], CHILD_PATIENCE)
+        {
+            panic!("{what} at W = {workers} failed: {why}");
+        }
     }
 }
 
@@ -137,8 +129,28 @@ fn every_declaration_is_complete() {
     for backend in registry::backends() {
         backend.check().unwrap();
         for variant in backend.variants {
-            assert!(!variant.about.is_empty(), "{}/{}", backend.name, variant.name);
+            assert!(
+                !variant.about.is_empty(),
+                "{}/{}",
+                backend.name,
+                variant.name
+            );
         }
+        for na in backend.not_applicable {
+            assert!(
+                !na.reason.is_empty(),
+                "{}: an n/a without a reason",
+                backend.name
+            );
+        }
+    }
+}
+
+#[test]
+fn every_fanout_variant_needs_a_server() {
+    start_workers_as_this_binary();
+    for backend in registry::backends() {
+        fanout_needs_a_server(backend);
     }
 }
 
@@ -149,7 +161,11 @@ fn zero_workers_are_refused_by_every_variant() {
         for (backend, id, variant) in declared(family) {
             let task = Task::new(id, Profile::Smoke);
             let refused = backend.setup(&cell(task, variant, 0, None)).is_err();
-            assert!(refused, "{}/{variant} {id}: workers = 0 accepted", backend.name);
+            assert!(
+                refused,
+                "{}/{variant} {id}: workers = 0 accepted",
+                backend.name
+            );
         }
     }
 }
@@ -176,7 +192,12 @@ fn a_refused_connection_fails_every_fanout_variant() {
 fn refused(workers: usize) {
     let addr = refused_addr();
     for (backend, task, variant) in fanout_cells(5_000) {
-        let failure = failure(backend, cell(task, variant, workers, Some(addr)), 1, PATIENCE);
+        let failure = failure(
+            backend,
+            cell(task, variant, workers, Some(addr)),
+            1,
+            PATIENCE,
+        );
         assert!(
             failure.to_string().contains(&addr.to_string()),
             "{}/{variant} {task} workers={workers}: {failure}",
@@ -195,7 +216,12 @@ fn silent(workers: usize) {
     for (backend, task, variant) in fanout_cells(300) {
         // Up to two repetitions: a first one that somehow succeeded must not hide a hang in
         // the second; dropping the runner after the failure must not hang either.
-        let failure = failure(backend, cell(task, variant, workers, Some(addr)), 2, PATIENCE);
+        let failure = failure(
+            backend,
+            cell(task, variant, workers, Some(addr)),
+            2,
+            PATIENCE,
+        );
         let message = failure.to_string();
         assert!(
             message.contains("timed out") && message.contains(&addr.to_string()),

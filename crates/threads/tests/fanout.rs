@@ -3,13 +3,8 @@
 //! address is refused at setup.
 
 use shootout_suite::{Task, TaskId};
-use shootout_testkit::{cell, fanout_needs_a_server, scatter, server};
+use shootout_testkit::{cell, scatter, server};
 use shootout_threads::BACKEND;
-
-#[test]
-fn fanout_needs_a_server_address() {
-    fanout_needs_a_server(&BACKEND);
-}
 
 #[test]
 fn a_scatter_runner_that_failed_keeps_failing() {

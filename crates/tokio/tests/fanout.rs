@@ -7,13 +7,8 @@ use std::time::{Duration, Instant};
 
 use shootout_suite::task::Scatter;
 use shootout_suite::{Task, TaskId};
-use shootout_testkit::{cell, check, fanout_needs_a_server, scatter, server, silent_addr};
+use shootout_testkit::{cell, check, scatter, server, silent_addr};
 use shootout_tokio::BACKEND;
-
-#[test]
-fn fanout_needs_a_server_address() {
-    fanout_needs_a_server(&BACKEND);
-}
 
 #[test]
 fn scatter_holds_a_thousand_connections_at_once() {
