@@ -11,19 +11,12 @@ use common::{WORKER_ARGS, cell};
 use shootout_processes::{BACKEND, set_worker_args};
 use shootout_suite::task::Crawl;
 use shootout_suite::{Task, TaskId};
-use shootout_testkit::{check, crawl, fanout_needs_a_server, scatter, server};
+use shootout_testkit::{check, crawl, scatter, server};
 
 /// The entry point of this test binary's worker processes (see `shootout_processes::run_if_worker`).
 #[test]
 fn worker_entry() {
     shootout_processes::run_if_worker();
-}
-
-#[test]
-fn fanout_needs_a_server_address() {
-    // Should a setup start workers before it looks for the address, they run `worker_entry`.
-    set_worker_args(WORKER_ARGS);
-    fanout_needs_a_server(&BACKEND);
 }
 
 #[test]
