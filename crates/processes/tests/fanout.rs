@@ -1,14 +1,14 @@
 //! What the conformance suite does not check of this backend's fan-out variants: an open-loop
 //! crawl's latencies, measured in the worker processes, count from the schedule the parent set
 //! (the processes share its clock); a scatter runner whose server went away failing every later
-//! repetition, its workers' connections dead; a cell without a server address refused at setup.
+//! repetition, its workers' connections dead.
 
 mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{WORKER_ARGS, cell};
-use shootout_processes::{BACKEND, set_worker_args};
+use common::cell;
+use shootout_processes::BACKEND;
 use shootout_suite::task::Crawl;
 use shootout_suite::{Task, TaskId};
 use shootout_testkit::{check, crawl, scatter, server};
