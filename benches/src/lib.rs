@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion};
 use shootout_harness::{fingerprint, registry};
-use shootout_suite::{Cell, Family, Profile, Task, TaskId, Workers};
+use shootout_suite::{Cell, Family, Profile, Task, TaskId};
 
 /// Runs the benchmarks of every task in `family`.
 pub fn bench_family(c: &mut Criterion, family: Family) {
@@ -64,7 +64,7 @@ pub fn bench_task(c: &mut Criterion, id: TaskId, server: Option<SocketAddr>) {
         .measurement_time(Duration::from_secs(3));
     for backend in registry::backends() {
         for variant in backend.support(id).variants() {
-            let workers = if variant.workers == Workers::Ignored {
+            let workers = if backend.name == registry::BASELINE {
                 1
             } else {
                 workers

@@ -4,7 +4,7 @@
 //! more sockets than the open-file limit, more memory than the machine has – is found here,
 //! before a single cell starts. The caller turns an error into exit code 2.
 
-use shootout_suite::{Profile, Support, Task, TaskId, Workers};
+use shootout_suite::{Profile, Support, Task, TaskId};
 
 use crate::fingerprint;
 use crate::registry;
@@ -116,8 +116,10 @@ pub fn plan(selection: &Selection, profile: Profile) -> Result<Plan, String> {
                         None => continue,
                     }
                 }
-                // A variant that uses one thread whatever the worker count runs once.
-                let worker_counts: &[usize] = if variant.workers == Workers::Ignored {
+                // The baseline uses one thread whatever the worker count: run it once. (Other
+                // variants that ignore W are still measured at every W, as the published
+                // tables have them; the like-for-like work decides how to show them.)
+                let worker_counts: &[usize] = if backend.name == registry::BASELINE {
                     &[1]
                 } else {
                     &workers
@@ -333,6 +335,16 @@ mod tests {
         let mut s = selection(&["fib"], &["sequential"]);
         s.workers = vec![1, 2, 4];
         assert_eq!(plan(&s, Profile::Smoke).unwrap().cells.len(), 1);
+    }
+
+    #[test]
+    fn other_variants_that_ignore_workers_still_run_at_every_count() {
+        // tokio's current-thread variants use one thread whatever W is; the published tables
+        // have them at every W, so the plan keeps measuring them there.
+        let mut s = selection(&["crawl"], &["tokio"]);
+        s.variants = vec!["current-thread".into()];
+        s.workers = vec![1, 2, 4];
+        assert_eq!(plan(&s, Profile::Smoke).unwrap().cells.len(), 3);
     }
 
     #[test]

@@ -168,7 +168,7 @@ pub enum Workers {
     /// The idiom fixes its own count whatever W is: says which (P + C threads, a thread per
     /// connection, two parties).
     Own(&'static str),
-    /// One thread whatever W is: measured at W = 1 only.
+    /// One thread whatever W is (the baseline, current-thread runtimes).
     Ignored,
 }
 
