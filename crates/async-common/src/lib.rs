@@ -17,8 +17,9 @@
 //! | [`sync::Yield`] | sync | `yield_now` |
 //!
 //! The shared code is generic, not dynamic: each backend compiles its own copy, calling its
-//! runtime's functions directly, so a variant spawns the same tasks, waits on the same
-//! primitives and makes the same allocations as the code it replaces. The backends' files
+//! runtime's functions directly, so a variant spawns the same tasks and waits on the same
+//! primitives as the code it replaces (smol's scatter and crawl took async-std's shape, which
+//! keeps its task handles in a `VecDeque` to cancel them on failure: the same allocations). The backends' files
 //! keep only what differs: the trait impls, and the docs that say how their runtime does it
 //! and what that costs. Each module here is one family and holds its variants' setups, which
 //! the backends' `BACKEND` declarations name (`dnc::setup_spawn::<Runtime>`).

@@ -481,7 +481,8 @@ fn list(only: Option<Profile>) -> String {
     let _ = writeln!(
         out,
         "\nBACKENDS AND VARIANTS (form: natural = the model's own idiom, hybrid = hands the work \
-         to another model, restructured = another algorithm; W: what the worker count means)"
+         to another model, restructured = another algorithm or a constraint the model lacks; W: what \
+         the worker count means)"
     );
     let mut not_applicable = Vec::new();
     for backend in registry::backends() {

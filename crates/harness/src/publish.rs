@@ -236,8 +236,10 @@ fn headline_words(tasks: &[TaskId]) -> String {
             None => groups.push((words, vec![task.short()])),
         }
     }
+    let higher_is_better = tasks.iter().all(|t| t.spec().headline != Metric::Latency);
     match groups.as_slice() {
-        [(words, _)] => format!("{words} (higher is better)"),
+        [(words, _)] if higher_is_better => format!("{words} (higher is better)"),
+        [(words, _)] => format!("{words} (lower is better)"),
         _ => groups
             .iter()
             .map(|(words, names)| format!("{}: {words}", names.join(", ")))

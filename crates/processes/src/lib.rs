@@ -104,8 +104,8 @@
 //! | file | holds |
 //! |---|---|
 //! | `roles.rs` | the list of every family's worker parts, handed to the worker loop; [`run_if_worker`] |
+//! | `condition.rs` | the sync family's condition task, which would not fit `sync.rs`; it uses `sync.rs`'s plumbing, so it stands above it |
 //! | `dnc.rs`, `fanout.rs`, `pipeline.rs`, `sync.rs` | one family each, named as in every other backend crate: each variant's parent side (its setup and runner) and worker side, and the family's table of worker parts |
-//! | `condition.rs` | the sync family's condition task, which would not fit `sync.rs` (it uses `sync.rs`'s plumbing) |
 //! | `worker.rs` | a worker process's life: check the parent, take the role, find the part, serve; it is handed the parts, so it imports no family |
 //! | `pool.rs` | the parent's side of process management: starting, feeding, hearing back from, killing and reaping workers |
 //! | `handshake.rs` | a worker's role and descriptors, handed over `SCM_RIGHTS` on its stdin |

@@ -200,11 +200,6 @@ impl Support {
             Support::NotApplicable(_) => &[],
         }
     }
-
-    /// The variant called `name`, if offered.
-    pub fn find(&self, name: &str) -> Option<&'static Variant> {
-        self.variants().iter().copied().find(|v| v.name == name)
-    }
 }
 
 /// Everything a backend needs to set up one measurement cell.

@@ -1,7 +1,6 @@
 //! The conformance suite: every variant of every backend in the harness's registry, on every
 //! task it declares, over the smoke profile and the edge cases of each parameter
-//! ([`edge_cases`]), at one, two and three workers (each in a process of its own), twice per
-//! runner – each answer checked
+//! ([`edge_cases`]), at W = 1, 2, 3 and 8 (each in a process of its own), twice per runner – each answer checked
 //! against the sequential reference and each repetition's latency samples counted. Fan-out
 //! variants must also fail, not hang, against a refused address and a silent server.
 //!
@@ -33,11 +32,15 @@ fn start_workers_as_this_binary() {
 /// The environment variable that makes `at_one_worker_count` run one check, `what:W`.
 const CHILD: &str = "SHOOTOUT_CONFORMANCE";
 
-/// Runs check `what` at W = 1, 2 and 3, each in a fresh process of this test binary: some
+/// The worker counts every variant is checked at: one, two, an odd count that splits nothing
+/// evenly, and more workers than this machine's cores and than most edge cases have work.
+const WORKERS: [usize; 4] = [1, 2, 3, 8];
+
+/// Runs check `what` at every count in [`WORKERS`], each in a fresh process of this test binary: some
 /// runtimes are sized once per process (async-std's global executor), so one W per process is
 /// the only way every backend is checked at every W.
 fn at_each_worker_count(what: &str) {
-    for workers in [1, 2, 3] {
+    for workers in WORKERS {
         let job = format!("{what}:{workers}");
         if let Err(why) = run_test_in_child("at_one_worker_count", &[(CHILD, &job)], CHILD_PATIENCE)
         {
@@ -122,6 +125,39 @@ fn pipeline() {
 #[test]
 fn sync() {
     at_each_worker_count("sync");
+}
+
+/// The declared variants, a line each: records, `--resume` and `compare` are keyed by these
+/// names, and tables list variants in this order, so a change to either is a deliberate one.
+const DECLARED: &str = include_str!("declared-variants.txt");
+
+#[test]
+fn variant_names_and_order_change_only_on_purpose() {
+    let mut now = String::new();
+    for backend in registry::backends() {
+        for id in TaskId::ALL {
+            for variant in backend.support(id).variants() {
+                now += &format!(
+                    "{} {} {} [{}; {}]\n",
+                    backend.name,
+                    id.name(),
+                    variant.name,
+                    variant.form.name(),
+                    variant.workers.describe()
+                );
+            }
+        }
+    }
+    if std::env::var_os("SHOOTOUT_BLESS").is_some() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/declared-variants.txt");
+        std::fs::write(path, &now).expect("writing the declared variants");
+        return;
+    }
+    assert!(
+        now == DECLARED,
+        "the declared variants changed (renamed, reordered, added or removed); if that was \
+         meant, rerun with SHOOTOUT_BLESS=1 and commit tests/declared-variants.txt:\n{now}"
+    );
 }
 
 #[test]
