@@ -33,6 +33,34 @@ pub fn available_cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
+/// The most threads (or processes: to Linux both are tasks) one cell could start, and what sets
+/// that limit: the least of `kernel.pid_max` (every task takes an id), `kernel.threads-max`,
+/// the per-user `RLIMIT_NPROC`, and half of `vm.max_map_count` (a thread's stack and its guard
+/// page are two mappings). `None` where none of them can be read.
+pub fn task_limit() -> Option<(u64, &'static str)> {
+    use nix::sys::resource::{Resource, getrlimit};
+    let sysctl = |path: &str| {
+        std::fs::read_to_string(path)
+            .ok()
+            .and_then(|s| s.trim().parse::<u64>().ok())
+    };
+    [
+        (sysctl("/proc/sys/kernel/pid_max"), "kernel.pid_max"),
+        (sysctl("/proc/sys/kernel/threads-max"), "kernel.threads-max"),
+        (
+            getrlimit(Resource::RLIMIT_NPROC).ok().map(|(soft, _)| soft),
+            "the per-user process limit (ulimit -u)",
+        ),
+        (
+            sysctl("/proc/sys/vm/max_map_count").map(|n| n / 2),
+            "vm.max_map_count / 2",
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(limit, what)| Some((limit?, what)))
+    .min_by_key(|&(limit, _)| limit)
+}
+
 /// Memory the kernel says can be had without swapping, in bytes.
 pub fn available_memory_bytes() -> Option<u64> {
     let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;

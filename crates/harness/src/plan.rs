@@ -88,6 +88,14 @@ pub fn plan(selection: &Selection, profile: Profile) -> Result<Plan, String> {
     if let Some(&w) = workers.iter().find(|&&w| w == 0) {
         return Err(format!("workers must be at least 1, got {w}"));
     }
+    if let Some((limit, what)) = fingerprint::task_limit()
+        && let Some(&w) = workers.iter().find(|&&w| w as u64 > limit)
+    {
+        return Err(format!(
+            "workers = {w} is more than this machine can start: at most {limit} threads or \
+             processes ({what})"
+        ));
+    }
 
     let mut plan = Plan::default();
     let mut variant_seen = selection

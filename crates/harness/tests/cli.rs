@@ -125,6 +125,18 @@ fn bad_input_is_refused_before_anything_runs() {
             "permits must be at least 1",
         ),
         (&["run", "--task", "barrier", "-p", "width=0"], "width"),
+        (
+            &[
+                "run",
+                "--profile",
+                "smoke",
+                "--task",
+                "fib",
+                "--workers",
+                "100000",
+            ],
+            "more than this machine can start",
+        ),
     ];
     for (args, needle) in cases {
         let mut args = args.to_vec();
