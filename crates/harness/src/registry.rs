@@ -23,7 +23,7 @@ pub fn find(name: &str) -> Option<&'static Backend> {
 }
 
 /// The name of the baseline backend that speedups divide by.
-pub const BASELINE: &str = "sequential";
+pub const BASELINE: &str = shootout_suite::sequential::NAME;
 
 /// The source file holding `backend`'s implementation of `family`, relative to the workspace.
 pub fn source_file(backend: &str, family: shootout_suite::Family) -> String {

@@ -10,7 +10,7 @@ use common::cell;
 use shootout_processes::BACKEND;
 use shootout_suite::task::Bounded;
 use shootout_suite::{Task, TaskId};
-use shootout_testkit::{check, latency_samples};
+use shootout_testkit::check;
 
 /// The entry point of this test binary's worker processes (see `shootout_processes::run_if_worker`).
 #[test]
@@ -26,7 +26,7 @@ fn check_all(p: Bounded) {
         for outcome in check(&BACKEND, &cell(task, variant.name, 2, None)) {
             assert_eq!(
                 outcome.latencies_ns.len(),
-                latency_samples(&task, 2),
+                task.latency_samples(2) as usize,
                 "{task} {}",
                 variant.name
             );

@@ -13,9 +13,12 @@ use crate::pipeline::{Consumed, Item};
 use crate::sync;
 use crate::task::{Task, TaskId};
 
+/// The baseline's name: every speedup divides its median by this backend's.
+pub const NAME: &str = "sequential";
+
 /// The one-thread baseline.
 pub static BACKEND: Backend = Backend {
-    name: "sequential",
+    name: NAME,
     about: "one thread, no concurrency: the baseline for speedups",
     variants: &[
         Variant {

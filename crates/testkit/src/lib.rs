@@ -16,7 +16,6 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use shootout_suite::pipeline::LATENCY_SAMPLE;
 use shootout_suite::task::{Crawl, Scatter};
 use shootout_suite::{Backend, Cell, Failure, Family, Outcome, Profile, Task, TaskId};
 
@@ -69,20 +68,6 @@ pub fn check(backend: &Backend, cell: &Cell) -> Vec<Outcome> {
             outcome
         })
         .collect()
-}
-
-/// How many latency samples one correct repetition of `task` on `workers` records: one per
-/// round (scatter), request (crawl), sampled item (bounded), waiter and round (event) or round
-/// trip (condition); none for the rest.
-pub fn latency_samples(task: &Task, workers: usize) -> usize {
-    match task {
-        Task::Scatter(p) => p.rounds as usize,
-        Task::Crawl(p) => p.requests as usize,
-        Task::Bounded(p) => p.items.div_ceil(LATENCY_SAMPLE) as usize,
-        Task::Event(p) => workers * p.rounds as usize,
-        Task::Condition(p) => p.trips as usize,
-        _ => 0,
-    }
 }
 
 /// Sets `cell` up and runs it until something fails, expecting a failure: returns it, or panics

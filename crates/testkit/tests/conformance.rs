@@ -10,7 +10,7 @@ use shootout_harness::registry;
 use shootout_suite::{Backend, Family, Profile, Task, TaskId};
 use shootout_testkit::{
     CHILD_PATIENCE, PATIENCE, cell, check, crawl, edge_cases, failure, fanout_needs_a_server,
-    latency_samples, refused_addr, run_test_in_child, scatter, server, silent_addr,
+    refused_addr, run_test_in_child, scatter, server, silent_addr,
 };
 
 /// The entry point of this binary's worker processes (see `shootout_processes::run_if_worker`).
@@ -93,7 +93,7 @@ fn conforms(family: Family, workers: usize) {
             // The baseline's pipeline has no queue, so no queueing latency to sample.
             let samples = match task {
                 Task::Bounded(_) if backend.name == registry::BASELINE => 0,
-                _ => latency_samples(&task, workers),
+                _ => task.latency_samples(workers) as usize,
             };
             for outcome in check(backend, &cell(task, variant, workers, addr)) {
                 assert_eq!(

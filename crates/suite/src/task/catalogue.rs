@@ -3,74 +3,13 @@
 //! repetition moves). Adding a task is adding one block here and its name to the list in
 //! `mod.rs`.
 
-use super::spec::{Family, Metric, Named, Params, Profile, Spec};
+use super::spec::{Family, Metric, Named, Params, Profile, Spec, task};
 use crate::Tally;
 use crate::dnc::{fib, mergesort, nqueens};
 use crate::fanout::{self, MAX_REPLY_LEN};
 use crate::outcome::Input;
-use crate::pipeline::Item;
+use crate::pipeline::{Item, LATENCY_SAMPLE};
 use crate::sync;
-
-/// Declares a task's parameter struct: its [`Spec`], then named integer fields with defaults
-/// for each profile (in the order smoke, bench, quick, full), with access by name so that the
-/// CLI, the records and the sweeps can treat every task alike.
-macro_rules! task {
-    (
-        $(#[$meta:meta])*
-        $name:ident = $spec:expr;
-        {
-            $( $(#[$fmeta:meta])* $field:ident : $ty:ty = [$smoke:expr, $bench:expr, $quick:expr, $full:expr] ),* $(,)?
-        }
-    ) => {
-        $(#[$meta])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-        pub struct $name {
-            $( $(#[$fmeta])* pub $field: $ty, )*
-        }
-
-        impl $name {
-            /// What the task is, whatever its parameters.
-            pub const SPEC: Spec = $spec;
-
-            /// The parameter names, in the order records list them.
-            pub const NAMES: &'static [&'static str] = &[$(stringify!($field)),*];
-
-            /// The defaults of `profile`.
-            pub fn profile(profile: Profile) -> Self {
-                match profile {
-                    Profile::Smoke => Self { $($field: $smoke),* },
-                    Profile::Bench => Self { $($field: $bench),* },
-                    Profile::Quick => Self { $($field: $quick),* },
-                    Profile::Full => Self { $($field: $full),* },
-                }
-            }
-        }
-
-        impl Named for $name {
-            fn names(&self) -> &'static [&'static str] {
-                Self::NAMES
-            }
-
-            fn get(&self, name: &str) -> Option<u64> {
-                match name {
-                    $(stringify!($field) => Some(self.$field as u64),)*
-                    _ => None,
-                }
-            }
-
-            fn set(&mut self, name: &str, value: u64) -> Result<(), String> {
-                match name {
-                    $(stringify!($field) => {
-                        self.$field = <$ty>::try_from(value)
-                            .map_err(|_| format!("{} = {value} is out of range", stringify!($field)))?;
-                        Ok(())
-                    })*
-                    _ => Err(format!("no parameter named `{name}` (it has: {})", Self::NAMES.join(", "))),
-                }
-            }
-        }
-    };
-}
 
 /// The spec of a divide-and-conquer task: a speedup over the baseline, W threads of work.
 const fn dnc(short: &'static str, about: &'static str) -> Spec {
@@ -217,6 +156,10 @@ impl Scatter {
 }
 
 impl Params for Scatter {
+    fn latency_samples(&self, _: usize) -> u64 {
+        u64::from(self.rounds)
+    }
+
     fn validate(&self) -> Result<(), String> {
         if self.conns == 0 || self.rounds == 0 {
             return Err("conns and rounds must be at least 1".into());
@@ -313,6 +256,10 @@ impl Crawl {
 }
 
 impl Params for Crawl {
+    fn latency_samples(&self, _: usize) -> u64 {
+        self.requests
+    }
+
     fn validate(&self) -> Result<(), String> {
         validate_calls(self.reply_bytes, self.timeout_ms)?;
         if self.concurrency == 0 {
@@ -378,6 +325,10 @@ task! {
 }
 
 impl Params for Bounded {
+    fn latency_samples(&self, _: usize) -> u64 {
+        self.items.div_ceil(LATENCY_SAMPLE)
+    }
+
     fn validate(&self) -> Result<(), String> {
         if self.producers == 0 || self.consumers == 0 || self.capacity == 0 {
             return Err("producers, consumers and capacity must each be at least 1".into());
@@ -552,6 +503,10 @@ task! {
 }
 
 impl Params for Event {
+    fn latency_samples(&self, workers: usize) -> u64 {
+        workers as u64 * u64::from(self.rounds)
+    }
+
     fn units(&self) -> Option<u64> {
         Some(u64::from(self.rounds))
     }
@@ -578,6 +533,10 @@ task! {
 }
 
 impl Params for Condition {
+    fn latency_samples(&self, _: usize) -> u64 {
+        u64::from(self.trips)
+    }
+
     fn units(&self) -> Option<u64> {
         Some(u64::from(self.trips))
     }

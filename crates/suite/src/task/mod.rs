@@ -193,6 +193,11 @@ impl Task {
         self.params_dyn().units()
     }
 
+    /// How many latency samples one correct repetition on `workers` records.
+    pub fn latency_samples(&self, workers: usize) -> u64 {
+        self.params_dyn().latency_samples(workers)
+    }
+
     /// The input of one repetition, made outside the timed region.
     pub fn input(&self) -> Input {
         self.params_dyn().input()

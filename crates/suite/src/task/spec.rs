@@ -1,6 +1,7 @@
 //! The words a task is declared in: the [`Profile`]s its defaults come in, the [`Family`] it
-//! belongs to, its [`Spec`], and the [`Params`] behaviour every parameter struct has. A leaf:
-//! the catalogue uses it, and nothing here knows any one task.
+//! belongs to, its [`Spec`], the [`Params`] behaviour every parameter struct has, and the
+//! `task!` macro a catalogue entry is written with. A leaf: the catalogue uses it, and nothing
+//! here knows any one task.
 
 use crate::outcome::Input;
 
@@ -141,6 +142,12 @@ pub trait Params: Named {
     fn units(&self) -> Option<u64> {
         None
     }
+    /// How many latency samples one correct repetition on `workers` records (what one sample
+    /// is, [`Spec::latency`] says).
+    fn latency_samples(&self, workers: usize) -> u64 {
+        let _ = workers;
+        0
+    }
     /// The input of one repetition, made outside the timed region.
     fn input(&self) -> Input {
         Input::Nothing
@@ -148,3 +155,66 @@ pub trait Params: Named {
     /// The checksum a correct run produces, computed by the sequential reference.
     fn expected_checksum(&self) -> u64;
 }
+
+/// Declares a task's parameter struct: its [`Spec`], then named integer fields with defaults
+/// for each profile (in the order smoke, bench, quick, full), with access by name so that the
+/// CLI, the records and the sweeps can treat every task alike.
+macro_rules! task {
+    (
+        $(#[$meta:meta])*
+        $name:ident = $spec:expr;
+        {
+            $( $(#[$fmeta:meta])* $field:ident : $ty:ty = [$smoke:expr, $bench:expr, $quick:expr, $full:expr] ),* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub struct $name {
+            $( $(#[$fmeta])* pub $field: $ty, )*
+        }
+
+        impl $name {
+            /// What the task is, whatever its parameters.
+            pub const SPEC: Spec = $spec;
+
+            /// The parameter names, in the order records list them.
+            pub const NAMES: &'static [&'static str] = &[$(stringify!($field)),*];
+
+            /// The defaults of `profile`.
+            pub fn profile(profile: Profile) -> Self {
+                match profile {
+                    Profile::Smoke => Self { $($field: $smoke),* },
+                    Profile::Bench => Self { $($field: $bench),* },
+                    Profile::Quick => Self { $($field: $quick),* },
+                    Profile::Full => Self { $($field: $full),* },
+                }
+            }
+        }
+
+        impl Named for $name {
+            fn names(&self) -> &'static [&'static str] {
+                Self::NAMES
+            }
+
+            fn get(&self, name: &str) -> Option<u64> {
+                match name {
+                    $(stringify!($field) => Some(self.$field as u64),)*
+                    _ => None,
+                }
+            }
+
+            fn set(&mut self, name: &str, value: u64) -> Result<(), String> {
+                match name {
+                    $(stringify!($field) => {
+                        self.$field = <$ty>::try_from(value)
+                            .map_err(|_| format!("{} = {value} is out of range", stringify!($field)))?;
+                        Ok(())
+                    })*
+                    _ => Err(format!("no parameter named `{name}` (it has: {})", Self::NAMES.join(", "))),
+                }
+            }
+        }
+    };
+}
+
+pub(super) use task;
