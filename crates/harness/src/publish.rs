@@ -149,7 +149,7 @@ pub fn headline_tables(records: &[Record], link_prefix: &str) -> String {
         .and_then(|r| Profile::parse(&r.profile))
         .unwrap_or(Profile::Full);
     let mut md = String::new();
-    for family in [Family::Dnc, Family::Fanout, Family::Pipeline, Family::Sync] {
+    for family in Family::ALL {
         let tasks: Vec<TaskId> = TaskId::ALL
             .into_iter()
             .filter(|t| t.family() == family)

@@ -58,6 +58,9 @@ pub enum Family {
 }
 
 impl Family {
+    /// Every family, in the order tables list them.
+    pub const ALL: [Family; 4] = [Family::Dnc, Family::Fanout, Family::Pipeline, Family::Sync];
+
     /// The family's name, which is also the stem of the backend source file.
     pub fn name(self) -> &'static str {
         match self {
