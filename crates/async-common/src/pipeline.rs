@@ -26,7 +26,7 @@ use std::time::Instant;
 
 use shootout_suite::pipeline::{Consumed, Item, produced_by};
 use shootout_suite::task::Bounded;
-use shootout_suite::{Answer, Cell, Failure, Outcome, Runner};
+use shootout_suite::{Cell, Failure, Outcome, Runner};
 
 use crate::runtime::{Runtime, Spawn, tasks_on};
 
@@ -86,7 +86,7 @@ pub async fn async_channel<C: Channel>(s: C, p: Bounded) -> Outcome {
     for consumer in consumers {
         consumed.merge(consumer.await);
     }
-    Outcome::with_latencies(Answer::Tally(consumed.tally), consumed.latencies_ns)
+    consumed.into_outcome()
 }
 
 /// `async-channel`: [`async_channel`] as one task of `R`'s N threads per repetition.

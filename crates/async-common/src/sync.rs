@@ -91,7 +91,7 @@ pub async fn lock_async_lock<S: Spawn>(s: S, p: Lock, workers: usize) -> Outcome
     });
     join(tasks).await;
     let counter = *counter.lock().await;
-    Outcome::new(Answer::Value(counter.checksum()))
+    Outcome::value(counter.checksum())
 }
 
 /// `std-mutex`: the same W tasks around a [`std::sync::Mutex`]`<Counter>`, locked and released
@@ -120,7 +120,7 @@ pub async fn lock_std_mutex<S: Spawn>(s: S, p: Lock, workers: usize) -> Outcome 
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .checksum();
-    Outcome::new(Answer::Value(checksum))
+    Outcome::value(checksum)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -161,7 +161,7 @@ pub async fn semaphore_async_lock<S: Yield>(
     });
     let tally = join(tasks).await.into_iter().sum();
     gauge.verify(p.permits)?;
-    Ok(Outcome::new(Answer::Tally(tally)))
+    Ok(Outcome::tally(tally))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -222,7 +222,7 @@ pub async fn barrier_async_lock<S: Spawn>(
         .into_iter()
         .collect::<Result<(), Failure>>()?;
     let cells = barrier::result(p.phases, &ring.a, &ring.b);
-    Ok(Outcome::new(Answer::Value(barrier::checksum(cells))))
+    Ok(Outcome::value(barrier::checksum(cells)))
 }
 
 // ---------------------------------------------------------------------------------------------

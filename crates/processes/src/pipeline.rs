@@ -60,7 +60,7 @@ use rustix::net::{AddressFamily, SocketFlags, SocketType};
 use rustix::pipe::PipeFlags;
 use shootout_suite::pipeline::{Consumed, Item, LATENCY_SAMPLE, produced_by};
 use shootout_suite::task::Bounded;
-use shootout_suite::{Answer, Cell, Failure, Outcome, Runner, Task, TaskId, runner};
+use shootout_suite::{Cell, Failure, Runner, Task, TaskId, runner};
 
 use crate::clock::monotonic_ns;
 use crate::frame::{Dec, Enc, Link, ok};
@@ -193,10 +193,7 @@ fn stage_runner(p: Bounded, mut pool: Pool, mut ends: Ends) -> Result<Runner, Fa
                     }
                 }
             }
-            Ok(Outcome::with_latencies(
-                Answer::Tally(consumed.tally),
-                consumed.latencies_ns,
-            ))
+            Ok(consumed.into_outcome())
         })
     })
 }

@@ -38,7 +38,7 @@ use rayon::ThreadPool;
 use rayon::prelude::*;
 use shootout_suite::pipeline::{Consumed, Item, produced_by};
 use shootout_suite::task::Bounded;
-use shootout_suite::{Answer, Cell, Failure, Outcome, Runner, runner};
+use shootout_suite::{Cell, Failure, Outcome, Runner, runner};
 
 use crate::pool;
 
@@ -133,5 +133,5 @@ fn spawn_producers<'scope>(
 }
 
 fn outcome(consumed: Consumed) -> Outcome {
-    Outcome::with_latencies(Answer::Tally(consumed.tally), consumed.latencies_ns)
+    consumed.into_outcome()
 }

@@ -120,6 +120,6 @@ pub fn setup_fork_join(cell: &Cell) -> Result<Runner, Failure> {
     let pool = pool::build(workers)?;
     runner(move |_| {
         let value = pool.install(|| barrier_fork_join(p, workers))?;
-        Ok(Outcome::new(Answer::Value(value)))
+        Ok(Outcome::value(value))
     })
 }

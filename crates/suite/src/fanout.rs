@@ -7,7 +7,7 @@
 //! in microseconds (`u32`) and the size of the reply payload (`u32`), all little-endian. The
 //! reply is a 4-byte little-endian length followed by that many payload bytes, which are derived
 //! from the id (see [`fill_payload`]). A client checks every payload by folding its
-//! [`digest`] into a [`Tally`]; the reference computes the same digests without
+//! [`digest`] into a [`Tally`](crate::Tally); the reference computes the same digests without
 //! any network, so a lost, duplicated, mixed-up or corrupted reply fails the cell.
 //!
 //! The codec lives here rather than in `shootout-loopback` so that a backend depends on nothing
@@ -17,9 +17,9 @@ use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
-use crate::outcome::{Answer, Failure, Outcome};
+use crate::outcome::{Collected, Failure};
 use crate::rng::{SplitMix64, mix};
-use crate::{Tally, time};
+use crate::time;
 
 /// The size of an encoded request.
 pub const REQUEST_LEN: usize = 16;
@@ -169,32 +169,15 @@ pub fn timeout(ms: u32) -> Duration {
     Duration::from_millis(u64::from(ms.max(1)))
 }
 
-/// What a repetition (or one worker's share of it) collects: the tally of reply digests and
-/// the latencies it measured.
-#[derive(Debug, Default)]
-pub struct Report {
-    /// The digests of every reply received.
-    pub tally: Tally,
-    /// One latency sample per round (scatter) or request (crawl), in nanoseconds.
-    pub latencies_ns: Vec<u64>,
-}
+/// What a fan-out repetition (or one worker's share of it) collects: the tally of reply
+/// digests, and one latency sample per round (scatter) or request (crawl).
+pub type Report = Collected;
 
-impl Report {
+impl Collected {
     /// Records one reply: its digest and its latency.
     pub fn record(&mut self, digest: u64, latency: Duration) {
         self.tally.add(digest);
         self.latencies_ns.push(time::nanos(latency));
-    }
-
-    /// Adds another worker's report to this one.
-    pub fn merge(&mut self, other: Report) {
-        self.tally.merge(other.tally);
-        self.latencies_ns.extend(other.latencies_ns);
-    }
-
-    /// The repetition's outcome: the tally as the answer, with the latencies.
-    pub fn into_outcome(self) -> Outcome {
-        Outcome::with_latencies(Answer::Tally(self.tally), self.latencies_ns)
     }
 }
 

@@ -35,5 +35,6 @@ pub use backend::{
     Answer, Backend, Cell, Failure, Form, Input, NotApplicable, Outcome, Runner, Setup, Support,
     Variant, Workers, runner,
 };
+pub use outcome::Collected;
 pub use tally::Tally;
 pub use task::{Family, Metric, Profile, Spec, Task, TaskId};

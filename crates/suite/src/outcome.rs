@@ -67,6 +67,40 @@ impl Outcome {
     }
 }
 
+/// What a repetition (or one worker's share of it) collects when its answer is a tally: the
+/// tally and its latency samples. A fan-out client calls it its [`Report`](crate::fanout::Report),
+/// a pipeline consumer what it [`Consumed`](crate::pipeline::Consumed); each family adds the
+/// one method that fills it.
+#[derive(Debug, Default)]
+pub struct Collected {
+    /// The order-independent checksum accumulator.
+    pub tally: Tally,
+    /// Latency samples, in nanoseconds.
+    pub latencies_ns: Vec<u64>,
+}
+
+impl Collected {
+    /// Adds what another worker collected.
+    pub fn merge(&mut self, other: Collected) {
+        self.tally.merge(other.tally);
+        self.latencies_ns.extend(other.latencies_ns);
+    }
+
+    /// The repetition's outcome: the tally as the answer, with the latencies.
+    pub fn into_outcome(self) -> Outcome {
+        Outcome::with_latencies(Answer::Tally(self.tally), self.latencies_ns)
+    }
+}
+
+impl FromIterator<Collected> for Collected {
+    fn from_iter<I: IntoIterator<Item = Collected>>(iter: I) -> Self {
+        iter.into_iter().fold(Collected::default(), |mut acc, c| {
+            acc.merge(c);
+            acc
+        })
+    }
+}
+
 /// A backend's answer, before it is reduced to a checksum.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Answer {

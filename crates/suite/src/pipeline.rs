@@ -2,14 +2,14 @@
 //!
 //! P producers push items through one bounded queue to C consumers. Producer `p` makes the
 //! items whose sequence numbers are `p, p + P, p + 2P, …` below the item count; a consumer does
-//! [`Item::work`] on each item it takes and adds the result to its own [`Tally`]. The checksum
+//! [`Item::work`] on each item it takes and adds the result to its own [`Tally`](crate::Tally). The checksum
 //! covers every item consumed exactly once, whatever the interleaving.
 
 use std::time::Instant;
 
 use crate::time::nanos_since;
 
-use crate::Tally;
+use crate::outcome::Collected;
 use crate::rng::mix;
 
 /// One item in every [`LATENCY_SAMPLE`] carries a timestamp, for the queueing-latency histogram.
@@ -63,16 +63,11 @@ pub fn produced_by(producer: usize, producers: usize, items: u64) -> impl Iterat
     (producer as u64..items).step_by(producers.max(1))
 }
 
-/// What a consumer keeps: the tally of work results and the sampled latencies.
-#[derive(Debug, Default)]
-pub struct Consumed {
-    /// The checksum accumulator.
-    pub tally: Tally,
-    /// Queueing latencies of the sampled items, in nanoseconds.
-    pub latencies_ns: Vec<u64>,
-}
+/// What a consumer keeps: the tally of work results and the queueing latencies of the sampled
+/// items.
+pub type Consumed = Collected;
 
-impl Consumed {
+impl Collected {
     /// Does the consumer's work on one item and records it.
     #[inline]
     pub fn take(&mut self, item: Item, epoch: Instant) {
@@ -81,21 +76,6 @@ impl Consumed {
             self.latencies_ns.push(ns);
         }
         self.tally.add(item.work());
-    }
-
-    /// Adds what another consumer kept.
-    pub fn merge(&mut self, other: Consumed) {
-        self.tally.merge(other.tally);
-        self.latencies_ns.extend(other.latencies_ns);
-    }
-}
-
-impl FromIterator<Consumed> for Consumed {
-    fn from_iter<I: IntoIterator<Item = Consumed>>(iter: I) -> Self {
-        iter.into_iter().fold(Consumed::default(), |mut acc, c| {
-            acc.merge(c);
-            acc
-        })
     }
 }
 

@@ -30,7 +30,7 @@ use std::time::Instant;
 
 use shootout_suite::pipeline::{Consumed, Item, produced_by};
 use shootout_suite::task::Bounded;
-use shootout_suite::{Answer, Cell, Failure, Outcome, Runner};
+use shootout_suite::{Cell, Failure, Outcome, Runner};
 
 use crate::plumbing::{each, joined, lock};
 
@@ -238,7 +238,7 @@ fn spawn_producers<'scope, S: Clone + Send + 'scope>(
 }
 
 fn outcome(consumed: Consumed) -> Outcome {
-    Outcome::with_latencies(Answer::Tally(consumed.tally), consumed.latencies_ns)
+    consumed.into_outcome()
 }
 
 // ---------------------------------------------------------------------------------------------

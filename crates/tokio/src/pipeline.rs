@@ -56,7 +56,7 @@ use std::time::Instant;
 
 use shootout_suite::pipeline::{Consumed, Item, produced_by};
 use shootout_suite::task::Bounded;
-use shootout_suite::{Answer, Cell, Failure, Outcome, Runner, Task};
+use shootout_suite::{Cell, Failure, Outcome, Runner, Task};
 use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
 
@@ -158,7 +158,7 @@ async fn collect(producers: Vec<JoinHandle<()>>, consumers: Vec<JoinHandle<Consu
     for consumer in consumers {
         all.merge(joined(consumer.await));
     }
-    Outcome::with_latencies(Answer::Tally(all.tally), all.latencies_ns)
+    all.into_outcome()
 }
 
 /// Sets up `mpsc`: [`mpsc`] on a W-worker runtime.
