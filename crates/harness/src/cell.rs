@@ -12,9 +12,14 @@ use std::time::Instant;
 use hdrhistogram::Histogram;
 use shootout_suite::{Cell, Task};
 
+use crate::fingerprint::{self, CpuTicks};
 use crate::metrics::{ChildPeaks, ThreadSampler, peak_rss_kib};
 use crate::record::{CellReport, Latency, Measurement, Rep, Status};
-use crate::registry;
+use crate::stats::{self, Flag};
+use crate::{calibration, registry};
+
+/// Steal above this share of the machine's CPU time (percent) marks a process.
+pub const STEAL: f64 = 2.0;
 
 /// A deliberate misbehaviour, for testing the harness's handling of bad cells.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -52,8 +57,14 @@ pub struct Spec {
 
 /// Runs the cell described by `spec` in this process and returns what it measured.
 pub fn measure(spec: &Spec) -> CellReport {
-    let sampler = ThreadSampler::start();
     let mut measurement = Measurement::default();
+    if let Some((one, running)) = fingerprint::load() {
+        measurement.load_before = Some(one);
+        measurement.running_before = Some(running);
+    }
+    // The speed index first, alone: no sampler, no backend, nothing else of ours running.
+    measurement.calibration_ns = Some(calibration::measure());
+    let sampler = ThreadSampler::start();
     let result = catch_unwind(AssertUnwindSafe(|| run(spec, &sampler, &mut measurement)));
     let (status, error) = match result {
         Ok(Ok(())) => (Status::Verified, None),
@@ -66,6 +77,7 @@ pub fn measure(spec: &Spec) -> CellReport {
     measurement.error = error;
     measurement.peak_threads = sampler.peak();
     measurement.peak_rss_kib = peak_rss_kib();
+    measurement.flags = own_flags(&measurement, fingerprint::available_cores());
     CellReport {
         status,
         measurement,
@@ -101,7 +113,15 @@ fn run(
 
     let pristine = spec.task.input();
     let mut latencies = new_histogram();
+    let mut steal_from = None;
     for rep in 0..spec.warmup + spec.reps {
+        if rep == spec.warmup {
+            // The sampler looks for the peak thread count during setup and warm-up (the same
+            // work); during measured repetitions it sleeps, so that it never competes with the
+            // backend for a core, and peaks are only sampled between repetitions.
+            sampler.pause();
+            steal_from = Some(CpuTicks::now());
+        }
         let input = pristine.clone();
         match spec.fault {
             Some(Fault::Hang) => loop {
@@ -147,11 +167,41 @@ fn run(
             latencies.saturating_record(ns.max(1));
         }
     }
+    if let Some(from) = steal_from {
+        out.steal_pct = Some(CpuTicks::now().steal_pct_since(&from));
+    }
     if !latencies.is_empty() {
         out.latency = Some(summarize(&latencies));
     }
     Ok(())
 }
+
+/// The checks one process can make on its own repetitions: outliers, steal, and CPU time
+/// above what `cores` could give in the wall time (which would mean the accounting is wrong).
+pub fn own_flags(m: &Measurement, cores: usize) -> Vec<String> {
+    let walls: Vec<f64> = m.reps.iter().map(|r| r.wall_ns as f64).collect();
+    let mut flags: Vec<Flag> = stats::distribution_flags(&[walls])
+        .into_iter()
+        .filter(|f| matches!(f, Flag::Outliers(..)))
+        .collect();
+    if let Some(steal) = m.steal_pct.filter(|&s| s > STEAL) {
+        flags.push(Flag::Steal(steal));
+    }
+    let most = m
+        .reps
+        .iter()
+        .filter(|r| r.wall_ns > 0)
+        .map(|r| (r.user_ns + r.sys_ns) as f64 / r.wall_ns as f64)
+        .fold(0.0, f64::max);
+    if most > cores as f64 * CPU_SLACK {
+        flags.push(Flag::CpuOver(most));
+    }
+    flags.iter().map(Flag::to_string).collect()
+}
+
+/// How far above cores x wall a repetition's CPU time may read before it is flagged: the
+/// kernel's per-process accounting of exited threads is only tick-precise.
+pub const CPU_SLACK: f64 = 1.02;
 
 /// A latency histogram: 1 ns to one hour, three significant digits; longer samples saturate.
 pub fn new_histogram() -> Histogram<u64> {

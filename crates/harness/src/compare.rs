@@ -1,31 +1,87 @@
-//! `shootout compare A B`: has anything changed between two runs?
+//! `shootout compare A B`: has anything changed between two runs, as far as the models go?
 //!
-//! For every cell both files measured, the ratio of the medians (B / A) and a verdict that
-//! respects the noise: a cell is called `slower` or `faster` only if the two sets of
-//! repetitions do not overlap at all *and* the medians differ by more than [`MIN_CHANGE`].
-//! With six repetitions a side, non-overlap alone would happen by chance with probability
-//! 2 / C(12, 6) ≈ 0.2 % (the extreme of a Mann–Whitney U test); the threshold keeps tiny but
-//! consistent shifts – a different CPU frequency, say – from being reported as regressions.
+//! For every cell both files measured, the ratio of the medians B / A three ways – raw;
+//! *calibrated*, each repetition divided by the machine speed index its own process measured
+//! (see [`crate::calibration`]); and *baseline-normalised*, each cell divided by the same
+//! file's sequential reference of the same task – each with a 95 % interval from the cluster
+//! bootstrap of [`crate::stats`] (processes are the independent samples, on both sides).
+//!
+//! The verdict is read from the calibrated interval where both files have the index, else from
+//! the raw one (METHODOLOGY.md says why calibration and not the baseline): `slower` or
+//! `faster` only when the whole interval is on one side of 1 *and* the ratio is more than
+//! [`MIN_CHANGE`] away from it, `same` when the whole interval lies within ±[`MIN_CHANGE`],
+//! and `inconclusive` otherwise – an interval too wide to say either.
 
 use std::collections::BTreeMap;
 
 use crate::record::Record;
-use crate::summary::median;
+use crate::registry::BASELINE;
+use crate::stats::{self, Interval};
 
 /// The smallest relative change of the median that counts as a change.
 pub const MIN_CHANGE: f64 = 0.05;
 
+/// Two files' machine speed indexes further apart than this are called different speeds.
+pub const SPEED_DIFFERENCE: f64 = 0.05;
+
 /// What happened to one cell between A and B.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Verdict {
-    /// B is reliably faster.
+    /// B is reliably faster, by more than [`MIN_CHANGE`].
     Faster,
-    /// B is reliably slower.
+    /// B is reliably slower, by more than [`MIN_CHANGE`].
     Slower,
-    /// The difference is within the noise.
+    /// The interval lies within ±[`MIN_CHANGE`]: no change that matters.
     Same,
+    /// The interval is too wide to tell.
+    Inconclusive,
     /// One side did not verify: no timing to compare.
     Unverified,
+}
+
+impl Verdict {
+    /// Its word in the output.
+    pub fn word(self) -> &'static str {
+        match self {
+            Verdict::Faster => "faster",
+            Verdict::Slower => "SLOWER",
+            Verdict::Same => "same",
+            Verdict::Inconclusive => "inconclusive",
+            Verdict::Unverified => "not verified",
+        }
+    }
+
+    /// The verdict an interval of B / A gives, around the point estimate `ratio`.
+    pub fn of(ratio: f64, ci: Interval) -> Verdict {
+        let (up, down) = (1.0 + MIN_CHANGE, 1.0 / (1.0 + MIN_CHANGE));
+        if ci.lo > 1.0 && ratio > up {
+            Verdict::Slower
+        } else if ci.hi < 1.0 && ratio < down {
+            Verdict::Faster
+        } else if ci.lo >= down && ci.hi <= up {
+            Verdict::Same
+        } else {
+            Verdict::Inconclusive
+        }
+    }
+}
+
+/// Which ratio a verdict was read from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Basis {
+    /// Wall times divided by each process's machine speed index.
+    Calibrated,
+    /// Wall times as measured (a file lacks the index).
+    Raw,
+}
+
+/// A ratio B / A with its 95 % interval.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Ratio {
+    /// The ratio of the medians.
+    pub value: f64,
+    /// Its interval.
+    pub ci: Interval,
 }
 
 /// One compared cell.
@@ -33,69 +89,197 @@ pub enum Verdict {
 pub struct Comparison {
     /// The cell key.
     pub key: String,
-    /// Median wall time in A and B, seconds.
+    /// Median wall time in A, seconds.
     pub median_a: f64,
     /// Median in B.
     pub median_b: f64,
-    /// B / A.
-    pub ratio: f64,
+    /// B / A as measured.
+    pub raw: Option<Ratio>,
+    /// B / A with every repetition divided by its process's speed index.
+    pub calibrated: Option<Ratio>,
+    /// B / A of each cell relative to its own file's sequential reference of the task.
+    pub baseline: Option<Ratio>,
+    /// Which ratio the verdict comes from.
+    pub basis: Basis,
     /// The verdict.
     pub verdict: Verdict,
 }
 
-/// Wall times (seconds) of every verified repetition, per cell key.
-fn samples(records: &[Record]) -> BTreeMap<String, Option<Vec<f64>>> {
-    let mut out: BTreeMap<String, Option<Vec<f64>>> = BTreeMap::new();
+/// What the two files are, beside their cells.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Machines {
+    /// `cpu (cores)` of A and of B, where they differ.
+    pub different: Option<(String, String)>,
+    /// B's speed index over A's (above 1: B's machine ran the kernel slower), when both have it.
+    pub speed: Option<f64>,
+    /// Whether that ratio is further from 1 than [`SPEED_DIFFERENCE`].
+    pub different_speed: bool,
+}
+
+/// One side's samples of one cell.
+struct Side {
+    /// Wall seconds per repetition, per process.
+    raw: Vec<Vec<f64>>,
+    /// The same divided by each process's speed index; `None` if a process lacks it.
+    calibrated: Option<Vec<Vec<f64>>>,
+    /// The sequential reference's raw samples for this task and parameters, if measured.
+    task: String,
+}
+
+/// The cells of one file: per key, its sides; `None` for a cell with an unverified round.
+fn sides(records: &[Record]) -> BTreeMap<String, Option<Side>> {
+    let mut out: BTreeMap<String, Option<Side>> = BTreeMap::new();
     for r in records {
-        let entry = out.entry(r.key.clone()).or_insert_with(|| Some(Vec::new()));
-        match (entry.as_mut(), r.status.is_verified()) {
-            (Some(walls), true) => walls.extend(
-                r.measurement
-                    .reps
-                    .iter()
-                    .map(|rep| rep.wall_ns as f64 / 1e9),
-            ),
-            _ => *entry = None,
-        }
+        let entry = out.entry(r.key.clone()).or_insert_with(|| {
+            Some(Side {
+                raw: Vec::new(),
+                calibrated: Some(Vec::new()),
+                task: task_of(&r.key).to_string(),
+            })
+        });
+        let Some(side) = entry.as_mut().filter(|_| r.status.is_verified()) else {
+            *entry = None;
+            continue;
+        };
+        let walls: Vec<f64> = r
+            .measurement
+            .reps
+            .iter()
+            .map(|rep| rep.wall_ns as f64 / 1e9)
+            .collect();
+        side.calibrated = match (side.calibrated.take(), r.measurement.calibration_ns) {
+            (Some(mut c), Some(index)) if index > 0 => {
+                c.push(walls.iter().map(|w| w / (index as f64 / 1e9)).collect());
+                Some(c)
+            }
+            _ => None,
+        };
+        side.raw.push(walls);
     }
     out
 }
 
+/// The task-with-parameters part of a cell key (`dnc/fib n=39` of `dnc/fib n=39 | …`).
+fn task_of(key: &str) -> &str {
+    key.split(" | ").next().unwrap_or(key)
+}
+
+fn is_baseline(key: &str) -> bool {
+    key.split(" | ")
+        .nth(1)
+        .is_some_and(|bv| bv.split('/').next() == Some(BASELINE))
+}
+
+/// A ratio B / A of two sets of clustered samples, with the bootstrap distributions it came
+/// from (for ratios of ratios).
+fn ratio(a: &[Vec<f64>], b: &[Vec<f64>], seed: u64) -> Option<(Ratio, Vec<f64>, Vec<f64>)> {
+    let pooled =
+        |s: &[Vec<f64>]| stats::median(&mut s.iter().flatten().copied().collect::<Vec<_>>());
+    let (ma, mb) = (pooled(a), pooled(b));
+    if ma <= 0.0 || mb <= 0.0 {
+        return None;
+    }
+    let boot_a = stats::bootstrap_median(a, seed);
+    let boot_b = stats::bootstrap_median(b, seed ^ 0x5EED);
+    let ci = Interval::of(&stats::ratio_distribution(&boot_b, &boot_a));
+    Some((Ratio { value: mb / ma, ci }, boot_a, boot_b))
+}
+
 /// Compares every cell present in both `a` and `b`, in key order.
 pub fn compare(a: &[Record], b: &[Record]) -> Vec<Comparison> {
-    let (a, b) = (samples(a), samples(b));
+    let (a, b) = (sides(a), sides(b));
+    let baselines = |file: &BTreeMap<String, Option<Side>>| -> BTreeMap<String, Vec<Vec<f64>>> {
+        file.iter()
+            .filter(|(key, _)| is_baseline(key))
+            .filter_map(|(_, side)| side.as_ref().map(|s| (s.task.clone(), s.raw.clone())))
+            .collect()
+    };
+    let (base_a, base_b) = (baselines(&a), baselines(&b));
     a.iter()
         .filter_map(|(key, a)| b.get(key).map(|b| (key, a, b)))
-        .map(|(key, a, b)| match (a, b) {
-            (Some(a), Some(b)) if !a.is_empty() && !b.is_empty() => {
-                let (median_a, median_b) = (median(&mut a.clone()), median(&mut b.clone()));
-                let ratio = median_b / median_a;
-                let max = |v: &[f64]| v.iter().copied().fold(f64::MIN, f64::max);
-                let min = |v: &[f64]| v.iter().copied().fold(f64::MAX, f64::min);
-                let verdict = if min(b) > max(a) && ratio > 1.0 + MIN_CHANGE {
-                    Verdict::Slower
-                } else if max(b) < min(a) && ratio < 1.0 / (1.0 + MIN_CHANGE) {
-                    Verdict::Faster
-                } else {
-                    Verdict::Same
-                };
-                Comparison {
-                    key: key.clone(),
-                    median_a,
-                    median_b,
-                    ratio,
-                    verdict,
+        .map(|(key, a, b)| {
+            let seed = stats::seed_of(key);
+            let (Some(a), Some(b)) = (a, b) else {
+                return unverified(key);
+            };
+            let Some((raw, boot_a, boot_b)) = ratio(&a.raw, &b.raw, seed) else {
+                return unverified(key);
+            };
+            let calibrated = match (&a.calibrated, &b.calibrated) {
+                (Some(ca), Some(cb)) => ratio(ca, cb, seed).map(|(r, ..)| r),
+                _ => None,
+            };
+            let baseline = match (base_a.get(&a.task), base_b.get(&b.task)) {
+                (Some(ra), Some(rb)) if !is_baseline(key) => {
+                    ratio(ra, rb, seed ^ 0xBA5E).map(|(base, base_a, base_b)| {
+                        // (B / B's reference) / (A / A's reference), resample by resample.
+                        let dist: Vec<f64> = (0..boot_a.len().min(base_a.len()))
+                            .map(|i| (boot_b[i] / base_b[i]) / (boot_a[i] / base_a[i]))
+                            .collect();
+                        Ratio {
+                            value: raw.value / base.value,
+                            ci: Interval::of(&dist),
+                        }
+                    })
                 }
-            }
-            _ => Comparison {
+                _ => None,
+            };
+            let (basis, used) = match calibrated {
+                Some(c) => (Basis::Calibrated, c),
+                None => (Basis::Raw, raw),
+            };
+            Comparison {
                 key: key.clone(),
-                median_a: f64::NAN,
-                median_b: f64::NAN,
-                ratio: f64::NAN,
-                verdict: Verdict::Unverified,
-            },
+                median_a: stats::median(&mut a.raw.concat()),
+                median_b: stats::median(&mut b.raw.concat()),
+                raw: Some(raw),
+                calibrated,
+                baseline,
+                basis,
+                verdict: Verdict::of(used.value, used.ci),
+            }
         })
         .collect()
+}
+
+fn unverified(key: &str) -> Comparison {
+    Comparison {
+        key: key.to_string(),
+        median_a: f64::NAN,
+        median_b: f64::NAN,
+        raw: None,
+        calibrated: None,
+        baseline: None,
+        basis: Basis::Raw,
+        verdict: Verdict::Unverified,
+    }
+}
+
+/// Whether A and B come from different machines, or from one machine at different speeds.
+pub fn machines(a: &[Record], b: &[Record]) -> Machines {
+    let describe = |rs: &[Record]| {
+        rs.first()
+            .map(|r| format!("{} ({} CPUs)", r.machine.cpu, r.machine.cores))
+            .unwrap_or_default()
+    };
+    let index = |rs: &[Record]| {
+        let mut v: Vec<f64> = rs
+            .iter()
+            .filter_map(|r| r.measurement.calibration_ns)
+            .map(|ns| ns as f64)
+            .collect();
+        (!v.is_empty()).then(|| stats::median(&mut v))
+    };
+    let (da, db) = (describe(a), describe(b));
+    let speed = match (index(a), index(b)) {
+        (Some(ia), Some(ib)) if ia > 0.0 => Some(ib / ia),
+        _ => None,
+    };
+    Machines {
+        different: (da != db).then_some((da, db)),
+        speed,
+        different_speed: speed.is_some_and(|s| (s - 1.0).abs() > SPEED_DIFFERENCE),
+    }
 }
 
 #[cfg(test)]
@@ -103,7 +287,28 @@ mod tests {
     use super::*;
     use crate::record::{Measurement, Rep, SCHEMA, Status};
 
-    fn record(key: &str, walls_ms: &[u64]) -> Record {
+    /// A cell of `processes` rounds, each with its own small offset, around `centre_ms`, on a
+    /// machine whose speed index is `index_ns` (with its own small noise per process).
+    fn cell(key: &str, centre_ms: f64, index_ns: f64, salt: u64) -> Vec<Record> {
+        let noise = |i: u64, amplitude: f64| {
+            let u = shootout_suite::rng::SplitMix64::new(i).next_u64() as f64 / u64::MAX as f64;
+            1.0 + amplitude * (2.0 * u - 1.0)
+        };
+        (0..5)
+            .map(|p| {
+                let offset = noise(salt * 1000 + p, 0.03);
+                let walls: Vec<f64> = (0..3)
+                    .map(|r| centre_ms * offset * noise(salt * 1000 + p * 10 + r + 77, 0.02))
+                    .collect();
+                let mut r = record(key, &walls);
+                r.round = p as u32;
+                r.measurement.calibration_ns = Some((index_ns * noise(salt + p, 0.01)) as u64);
+                r
+            })
+            .collect()
+    }
+
+    fn record(key: &str, walls_ms: &[f64]) -> Record {
         Record {
             schema: SCHEMA,
             run_id: "r".into(),
@@ -113,7 +318,7 @@ mod tests {
             backend: "threads".into(),
             variant: "scope".into(),
             workers: 2,
-            profile: "smoke".into(),
+            profile: "full".into(),
             round: 0,
             seed: 0,
             status: Status::Verified,
@@ -123,7 +328,7 @@ mod tests {
                 reps: walls_ms
                     .iter()
                     .map(|ms| Rep {
-                        wall_ns: ms * 1_000_000,
+                        wall_ns: (ms * 1e6) as u64,
                         ..Default::default()
                     })
                     .collect(),
@@ -136,45 +341,127 @@ mod tests {
         }
     }
 
-    #[test]
-    fn noise_is_not_a_change_and_a_slowdown_is_flagged() {
-        let noisy_a = [100, 103, 98, 101, 99, 104];
-        let noisy_b = [101, 99, 102, 97, 103, 100];
-        let a = vec![
-            record("same", &noisy_a),
-            record("slowed", &noisy_a),
-            record("sped-up", &noisy_a),
-        ];
-        let b = vec![
-            record("same", &noisy_b),
-            record("slowed", &[150, 152, 149, 155, 151, 150]),
-            record("sped-up", &[60, 61, 59, 62, 60, 61]),
-        ];
-        let verdicts: Vec<(String, Verdict)> = compare(&a, &b)
+    fn verdicts(a: &[Record], b: &[Record]) -> Vec<(String, Verdict)> {
+        compare(a, b)
             .into_iter()
             .map(|c| (c.key, c.verdict))
-            .collect();
-        assert_eq!(
-            verdicts,
-            [
-                ("same".into(), Verdict::Same),
-                ("slowed".into(), Verdict::Slower),
-                ("sped-up".into(), Verdict::Faster)
-            ]
-        );
+            .collect()
+    }
+
+    const BASE: &str = "dnc/fib n=30 | sequential/recursive | workers=1";
+    const FIB: &str = "dnc/fib n=30 | threads/scope | workers=2";
+    const LOCK: &str = "sync/lock n=30 | threads/std | workers=2";
+
+    /// Whether a verdict says "no change" (the noise is not called a change).
+    fn unchanged(v: Verdict) -> bool {
+        matches!(v, Verdict::Same | Verdict::Inconclusive)
     }
 
     #[test]
-    fn a_consistent_shift_below_the_threshold_is_within_noise() {
-        let a = vec![record("k", &[100, 100, 100, 100])];
-        let b = vec![record("k", &[103, 103, 103, 103])];
+    fn a_real_slowdown_is_caught_and_noise_is_not() {
+        // Twenty pairs of runs on the same machine: each time the threads fib cell really is
+        // 1.25x slower in B, and the other two cells differ only by noise (±3 % between
+        // processes, ±2 % within).
+        for salt in 0..20 {
+            let s = salt * 100;
+            let a = [
+                cell(BASE, 100.0, 5e6, s + 1),
+                cell(FIB, 50.0, 5e6, s + 2),
+                cell(LOCK, 20.0, 5e6, s + 3),
+            ]
+            .concat();
+            let b = [
+                cell(BASE, 100.0, 5e6, s + 11),
+                cell(FIB, 62.5, 5e6, s + 12),
+                cell(LOCK, 20.0, 5e6, s + 13),
+            ]
+            .concat();
+            for c in compare(&a, &b) {
+                if c.key == FIB {
+                    assert_eq!(c.verdict, Verdict::Slower, "salt {salt}");
+                    assert_eq!(c.basis, Basis::Calibrated);
+                    let baseline = c.baseline.unwrap();
+                    assert!(
+                        baseline.ci.lo > 1.1 && baseline.value > 1.15,
+                        "{baseline:?}"
+                    );
+                } else {
+                    assert!(unchanged(c.verdict), "salt {salt}: {c:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_slower_machine_is_told_apart_from_a_slower_model() {
+        // B's machine is 1.4x slower at everything, the calibration kernel included: the raw
+        // ratios all say slower, the calibrated ones say no change, except for the cell that
+        // also got 1.25x slower on its own.
+        let a = [
+            cell(BASE, 100.0, 5e6, 1),
+            cell(FIB, 50.0, 5e6, 2),
+            cell(LOCK, 20.0, 5e6, 3),
+        ]
+        .concat();
+        let b = [
+            cell(BASE, 140.0, 7e6, 11),
+            cell(FIB, 87.5, 7e6, 12),
+            cell(LOCK, 28.0, 7e6, 13),
+        ]
+        .concat();
+        let compared = compare(&a, &b);
+        assert!(compared.iter().all(|c| c.raw.unwrap().ci.lo > 1.3));
+        for c in &compared {
+            if c.key == FIB {
+                assert_eq!(c.verdict, Verdict::Slower);
+            } else {
+                assert!(unchanged(c.verdict), "{c:?}");
+            }
+        }
+        let m = machines(&a, &b);
+        assert!(
+            m.different_speed && (m.speed.unwrap() - 1.4).abs() < 0.02,
+            "{m:?}"
+        );
+        assert_eq!(m.different, None);
+    }
+
+    #[test]
+    fn without_the_index_the_verdict_is_raw() {
+        let strip = |mut rs: Vec<Record>| {
+            rs.iter_mut()
+                .for_each(|r| r.measurement.calibration_ns = None);
+            rs
+        };
+        let a = strip(cell(FIB, 50.0, 5e6, 2));
+        let b = strip(cell(FIB, 62.5, 5e6, 12));
+        let c = &compare(&a, &b)[0];
+        assert_eq!((c.basis, c.verdict), (Basis::Raw, Verdict::Slower));
+        assert_eq!(machines(&a, &b).speed, None);
+    }
+
+    #[test]
+    fn a_wide_interval_is_inconclusive() {
+        let a: Vec<Record> = (0..5)
+            .map(|p| record(FIB, &[if p % 2 == 0 { 50.0 } else { 80.0 }]))
+            .collect();
+        let b: Vec<Record> = (0..5)
+            .map(|p| record(FIB, &[if p % 2 == 0 { 55.0 } else { 85.0 }]))
+            .collect();
+        assert_eq!(verdicts(&a, &b), [(FIB.into(), Verdict::Inconclusive)]);
+    }
+
+    #[test]
+    fn a_consistent_shift_below_the_threshold_is_the_same() {
+        let a = vec![record("k", &[100.0, 100.0, 100.0, 100.0])];
+        let b = vec![record("k", &[103.0, 103.0, 103.0, 103.0])];
         assert_eq!(compare(&a, &b)[0].verdict, Verdict::Same);
     }
 
     #[test]
     fn unverified_cells_are_not_compared() {
-        let a = vec![record("k", &[100])];
-        let mut failed = record("k", &[100]);
+        let a = vec![record("k", &[100.0])];
+        let mut failed = record("k", &[100.0]);
         failed.status = Status::WrongAnswer;
         assert_eq!(compare(&a, &[failed])[0].verdict, Verdict::Unverified);
     }

@@ -25,7 +25,74 @@ pub fn current() -> Fingerprint {
         rustc: env!("SHOOTOUT_RUSTC").to_string(),
         crates: env!("SHOOTOUT_CRATES").to_string(),
         git: env!("SHOOTOUT_GIT").to_string(),
+        thp: transparent_hugepages(),
     }
+}
+
+/// The transparent huge pages mode (`always`, `madvise` or `never`): it changes the cost of
+/// every large allocation, so it belongs with the machine.
+pub fn transparent_hugepages() -> String {
+    let text =
+        std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/enabled").unwrap_or_default();
+    // The active mode is the bracketed word: `always [madvise] never`.
+    text.split_whitespace()
+        .find_map(|w| w.strip_prefix('[')?.strip_suffix(']'))
+        .unwrap_or("unknown")
+        .to_string()
+}
+
+/// The machine-wide CPU time counters of `/proc/stat`, in clock ticks: all of them, and the
+/// time stolen by the hypervisor for other guests.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CpuTicks {
+    /// Every state's ticks (user, nice, system, idle, iowait, irq, softirq, steal).
+    pub total: u64,
+    /// Steal: time a virtual CPU wanted to run and the hypervisor ran someone else.
+    pub steal: u64,
+}
+
+impl CpuTicks {
+    /// The counters now (zero where `/proc/stat` cannot be read).
+    pub fn now() -> CpuTicks {
+        Self::parse(&std::fs::read_to_string("/proc/stat").unwrap_or_default())
+    }
+
+    /// Parses the aggregate `cpu` line of `/proc/stat`.
+    pub fn parse(stat: &str) -> CpuTicks {
+        let fields: Vec<u64> = stat
+            .lines()
+            .find_map(|l| l.strip_prefix("cpu "))
+            .map(|rest| {
+                rest.split_whitespace()
+                    .filter_map(|f| f.parse().ok())
+                    .collect()
+            })
+            .unwrap_or_default();
+        // guest and guest_nice (fields 9 and 10) are already counted in user and nice.
+        CpuTicks {
+            total: fields.iter().take(8).sum(),
+            steal: fields.get(7).copied().unwrap_or(0),
+        }
+    }
+
+    /// The share of the machine's CPU time stolen since `earlier`, in percent.
+    pub fn steal_pct_since(&self, earlier: &CpuTicks) -> f64 {
+        let total = self.total.saturating_sub(earlier.total);
+        if total == 0 {
+            0.0
+        } else {
+            100.0 * self.steal.saturating_sub(earlier.steal) as f64 / total as f64
+        }
+    }
+}
+
+/// The one-minute load average and the number of runnable tasks right now (`/proc/loadavg`).
+pub fn load() -> Option<(f64, u64)> {
+    let text = std::fs::read_to_string("/proc/loadavg").ok()?;
+    let mut fields = text.split_whitespace();
+    let one = fields.next()?.parse().ok()?;
+    let running = fields.nth(2)?.split('/').next()?.parse().ok()?;
+    Some((one, running))
 }
 
 /// How many CPUs this process may run on: the default worker count.
@@ -102,6 +169,25 @@ mod tests {
         assert_eq!(meminfo_kib(sample, "MemTotal"), Some(24_567_890));
         assert_eq!(meminfo_kib(sample, "MemAvailable"), Some(1000));
         assert_eq!(meminfo_kib(sample, "Nope"), None);
+    }
+
+    #[test]
+    fn reads_steal_from_proc_stat() {
+        let before = CpuTicks::parse("cpu  100 0 50 800 10 0 0 40 0 0\ncpu0 1 2 3\n");
+        assert_eq!(
+            before,
+            CpuTicks {
+                total: 1000,
+                steal: 40
+            }
+        );
+        let after = CpuTicks::parse("cpu  200 0 100 1560 20 0 0 120 0 0\n");
+        assert!((after.steal_pct_since(&before) - 8.0).abs() < 1e-9);
+        assert_eq!(
+            CpuTicks::parse("").steal_pct_since(&CpuTicks::default()),
+            0.0
+        );
+        assert!(load().is_some());
     }
 
     #[test]

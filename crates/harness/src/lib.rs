@@ -2,6 +2,7 @@
 //! records and summarises. The `shootout` binary (`main.rs`) is a thin CLI over this library;
 //! the criterion benches use its [`registry`] so that they run exactly the backends the CLI runs.
 
+pub mod calibration;
 pub mod cell;
 pub mod compare;
 pub mod fingerprint;
@@ -13,5 +14,6 @@ pub mod record;
 pub mod registry;
 pub mod report;
 pub mod run;
+pub mod stats;
 pub mod summary;
 pub mod table;

@@ -50,8 +50,14 @@ enum Commands {
         /// Where to write; default: the records file's folder.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Publish records from several revisions, or from a tree with uncommitted changes
+        /// (refused otherwise); the summary then says so at its top.
+        #[arg(long)]
+        allow_mixed: bool,
     },
-    /// Compare two records files cell by cell: ratio of medians and a noise-aware verdict.
+    /// Compare two records files cell by cell: ratios of medians (raw, calibrated by the
+    /// machine speed index, and against each file's own sequential reference), each with its
+    /// 95% interval, and a verdict from the intervals.
     Compare {
         /// The baseline records.
         a: PathBuf,
@@ -218,9 +224,13 @@ fn main() -> ExitCode {
             println!("{}", fingerprint::machine_slug(&fingerprint::current()));
             ExitCode::SUCCESS
         }
-        Commands::Report { runs, out } => {
+        Commands::Report {
+            runs,
+            out,
+            allow_mixed,
+        } => {
             let out = out.unwrap_or_else(|| runs.parent().map(PathBuf::from).unwrap_or_default());
-            match publish::report(&runs, &out) {
+            match publish::report(&runs, &out, allow_mixed) {
                 Ok(files) => {
                     files.iter().for_each(|f| println!("{}", f.display()));
                     ExitCode::SUCCESS
@@ -264,8 +274,8 @@ fn run(args: RunArgs) -> ExitCode {
     let (rounds, reps, warmup) = match profile {
         Profile::Smoke => (1, 2, 1),
         Profile::Bench => (2, 5, 1),
-        Profile::Quick => (2, 3, 1),
-        Profile::Full => (3, 3, 1),
+        Profile::Quick => (3, 2, 1),
+        Profile::Full => (5, 2, 1),
     };
     let out = args.out.unwrap_or_else(|| {
         let now = std::time::SystemTime::now()
@@ -340,18 +350,36 @@ fn compare_runs(a: &std::path::Path, b: &std::path::Path) -> ExitCode {
     if comparisons.is_empty() {
         return usage_error("the two files have no cell in common");
     }
+    let machines = compare::machines(&ra, &rb);
+    if let Some((ma, mb)) = &machines.different {
+        println!("A and B come from different machines: A {ma}, B {mb}.");
+    }
+    match machines.speed {
+        Some(speed) if machines.different_speed => println!(
+            "B's machine ran the calibration kernel {speed:.2}x as long as A's: raw ratios carry that; \
+             verdicts use the calibrated ratio."
+        ),
+        Some(speed) => println!(
+            "Both ran the calibration kernel at the same speed (B / A = {speed:.3}); verdicts use the calibrated ratio."
+        ),
+        None => println!(
+            "A file lacks the machine speed index (records before schema 2): verdicts use raw ratios."
+        ),
+    }
     let mut table = comfy_table::Table::new();
     table.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
-    table.set_header(["cell", "A median", "B median", "B / A", "verdict"]);
+    table.set_header([
+        "cell",
+        "A median",
+        "B median",
+        "B / A raw (95%)",
+        "calibrated",
+        "vs own sequential",
+        "verdict",
+    ]);
     let mut counts = std::collections::BTreeMap::new();
     for c in &comparisons {
-        let verdict = match c.verdict {
-            compare::Verdict::Faster => "faster",
-            compare::Verdict::Slower => "SLOWER",
-            compare::Verdict::Same => "within noise",
-            compare::Verdict::Unverified => "not verified",
-        };
-        *counts.entry(verdict).or_insert(0) += 1;
+        *counts.entry(c.verdict).or_insert(0) += 1;
         let fmt = |s: f64| {
             if s.is_finite() {
                 table::seconds(s)
@@ -359,18 +387,37 @@ fn compare_runs(a: &std::path::Path, b: &std::path::Path) -> ExitCode {
                 "-".into()
             }
         };
+        let ratio = |r: Option<compare::Ratio>| {
+            r.map_or("-".into(), |r| {
+                format!("{:.3} ({:.3}-{:.3})", r.value, r.ci.lo, r.ci.hi)
+            })
+        };
         table.add_row([
             c.key.clone(),
             fmt(c.median_a),
             fmt(c.median_b),
-            format!("{:.3}", c.ratio),
-            verdict.to_string(),
+            ratio(c.raw),
+            ratio(c.calibrated),
+            ratio(c.baseline),
+            c.verdict.word().to_string(),
         ]);
     }
     println!("{table}");
-    let summary: Vec<String> = counts.iter().map(|(k, n)| format!("{n} {k}")).collect();
+    let summary: Vec<String> = counts
+        .iter()
+        .map(|(v, n)| format!("{n} {}", v.word()))
+        .collect();
+    let agree = comparisons
+        .iter()
+        .filter(|c| {
+            matches!(
+                c.verdict,
+                compare::Verdict::Same | compare::Verdict::Inconclusive
+            )
+        })
+        .count();
     println!(
-        "{} cells compared: {}",
+        "{} cells compared: {}; {agree} show no change beyond their interval",
         comparisons.len(),
         summary.join(", ")
     );

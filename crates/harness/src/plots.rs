@@ -1,5 +1,6 @@
 //! The published plots, as SVG: scaling, latency and memory against concurrency, throughput
-//! against work. Deterministic: the same summaries always draw the same bytes.
+//! against work. Every point carries its 95 % interval as an error bar. Deterministic: the same
+//! summaries always draw the same bytes.
 
 use std::path::Path;
 
@@ -8,6 +9,7 @@ use plotters::prelude::*;
 use shootout_suite::TaskId;
 
 use crate::report::{Section, baseline};
+use crate::stats::Interval;
 use crate::summary::CellSummary;
 
 /// The canvas a chart draws on.
@@ -16,11 +18,27 @@ type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
 /// A plot's size in pixels.
 const SIZE: (u32, u32) = (880, 560);
 
-/// One line of a plot: a label and its points.
+/// One line of a plot: a label, its points, and each point's interval.
 struct Series {
     label: String,
     points: Vec<(f64, f64)>,
+    /// `(x, lo, value, hi)` per point that has an interval.
+    bars: Vec<(f64, f64, f64, f64)>,
     dashed: bool,
+}
+
+/// A figure with its interval.
+type Figure = Option<(f64, Interval)>;
+
+/// The figure of a latency percentile in `unit` seconds.
+fn scaled(value_s: f64, ci: Interval, per_s: f64) -> Figure {
+    Some((
+        value_s * per_s,
+        Interval {
+            lo: ci.lo * per_s,
+            hi: ci.hi * per_s,
+        },
+    ))
 }
 
 /// Draws every plot the summaries allow into `dir`; returns the file names written.
@@ -62,6 +80,7 @@ pub fn draw_all(sections: &[Section<'_>], dir: &Path) -> std::io::Result<Vec<Str
         series.push(Series {
             label: "ideal".into(),
             points: vec![(1.0, 1.0), (max_workers, max_workers)],
+            bars: Vec::new(),
             dashed: true,
         });
         let title = format!(
@@ -86,15 +105,17 @@ pub fn draw_all(sections: &[Section<'_>], dir: &Path) -> std::io::Result<Vec<Str
         .filter(|s| s.task == TaskId::Scatter)
         .collect();
     if scatter.len() >= 2 {
-        let latency = fanout_series(&scatter, |c| {
-            c.latency
-                .as_ref()
-                .map(|l| (l.p50_ns as f64 / 1e6, l.p99_ns as f64 / 1e6))
+        let latency = fanout_series(&scatter, |c| match c.latency_figures {
+            Some(l) => (
+                scaled(l.p50_s, l.p50_ci, 1e3),
+                scaled(l.tail_s, l.tail_ci, 1e3),
+            ),
+            None => (None, None),
         });
         save("scatter-latency.svg".into(), &|root| {
             line_chart(
                 root,
-                "fanout/scatter: round latency vs concurrent connections (solid p50, dashed p99)",
+                "fanout/scatter: round latency vs concurrent connections (solid p50, dashed tail)",
                 "connections K (log)",
                 "round latency, ms (log)",
                 &latency,
@@ -104,7 +125,8 @@ pub fn draw_all(sections: &[Section<'_>], dir: &Path) -> std::io::Result<Vec<Str
         })?;
         let rss = fanout_series(&scatter, |c| {
             let mib = (c.peak_rss_kib + c.children_peak_rss_kib) as f64 / 1024.0;
-            Some((mib, f64::NAN))
+            // The peak over the processes: a maximum, not an estimate with an interval.
+            (Some((mib, Interval { lo: mib, hi: mib })), None)
         });
         save("scatter-rss.svg".into(), &|root| {
             line_chart(
@@ -159,7 +181,7 @@ pub fn draw_all(sections: &[Section<'_>], dir: &Path) -> std::io::Result<Vec<Str
             .max_by_key(|s| s.cells.len())
     };
     if let Some(section) = swept(TaskId::Lock) {
-        let series = workers_series(section, |c| c.throughput.map(|t| (t, f64::NAN)));
+        let series = workers_series(section, |c| (c.throughput.zip(c.throughput_ci), None));
         if series.iter().any(|s| s.points.len() >= 2) {
             let title = format!("{}: entries per second vs workers", section.heading);
             save("sync-lock-throughput.svg".into(), &|root| {
@@ -176,14 +198,16 @@ pub fn draw_all(sections: &[Section<'_>], dir: &Path) -> std::io::Result<Vec<Str
         }
     }
     if let Some(section) = swept(TaskId::Event) {
-        let series = workers_series(section, |c| {
-            c.latency
-                .as_ref()
-                .map(|l| (l.p50_ns as f64 / 1e3, l.p99_ns as f64 / 1e3))
+        let series = workers_series(section, |c| match c.latency_figures {
+            Some(l) => (
+                scaled(l.p50_s, l.p50_ci, 1e6),
+                scaled(l.tail_s, l.tail_ci, 1e6),
+            ),
+            None => (None, None),
         });
         if series.iter().any(|s| s.points.len() >= 2) {
             let title = format!(
-                "{}: set-to-wake latency vs waiters (solid p50, dashed p99)",
+                "{}: set-to-wake latency vs waiters (solid p50, dashed tail)",
                 section.heading
             );
             save("sync-event-latency.svg".into(), &|root| {
@@ -205,7 +229,7 @@ pub fn draw_all(sections: &[Section<'_>], dir: &Path) -> std::io::Result<Vec<Str
 /// Per backend/variant of `section` (the baseline left out): `metric` against workers.
 fn workers_series(
     section: &Section<'_>,
-    metric: impl Fn(&CellSummary) -> Option<(f64, f64)>,
+    metric: impl Fn(&CellSummary) -> (Figure, Figure),
 ) -> Vec<Series> {
     let cells = section
         .cells
@@ -219,13 +243,13 @@ fn speedup_series(section: &Section<'_>) -> Vec<Series> {
     let Some(base) = baseline(section) else {
         return Vec::new();
     };
-    workers_series(section, |c| Some((base.wall_s / c.wall_s, f64::NAN)))
+    workers_series(section, |c| (c.speedup_over(base), None))
 }
 
 /// Per backend/variant, at the largest worker count: `metric` (a pair: solid, dashed) vs K.
 fn fanout_series(
     sections: &[&Section<'_>],
-    metric: impl Fn(&CellSummary) -> Option<(f64, f64)>,
+    metric: impl Fn(&CellSummary) -> (Figure, Figure),
 ) -> Vec<Series> {
     let workers = sections
         .iter()
@@ -240,34 +264,42 @@ fn fanout_series(
     series_of(cells, |c| c.params.get("conns").map(|&k| k as f64), metric)
 }
 
-/// One line per backend/variant through the verified `cells`, at `x`, of `metric` – a pair,
-/// solid and dashed, either NaN for none – sorted by `x`.
+/// One line per backend/variant through the verified `cells`, at `x`, of `metric` – a pair of
+/// figures, solid and dashed, either absent – sorted by `x`.
 fn series_of<'a>(
     cells: impl Iterator<Item = &'a CellSummary>,
     x: impl Fn(&CellSummary) -> Option<f64>,
-    metric: impl Fn(&CellSummary) -> Option<(f64, f64)>,
+    metric: impl Fn(&CellSummary) -> (Figure, Figure),
 ) -> Vec<Series> {
     let mut series: Vec<Series> = Vec::new();
     for c in cells.filter(|c| c.status.is_verified()) {
-        let (Some(x), Some((solid, dashed))) = (x(c), metric(c)) else {
+        let Some(x) = x(c) else {
             continue;
         };
+        let (solid, dashed) = metric(c);
         let label = format!("{}/{}", c.backend, c.variant);
-        for (value, is_dashed) in [(solid, false), (dashed, true)] {
-            if !value.is_finite() {
+        for (figure, is_dashed) in [(solid, false), (dashed, true)] {
+            let Some((value, ci)) = figure.filter(|(v, _)| v.is_finite()) else {
                 continue;
-            }
-            let point = (x, value);
-            match series
-                .iter_mut()
-                .find(|s| s.label == label && s.dashed == is_dashed)
+            };
+            let s = match series
+                .iter()
+                .position(|s| s.label == label && s.dashed == is_dashed)
             {
-                Some(s) => s.points.push(point),
-                None => series.push(Series {
-                    label: label.clone(),
-                    points: vec![point],
-                    dashed: is_dashed,
-                }),
+                Some(i) => &mut series[i],
+                None => {
+                    series.push(Series {
+                        label: label.clone(),
+                        points: Vec::new(),
+                        bars: Vec::new(),
+                        dashed: is_dashed,
+                    });
+                    series.last_mut().expect("just pushed")
+                }
+            };
+            s.points.push((x, value));
+            if ci.hi > ci.lo {
+                s.bars.push((x, ci.lo, value, ci.hi));
             }
         }
     }
@@ -327,12 +359,17 @@ fn pipeline_series(sections: &[&Section<'_>], axis: &str) -> Vec<Series> {
         let (Some(x), Some(y)) = (x_of(c), c.throughput) else {
             continue;
         };
+        let bar = c.throughput_ci.map(|ci| (x, ci.lo, y, ci.hi));
         let label = format!("{}/{}", c.backend, c.variant);
         match series.iter_mut().find(|s| s.label == label) {
-            Some(s) => s.points.push((x, y)),
+            Some(s) => {
+                s.points.push((x, y));
+                s.bars.extend(bar);
+            }
             None => series.push(Series {
                 label,
                 points: vec![(x, y)],
+                bars: bar.into_iter().collect(),
                 dashed: false,
             }),
         }
@@ -353,9 +390,14 @@ fn line_chart(
     log_x: bool,
     log_y: bool,
 ) -> Result<(), String> {
-    let points = series.iter().flat_map(|s| &s.points);
+    let points = series.iter().flat_map(|s| {
+        s.points
+            .iter()
+            .copied()
+            .chain(s.bars.iter().flat_map(|&(x, lo, _, hi)| [(x, lo), (x, hi)]))
+    });
     let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
-    for &(x, y) in points {
+    for (x, y) in points {
         (x0, x1, y0, y1) = (x0.min(x), x1.max(x), y0.min(y), y1.max(y));
     }
     if x0 > x1 {
@@ -420,6 +462,11 @@ fn line_chart(
                 }
                 chart
                     .draw_series(points.iter().map(|&p| Circle::new(p, 3, color.filled())))
+                    .map_err(|e| e.to_string())?;
+                chart
+                    .draw_series(s.bars.iter().map(|&(x, lo, y, hi)| {
+                        ErrorBar::new_vertical(x, lo, y, hi, color.stroke_width(1), 6)
+                    }))
                     .map_err(|e| e.to_string())?;
             }
             chart

@@ -9,7 +9,9 @@ use shootout_suite::{Family, Metric, Profile, Task, TaskId};
 
 use crate::fingerprint::machine_slug;
 use crate::record::{self, Record};
-use crate::report::{Section, baseline, latest_per_cell, sections, summary_markdown};
+use crate::report::{
+    Section, baseline, latest_per_cell, mixed_revisions, sections, summary_markdown,
+};
 use crate::summary::{CellSummary, summarize_cells};
 use crate::table::{rate, seconds};
 
@@ -20,12 +22,21 @@ pub const START: &str =
 pub const END: &str = "<!-- headline:end -->";
 
 /// Writes `summary.md` and `plots/*.svg` for `runs` into `out`; returns the files written.
-pub fn report(runs: &Path, out: &Path) -> Result<Vec<PathBuf>> {
+///
+/// Refuses, before writing anything, records from several revisions or from a dirty tree
+/// unless `allow_mixed` (and then the summary says so at its top).
+pub fn report(runs: &Path, out: &Path, allow_mixed: bool) -> Result<Vec<PathBuf>> {
     let records = latest_per_cell(
         &record::read(runs).with_context(|| format!("reading {}", runs.display()))?,
     );
     if records.is_empty() {
         bail!("{} holds no records", runs.display());
+    }
+    if let Some(problem) = mixed_revisions(&records).filter(|_| !allow_mixed) {
+        bail!(
+            "{}: {problem}; re-measure from one clean revision, or pass --allow-mixed to publish it marked as such",
+            runs.display()
+        );
     }
     std::fs::create_dir_all(out)?;
     let cells = summarize_cells(&records);
@@ -275,22 +286,34 @@ fn best(section: &Section<'_>, backend: &str) -> String {
     else {
         return "failed".into();
     };
+    // Each figure with its interval, as ± half its width relative to the figure.
+    let plus_minus = |value: f64, ci: crate::stats::Interval| {
+        format!("±{:.0}%", 100.0 * ci.relative_half_width(value))
+    };
     let figure = match section.task.spec().headline {
-        Metric::Speedup => match baseline(section) {
-            Some(base) => format!("{:.2}×", base.wall_s / fastest.wall_s),
-            None => seconds(fastest.wall_s),
+        Metric::Speedup => match baseline(section).and_then(|b| fastest.speedup_over(b)) {
+            Some((s, ci)) => format!("{s:.2}× {}", plus_minus(s, ci)),
+            None => format!(
+                "{} {}",
+                seconds(fastest.wall_s),
+                plus_minus(fastest.wall_s, fastest.wall_ci)
+            ),
         },
-        Metric::Latency => match &fastest.latency {
+        Metric::Latency => match &fastest.latency_figures {
             Some(l) => format!(
-                "{} / {}",
-                seconds(l.p50_ns as f64 / 1e9),
-                seconds(l.p99_ns as f64 / 1e9)
+                "{} {} / {} {} {}",
+                seconds(l.p50_s),
+                plus_minus(l.p50_s, l.p50_ci),
+                l.tail.label(),
+                seconds(l.tail_s),
+                plus_minus(l.tail_s, l.tail_ci)
             ),
             None => seconds(fastest.wall_s),
         },
-        Metric::Throughput => fastest
-            .throughput
-            .map_or_else(|| seconds(fastest.wall_s), rate),
+        Metric::Throughput => match (fastest.throughput, fastest.throughput_ci) {
+            (Some(t), Some(ci)) => format!("{} {}", rate(t), plus_minus(t, ci)),
+            _ => seconds(fastest.wall_s),
+        },
     };
     format!("{figure} ({})", fastest.variant)
 }

@@ -8,7 +8,10 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 /// The version of the record layout; bumped when a field changes meaning.
-pub const SCHEMA: u32 = 1;
+///
+/// 2 added the machine speed index, steal, load and the process's own flags, and the
+/// transparent huge pages mode; records of schema 1 read with those absent.
+pub const SCHEMA: u32 = 2;
 
 /// How a cell ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -86,6 +89,25 @@ pub struct Measurement {
     pub checksum: Option<String>,
     /// Why the cell did not verify, if it did not.
     pub error: Option<String>,
+    /// The machine speed index measured by this process before setup: the fastest run of the
+    /// calibration kernel, ns (see `calibration`).
+    #[serde(default)]
+    pub calibration_ns: Option<u64>,
+    /// The share of the machine's CPU time stolen by the hypervisor over the measured
+    /// repetitions, percent.
+    #[serde(default)]
+    pub steal_pct: Option<f64>,
+    /// The one-minute load average when the process started.
+    #[serde(default)]
+    pub load_before: Option<f64>,
+    /// Runnable tasks on the machine when the process started (itself included).
+    #[serde(default)]
+    pub running_before: Option<u64>,
+    /// What this process's own repetitions show that is not the model: outliers, steal above
+    /// 2 %, CPU above cores x wall (see `stats::Flag`). The cell-level checks, across
+    /// processes, are made when the records are summarised.
+    #[serde(default)]
+    pub flags: Vec<String>,
 }
 
 /// What a `shootout cell` process prints on stdout: how it ended, and what it measured.
@@ -113,8 +135,18 @@ pub struct Fingerprint {
     pub rustc: String,
     /// Versions of the runtime crates, from Cargo.lock.
     pub crates: String,
-    /// The git revision the harness was built from.
+    /// The git revision the harness was built from (`-dirty` when the tree had changes).
     pub git: String,
+    /// The transparent huge pages mode.
+    #[serde(default)]
+    pub thp: String,
+}
+
+impl Fingerprint {
+    /// Whether the harness was built from a tree with uncommitted changes.
+    pub fn is_dirty(&self) -> bool {
+        self.git.ends_with("-dirty")
+    }
 }
 
 /// One line of `runs.jsonl`: a cell, one round of it, and everything needed to reproduce it.

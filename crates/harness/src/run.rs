@@ -78,6 +78,14 @@ pub fn run(cells: &[PlannedCell], settings: &Settings) -> Result<Outcome> {
         Vec::new()
     };
     let done: HashSet<(String, u32)> = previous.iter().map(|r| (r.key.clone(), r.round)).collect();
+    // A cell that did not verify in one round is not run again: its later rounds could only
+    // repeat the failure (a timeout costs the whole --timeout each time), and its table row
+    // shows the failure either way.
+    let mut failed: HashSet<String> = previous
+        .iter()
+        .filter(|r| !r.status.is_verified())
+        .map(|r| r.key.clone())
+        .collect();
     // A resumed run continues the last run in the file, with its id and seed.
     let (run_id, seed) = match previous.last() {
         Some(r) => (r.run_id.clone(), settings.seed.unwrap_or(r.seed)),
@@ -142,6 +150,10 @@ pub fn run(cells: &[PlannedCell], settings: &Settings) -> Result<Outcome> {
     let mut records = previous;
     let mut interrupted = false;
     for (round, cell) in todo {
+        if failed.contains(&cell.key()) {
+            progress.inc(1);
+            continue;
+        }
         progress.set_message(cell.key());
         let expect = expected[&cell.task];
         let mut command = Command::new(&exe);
@@ -192,6 +204,7 @@ pub fn run(cells: &[PlannedCell], settings: &Settings) -> Result<Outcome> {
             machine: machine.clone(),
         };
         if !status.is_verified() {
+            failed.insert(record.key.clone());
             progress.println(format!(
                 "{:?}: {} – {}",
                 status,

@@ -1,23 +1,25 @@
-//! From raw records to one summary per cell: medians, spread, merged latencies.
+//! From raw records to one summary per cell: medians with their intervals, the distribution
+//! checks, merged latencies.
 //!
 //! Read-only: nothing here measures. The end-of-run table and the published reports are both
-//! made from these summaries, so they can never disagree about a number.
+//! made from these summaries, so they can never disagree about a number. The statistics
+//! themselves (what is independent, how an interval is made) are in [`crate::stats`].
 
 use std::collections::BTreeMap;
 
 use hdrhistogram::Histogram;
 
-use crate::cell::summarize;
+use crate::cell::{CPU_SLACK, STEAL, summarize};
 use crate::record::{Latency, Record, Status};
 use crate::registry;
+use crate::stats::{self, Flag, Interval, Tail};
 use shootout_suite::TaskId;
-
-/// A cell whose relative spread (median absolute deviation / median) exceeds this is flagged.
-pub const NOISY: f64 = 0.10;
 
 /// Every round of one cell, reduced.
 #[derive(Clone, Debug)]
 pub struct CellSummary {
+    /// The cell's key.
+    pub key: String,
     /// The task name.
     pub task: String,
     /// The task parameters.
@@ -32,12 +34,20 @@ pub struct CellSummary {
     pub status: Status,
     /// The first error seen.
     pub error: Option<String>,
-    /// How many measured repetitions, over all rounds.
+    /// How many cell processes (rounds) measured it: the independent samples.
+    pub processes: usize,
+    /// How many measured repetitions, over all processes.
     pub reps: usize,
-    /// Median wall time per repetition, seconds.
+    /// Median wall time per repetition, seconds (over every repetition of every process).
     pub wall_s: f64,
-    /// Median absolute deviation of the wall time, relative to the median.
-    pub spread: f64,
+    /// Its 95 % interval (a bootstrap over processes, repetitions resampled within them).
+    pub wall_ci: Interval,
+    /// The bootstrap distribution of the median wall time, for intervals of ratios.
+    pub wall_boot: Vec<f64>,
+    /// Each process's median wall time, seconds, in the order the processes ran.
+    pub process_medians: Vec<f64>,
+    /// What the distribution checks found (empty: one clean population).
+    pub flags: Vec<Flag>,
     /// Median CPU seconds (user + sys) per repetition.
     pub cpu_s: f64,
     /// Median context switches (voluntary + involuntary) per repetition.
@@ -54,16 +64,36 @@ pub struct CellSummary {
     pub peak_threads: u64,
     /// Latencies merged over every round.
     pub latency: Option<Latency>,
+    /// The latency figures with their intervals, where the task has latencies.
+    pub latency_figures: Option<LatencyFigures>,
     /// Units per second at the median wall time.
     pub throughput: Option<f64>,
+    /// Its interval.
+    pub throughput_ci: Option<Interval>,
+    /// The median of the processes' machine speed index, seconds (absent in old records).
+    pub calibration_s: Option<f64>,
+    /// The most steal any process of the cell saw, percent.
+    pub steal_pct: f64,
+}
+
+/// A cell's latency median and tail, each with its interval over processes.
+#[derive(Clone, Copy, Debug)]
+pub struct LatencyFigures {
+    /// How many samples.
+    pub count: u64,
+    /// The median, seconds.
+    pub p50_s: f64,
+    /// Its interval.
+    pub p50_ci: Interval,
+    /// The tail percentile the sample count supports.
+    pub tail: Tail,
+    /// Its value, seconds.
+    pub tail_s: f64,
+    /// Its interval.
+    pub tail_ci: Interval,
 }
 
 impl CellSummary {
-    /// Whether the spread is too wide to trust the median.
-    pub fn is_noisy(&self) -> bool {
-        self.spread > NOISY
-    }
-
     /// The task with its parameters, as a heading: `dnc/fib n=36 grain=20`.
     pub fn task_heading(&self) -> String {
         let params: Vec<String> = self
@@ -73,30 +103,20 @@ impl CellSummary {
             .collect();
         format!("{} {}", self.task, params.join(" "))
     }
-}
 
-/// The median of `values` (0 for none).
-pub fn median(values: &mut [f64]) -> f64 {
-    if values.is_empty() {
-        return 0.0;
+    /// The interval's half-width relative to the median.
+    pub fn relative_half_width(&self) -> f64 {
+        self.wall_ci.relative_half_width(self.wall_s)
     }
-    values.sort_by(f64::total_cmp);
-    let mid = values.len() / 2;
-    if values.len() % 2 == 1 {
-        values[mid]
-    } else {
-        (values[mid - 1] + values[mid]) / 2.0
-    }
-}
 
-/// The median absolute deviation divided by the median.
-pub fn relative_mad(values: &[f64]) -> f64 {
-    let m = median(&mut values.to_vec());
-    if m == 0.0 {
-        return 0.0;
+    /// The speedup of this cell over `base` (base median / this median) with its interval.
+    pub fn speedup_over(&self, base: &CellSummary) -> Option<(f64, Interval)> {
+        if self.wall_s <= 0.0 {
+            return None;
+        }
+        let ratios = stats::ratio_distribution(&base.wall_boot, &self.wall_boot);
+        Some((base.wall_s / self.wall_s, Interval::of(&ratios)))
     }
-    let mut deviations: Vec<f64> = values.iter().map(|v| (v - m).abs()).collect();
-    median(&mut deviations) / m
 }
 
 fn severity(status: Status) -> u8 {
@@ -151,9 +171,33 @@ fn reduce(rounds: &[&Record]) -> CellSummary {
         .iter()
         .max_by_key(|r| severity(r.status))
         .expect("a group is never empty");
+    // The processes in the order they ran.
+    let mut ordered: Vec<&Record> = rounds.to_vec();
+    ordered.sort_by_key(|r| (r.finished_at, r.round));
+    let processes: Vec<Vec<f64>> = ordered
+        .iter()
+        .map(|r| {
+            r.measurement
+                .reps
+                .iter()
+                .map(|rep| rep.wall_ns as f64 / 1e9)
+                .collect()
+        })
+        .filter(|p: &Vec<f64>| !p.is_empty())
+        .collect();
+    let seed = stats::seed_of(&first.key);
     let reps: Vec<_> = rounds.iter().flat_map(|r| &r.measurement.reps).collect();
-    let walls: Vec<f64> = reps.iter().map(|r| r.wall_ns as f64 / 1e9).collect();
-    let wall_s = median(&mut walls.clone());
+    let mut walls: Vec<f64> = processes.iter().flatten().copied().collect();
+    let wall_s = stats::median(&mut walls);
+    let wall_boot = stats::bootstrap_median(&processes, seed);
+    let wall_ci = if wall_boot.is_empty() {
+        Interval {
+            lo: wall_s,
+            hi: wall_s,
+        }
+    } else {
+        Interval::of(&wall_boot)
+    };
     let mut cpu: Vec<f64> = reps
         .iter()
         .map(|r| (r.user_ns + r.sys_ns) as f64 / 1e9)
@@ -174,8 +218,79 @@ fn reduce(rounds: &[&Record]) -> CellSummary {
             h.saturating_record_n(value, count);
         }
     }
+    let latency = merged.as_ref().map(summarize);
+    let latency_figures = latency.as_ref().map(|l| {
+        let buckets: Vec<Vec<(u64, u64)>> = ordered
+            .iter()
+            .filter_map(|r| r.measurement.latency.as_ref())
+            .map(|l| l.buckets.clone())
+            .collect();
+        let tail = Tail::supported_by(l.count);
+        let seconds = |i: Interval| Interval {
+            lo: i.lo / 1e9,
+            hi: i.hi / 1e9,
+        };
+        LatencyFigures {
+            count: l.count,
+            p50_s: l.p50_ns as f64 / 1e9,
+            p50_ci: seconds(Interval::of(&stats::bootstrap_quantile(
+                &buckets, 0.5, seed,
+            ))),
+            tail,
+            tail_s: match tail {
+                Tail::P99 => l.p99_ns,
+                Tail::P90 => l.p90_ns,
+                Tail::Max => l.max_ns,
+            } as f64
+                / 1e9,
+            tail_ci: seconds(Interval::of(&stats::bootstrap_quantile(
+                &buckets,
+                tail.quantile(),
+                seed ^ 1,
+            ))),
+        }
+    });
+
+    let verified = worst.status.is_verified();
+    let mut flags = if verified {
+        stats::distribution_flags(&processes)
+    } else {
+        Vec::new()
+    };
+    if verified && wall_ci.relative_half_width(wall_s) > stats::WIDE {
+        flags.push(Flag::Wide);
+    }
+    if verified && processes.len() == 1 {
+        flags.push(Flag::OneProcess);
+    }
+    let steal_pct = rounds
+        .iter()
+        .filter_map(|r| r.measurement.steal_pct)
+        .fold(0.0, f64::max);
+    if steal_pct > STEAL {
+        flags.push(Flag::Steal(steal_pct));
+    }
+    let cores = first.machine.cores.max(1) as f64;
+    let most_cpu = reps
+        .iter()
+        .filter(|r| r.wall_ns > 0)
+        .map(|r| (r.user_ns + r.sys_ns) as f64 / r.wall_ns as f64)
+        .fold(0.0, f64::max);
+    if most_cpu > cores * CPU_SLACK {
+        flags.push(Flag::CpuOver(most_cpu));
+    }
+    let mut calibration: Vec<f64> = rounds
+        .iter()
+        .filter_map(|r| r.measurement.calibration_ns)
+        .map(|ns| ns as f64 / 1e9)
+        .collect();
+    let throughput = first
+        .units
+        .filter(|_| wall_s > 0.0)
+        .map(|u| u as f64 / wall_s);
 
     CellSummary {
+        key: first.key.clone(),
         task: first.task.clone(),
         params: first.params.clone(),
         backend: first.backend.clone(),
@@ -183,12 +298,19 @@ fn reduce(rounds: &[&Record]) -> CellSummary {
         workers: first.workers,
         status: worst.status,
         error: worst.measurement.error.clone(),
+        processes: processes.len(),
         reps: reps.len(),
         wall_s,
-        spread: relative_mad(&walls),
-        cpu_s: median(&mut cpu),
-        switches: median(&mut switches),
-        setup_s: median(&mut setup),
+        wall_ci,
+        wall_boot,
+        process_medians: processes
+            .iter()
+            .map(|p| stats::median(&mut p.clone()))
+            .collect(),
+        flags,
+        cpu_s: stats::median(&mut cpu),
+        switches: stats::median(&mut switches),
+        setup_s: stats::median(&mut setup),
         peak_rss_kib: rounds
             .iter()
             .map(|r| r.measurement.peak_rss_kib)
@@ -205,24 +327,97 @@ fn reduce(rounds: &[&Record]) -> CellSummary {
             .map(|r| r.measurement.peak_threads)
             .max()
             .unwrap_or(0),
-        latency: merged.as_ref().map(summarize),
-        throughput: first
+        latency,
+        latency_figures,
+        throughput,
+        throughput_ci: first
             .units
-            .filter(|_| wall_s > 0.0)
-            .map(|u| u as f64 / wall_s),
+            .filter(|_| wall_ci.lo > 0.0)
+            .map(|u| wall_ci.map_decreasing(|w| u as f64 / w)),
+        calibration_s: (!calibration.is_empty()).then(|| stats::median(&mut calibration)),
+        steal_pct,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::record::{Measurement, Rep, SCHEMA};
+
+    fn record(round: u32, walls_ms: &[u64]) -> Record {
+        Record {
+            schema: SCHEMA,
+            run_id: "r".into(),
+            key: "dnc/fib | threads/scope | workers=2".into(),
+            task: "dnc/fib".into(),
+            params: Default::default(),
+            backend: "threads".into(),
+            variant: "scope".into(),
+            workers: 2,
+            profile: "full".into(),
+            round,
+            seed: 0,
+            status: Status::Verified,
+            expected: String::new(),
+            units: Some(1000),
+            measurement: Measurement {
+                reps: walls_ms
+                    .iter()
+                    .map(|ms| Rep {
+                        wall_ns: ms * 1_000_000,
+                        user_ns: ms * 1_000_000,
+                        ..Default::default()
+                    })
+                    .collect(),
+                ..Default::default()
+            },
+            command: String::new(),
+            cell_command: String::new(),
+            finished_at: u64::from(round),
+            machine: crate::record::Fingerprint {
+                cores: 2,
+                ..Default::default()
+            },
+        }
+    }
 
     #[test]
-    fn median_and_spread() {
-        assert_eq!(median(&mut [3.0, 1.0, 2.0]), 2.0);
-        assert_eq!(median(&mut [4.0, 1.0, 2.0, 3.0]), 2.5);
-        assert_eq!(median(&mut []), 0.0);
-        assert_eq!(relative_mad(&[10.0, 10.0, 10.0]), 0.0);
-        assert!((relative_mad(&[9.0, 10.0, 11.0]) - 0.1).abs() < 1e-12);
+    fn a_cell_reduces_to_a_median_with_an_interval_and_no_flags() {
+        let rounds: Vec<Record> = (0..5)
+            .map(|r| record(r, &[100 + u64::from(r), 101, 99 + u64::from(r)]))
+            .collect();
+        let cells = summarize_cells(&rounds);
+        let c = &cells[0];
+        assert_eq!((c.processes, c.reps), (5, 15));
+        assert!((c.wall_s - 0.101).abs() < 1e-9, "{}", c.wall_s);
+        assert!(c.wall_ci.contains(c.wall_s) && c.wall_ci.hi - c.wall_ci.lo < 0.005);
+        assert_eq!(c.flags, []);
+        let (speedup, ci) = c.speedup_over(c).unwrap();
+        assert_eq!(speedup, 1.0);
+        assert!(ci.contains(1.0));
+        let t = c.throughput_ci.unwrap();
+        assert!(t.contains(c.throughput.unwrap()));
+    }
+
+    #[test]
+    fn a_process_that_disagrees_is_flagged_and_its_median_shown() {
+        let rounds = vec![
+            record(0, &[51, 52, 51]),
+            record(1, &[2, 2, 2]),
+            record(2, &[2, 2, 2]),
+        ];
+        let c = &summarize_cells(&rounds)[0];
+        assert!(c.flags.contains(&Flag::Bimodal), "{:?}", c.flags);
+        assert!(c.flags.contains(&Flag::Wide), "{:?}", c.flags);
+        assert_eq!(c.process_medians, [0.051, 0.002, 0.002]);
+    }
+
+    #[test]
+    fn cpu_above_cores_times_wall_is_flagged() {
+        let mut r = record(0, &[100, 100]);
+        r.measurement.reps[0].sys_ns = 200_000_000; // 300 ms of CPU in 100 ms on two cores
+        let c = &summarize_cells(&[r])[0];
+        assert!(c.flags.contains(&Flag::CpuOver(3.0)), "{:?}", c.flags);
+        assert!(c.flags.contains(&Flag::OneProcess));
     }
 }

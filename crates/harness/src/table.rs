@@ -24,8 +24,8 @@ pub fn render(cells: &[CellSummary], not_applicable: &[NotApplicable]) -> String
             .collect();
         let baseline = rows
             .iter()
-            .find(|c| c.backend == BASELINE && c.status.is_verified())
-            .map(|c| c.wall_s);
+            .copied()
+            .find(|c| c.backend == BASELINE && c.status.is_verified());
         let mut table = Table::new();
         table
             .load_preset(UTF8_FULL_CONDENSED)
@@ -33,16 +33,16 @@ pub fn render(cells: &[CellSummary], not_applicable: &[NotApplicable]) -> String
         table.set_header([
             "backend/variant",
             "workers",
-            "reps",
+            "procs x reps",
             "setup",
             "median",
-            "±",
-            "speedup",
+            "± (95%)",
+            "speedup (95%)",
             "CPU s",
             "RSS MiB",
             "threads",
             "switches",
-            "p50 / p99",
+            "p50 / tail",
             "throughput",
             "verdict",
         ]);
@@ -52,17 +52,17 @@ pub fn render(cells: &[CellSummary], not_applicable: &[NotApplicable]) -> String
             table.add_row([
                 format!("{}/{}", c.backend, c.variant),
                 c.workers.to_string(),
-                c.reps.to_string(),
+                format!("{} x {}", c.processes, c.reps / c.processes.max(1)),
                 seconds(c.setup_s),
                 if ok { seconds(c.wall_s) } else { dash() },
                 if ok {
-                    format!("{:.0}%", c.spread * 100.0)
+                    format!("{:.1}%", c.relative_half_width() * 100.0)
                 } else {
                     dash()
                 },
-                match baseline {
-                    Some(base) if ok && c.wall_s > 0.0 => format!("{:.2}x", base / c.wall_s),
-                    _ => dash(),
+                match baseline.filter(|_| ok).and_then(|b| c.speedup_over(b)) {
+                    Some((s, ci)) => format!("{s:.2}x ({:.2}-{:.2})", ci.lo, ci.hi),
+                    None => dash(),
                 },
                 if ok {
                     format!("{:.3}", c.cpu_s)
@@ -76,11 +76,12 @@ pub fn render(cells: &[CellSummary], not_applicable: &[NotApplicable]) -> String
                 } else {
                     dash()
                 },
-                c.latency.as_ref().filter(|_| ok).map_or_else(dash, |l| {
+                c.latency_figures.filter(|_| ok).map_or_else(dash, |l| {
                     format!(
-                        "{} / {}",
-                        seconds(l.p50_ns as f64 / 1e9),
-                        seconds(l.p99_ns as f64 / 1e9)
+                        "{} / {} {}",
+                        seconds(l.p50_s),
+                        l.tail.label(),
+                        seconds(l.tail_s)
                     )
                 }),
                 c.throughput.filter(|_| ok).map_or_else(dash, rate),
@@ -103,7 +104,8 @@ pub fn render(cells: &[CellSummary], not_applicable: &[NotApplicable]) -> String
     out
 }
 
-/// The verdict column: `ok`, `noisy`, or what went wrong.
+/// The verdict column: `ok`, `ok` with what the distribution checks flagged, or what went
+/// wrong.
 pub fn verdict(c: &CellSummary) -> String {
     if !c.status.is_verified() {
         let status = serde_json::to_value(c.status)
@@ -115,10 +117,11 @@ pub fn verdict(c: &CellSummary) -> String {
             None => status,
         };
     }
-    if c.is_noisy() {
-        "ok, noisy".into()
-    } else {
+    if c.flags.is_empty() {
         "ok".into()
+    } else {
+        let flags: Vec<String> = c.flags.iter().map(ToString::to_string).collect();
+        format!("ok; {}", flags.join(", "))
     }
 }
 

@@ -79,7 +79,7 @@ pub enum Metric {
     Speedup,
     /// Units moved per second.
     Throughput,
-    /// p50 / p99 of the latency samples.
+    /// p50 and a tail percentile of the latency samples.
     Latency,
 }
 
@@ -107,11 +107,11 @@ pub struct Spec {
 
 impl Spec {
     /// The headline's figure in words: `speedup over sequential`, `items per second`,
-    /// `p50 / p99 round latency`.
+    /// `p50 / tail round latency` (the tail: p99, p90 or max, whichever the sample count supports).
     pub fn headline_words(&self) -> String {
         match (self.headline, self.units, self.latency) {
             (Metric::Throughput, Some(units), _) => format!("{units} per second"),
-            (Metric::Latency, _, Some(latency)) => format!("p50 / p99 {latency}"),
+            (Metric::Latency, _, Some(latency)) => format!("p50 / tail {latency}"),
             _ => "speedup over sequential".into(),
         }
     }

@@ -74,11 +74,11 @@ fn headline_words_come_from_the_spec() {
     assert_eq!(TaskId::Bounded.spec().headline_words(), "items per second");
     assert_eq!(
         TaskId::Scatter.spec().headline_words(),
-        "p50 / p99 round latency"
+        "p50 / tail round latency"
     );
     assert_eq!(
         TaskId::Condition.spec().headline_words(),
-        "p50 / p99 round trip"
+        "p50 / tail round trip"
     );
 }
 

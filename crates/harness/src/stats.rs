@@ -1,0 +1,528 @@
+//! The statistics of a cell: medians with intervals that respect what is independent, and the
+//! checks that find a distribution which is not one population.
+//!
+//! The unit of independence is the cell *process*: each round of a cell is a fresh process,
+//! started at a different moment of the run, with its own memory layout, thread placement and
+//! CPU frequency history. The repetitions inside one process share all of that, so they are
+//! clustered, not independent. Every interval here is therefore a *cluster bootstrap*: resample
+//! the processes with replacement, then the repetitions within each chosen process, and take
+//! the statistic of the pooled resample; the 2.5th and 97.5th percentiles of [`RESAMPLES`]
+//! such statistics are the 95 % interval. The generator is seeded from the cell's key, so the
+//! same records always give the same intervals (the published tables are byte-reproducible).
+//!
+//! Read-only: nothing here measures.
+
+use shootout_suite::rng::SplitMix64;
+
+/// How many bootstrap resamples an interval is made from.
+pub const RESAMPLES: usize = 2000;
+
+/// A repetition at least this many times the cell's fastest is an outlier.
+pub const OUTLIER: f64 = 3.0;
+
+/// Two clusters of values are separated when the gap between them is at least this ratio…
+pub const CLUSTER_GAP: f64 = 1.25;
+
+/// …and at least this many times the widest spread (in log scale) inside either cluster.
+pub const CLUSTER_SEPARATION: f64 = 2.0;
+
+/// A trend across repetitions or processes counts as drift when it moves the median by this
+/// much (relative) and is this consistent (Kendall's τ, in absolute value).
+pub const DRIFT_CHANGE: f64 = 0.10;
+/// See [`DRIFT_CHANGE`].
+pub const DRIFT_TAU: f64 = 0.6;
+
+/// An interval wider than this (half-width relative to the median) marks the cell `wide`.
+pub const WIDE: f64 = 0.10;
+
+/// The median of `values` (0 for none).
+pub fn median(values: &mut [f64]) -> f64 {
+    quantile(values, 0.5)
+}
+
+/// The `q`-quantile of `values` by linear interpolation between order statistics (0 for none).
+pub fn quantile(values: &mut [f64], q: f64) -> f64 {
+    if values.is_empty() {
+        return 0.0;
+    }
+    values.sort_by(f64::total_cmp);
+    let position = q.clamp(0.0, 1.0) * (values.len() - 1) as f64;
+    let (below, above) = (position.floor() as usize, position.ceil() as usize);
+    let weight = position - below as f64;
+    values[below] * (1.0 - weight) + values[above] * weight
+}
+
+/// A 95 % interval around an estimate.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Interval {
+    /// The lower bound.
+    pub lo: f64,
+    /// The upper bound.
+    pub hi: f64,
+}
+
+impl Interval {
+    /// The interval of a bootstrap distribution: its 2.5th and 97.5th percentiles.
+    pub fn of(distribution: &[f64]) -> Interval {
+        let mut sorted = distribution.to_vec();
+        Interval {
+            lo: quantile(&mut sorted, 0.025),
+            hi: quantile(&mut sorted, 0.975),
+        }
+    }
+
+    /// The interval's half-width relative to `estimate` (0 for a zero estimate).
+    pub fn relative_half_width(&self, estimate: f64) -> f64 {
+        if estimate == 0.0 {
+            0.0
+        } else {
+            (self.hi - self.lo) / 2.0 / estimate.abs()
+        }
+    }
+
+    /// The interval of `f(x)` for a decreasing `f` (a rate from a time, say).
+    pub fn map_decreasing(&self, f: impl Fn(f64) -> f64) -> Interval {
+        Interval {
+            lo: f(self.hi),
+            hi: f(self.lo),
+        }
+    }
+
+    /// Whether `x` lies inside.
+    pub fn contains(&self, x: f64) -> bool {
+        self.lo <= x && x <= self.hi
+    }
+}
+
+/// A seed for the bootstrap of one cell: a hash of its key (FNV-1a), so that every report of
+/// the same records resamples the same way.
+pub fn seed_of(key: &str) -> u64 {
+    key.bytes().fold(0xCBF2_9CE4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01B3)
+    })
+}
+
+/// The bootstrap distribution of the median of clustered samples: `processes[p]` holds the
+/// repetitions of process `p`. Empty when there are no samples.
+pub fn bootstrap_median(processes: &[Vec<f64>], seed: u64) -> Vec<f64> {
+    let processes: Vec<&Vec<f64>> = processes.iter().filter(|p| !p.is_empty()).collect();
+    if processes.is_empty() {
+        return Vec::new();
+    }
+    let mut rng = SplitMix64::new(seed);
+    let mut pooled = Vec::new();
+    (0..RESAMPLES)
+        .map(|_| {
+            pooled.clear();
+            for _ in 0..processes.len() {
+                let process = processes[rng.below(processes.len() as u64) as usize];
+                for _ in 0..process.len() {
+                    pooled.push(process[rng.below(process.len() as u64) as usize]);
+                }
+            }
+            median(&mut pooled)
+        })
+        .collect()
+}
+
+/// The bootstrap distribution of the `q`-quantile of latency histograms, one per process, as
+/// `(value, count)` buckets: resample the processes, merge, read the quantile. (The samples
+/// inside a process are many and are not resampled; the processes are what varies.)
+pub fn bootstrap_quantile(processes: &[Vec<(u64, u64)>], q: f64, seed: u64) -> Vec<f64> {
+    let processes: Vec<&Vec<(u64, u64)>> = processes.iter().filter(|p| !p.is_empty()).collect();
+    if processes.is_empty() {
+        return Vec::new();
+    }
+    let mut rng = SplitMix64::new(seed);
+    let mut merged: Vec<(u64, u64)> = Vec::new();
+    (0..RESAMPLES / 4)
+        .map(|_| {
+            merged.clear();
+            for _ in 0..processes.len() {
+                merged.extend_from_slice(processes[rng.below(processes.len() as u64) as usize]);
+            }
+            weighted_quantile(&mut merged, q) as f64
+        })
+        .collect()
+}
+
+/// The `q`-quantile of `(value, count)` buckets: the smallest value with at least `q` of the
+/// total count at or below it.
+pub fn weighted_quantile(buckets: &mut [(u64, u64)], q: f64) -> u64 {
+    buckets.sort_unstable_by_key(|&(value, _)| value);
+    let total: u64 = buckets.iter().map(|&(_, n)| n).sum();
+    let wanted = ((q.clamp(0.0, 1.0) * total as f64).ceil() as u64).max(1);
+    let mut seen = 0;
+    for &(value, n) in buckets.iter() {
+        seen += n;
+        if seen >= wanted {
+            return value;
+        }
+    }
+    buckets.last().map_or(0, |&(value, _)| value)
+}
+
+/// The bootstrap distribution of `a / b` from two independent bootstrap distributions.
+pub fn ratio_distribution(a: &[f64], b: &[f64]) -> Vec<f64> {
+    a.iter()
+        .zip(b)
+        .filter(|(_, b)| **b > 0.0)
+        .map(|(a, b)| a / b)
+        .collect()
+}
+
+/// The tail percentile a count of samples supports: one with at least ten samples beyond it.
+/// Fewer than that, and "p99" would be the maximum or close to it, so the table says so.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tail {
+    /// The 99th percentile (at least 1 000 samples).
+    P99,
+    /// The 90th percentile (at least 100 samples).
+    P90,
+    /// The largest sample (fewer than 100).
+    Max,
+}
+
+impl Tail {
+    /// The tail `count` samples support.
+    pub fn supported_by(count: u64) -> Tail {
+        match count {
+            1000.. => Tail::P99,
+            100.. => Tail::P90,
+            _ => Tail::Max,
+        }
+    }
+
+    /// The quantile it names.
+    pub fn quantile(self) -> f64 {
+        match self {
+            Tail::P99 => 0.99,
+            Tail::P90 => 0.90,
+            Tail::Max => 1.0,
+        }
+    }
+
+    /// Its name in a table: `p99`, `p90`, `max`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Tail::P99 => "p99",
+            Tail::P90 => "p90",
+            Tail::Max => "max",
+        }
+    }
+}
+
+/// Something about a cell's distribution that is not the model at work.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Flag {
+    /// The processes, or the repetitions, fall into separated clusters.
+    Bimodal,
+    /// The repetitions (within processes) or the processes (in the order they ran) trend.
+    Drift,
+    /// This many repetitions of this many were at least [`OUTLIER`] × the fastest.
+    Outliers(usize, usize),
+    /// The 95 % interval is wider than ±[`WIDE`] of the median.
+    Wide,
+    /// Only one process was measured: no interval across independent samples.
+    OneProcess,
+    /// The machine's steal time was above 2 % during a process of the cell (the largest, %).
+    Steal(f64),
+    /// Some repetition used more CPU than the cores could give in its wall time (the most, in
+    /// cores).
+    CpuOver(f64),
+}
+
+impl std::fmt::Display for Flag {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Flag::Bimodal => write!(f, "bimodal"),
+            Flag::Drift => write!(f, "drift"),
+            Flag::Outliers(n, of) => write!(f, "outliers {n}/{of}"),
+            Flag::Wide => write!(f, "wide"),
+            Flag::OneProcess => write!(f, "one process"),
+            Flag::Steal(pct) => write!(f, "steal {pct:.0}%"),
+            Flag::CpuOver(cores) => write!(f, "CPU {cores:.2} cores"),
+        }
+    }
+}
+
+/// The distribution checks that need only the wall times: `processes[p]` holds the
+/// repetitions of process `p` in the order they ran, and the processes are in the order they
+/// ran.
+pub fn distribution_flags(processes: &[Vec<f64>]) -> Vec<Flag> {
+    let mut flags = Vec::new();
+    let processes: Vec<&Vec<f64>> = processes.iter().filter(|p| !p.is_empty()).collect();
+    let all: Vec<f64> = processes.iter().flat_map(|p| p.iter().copied()).collect();
+    if all.is_empty() {
+        return flags;
+    }
+    let medians: Vec<f64> = processes.iter().map(|p| median(&mut p.to_vec())).collect();
+    let bimodal_processes = medians.len() >= 3 && separated(&medians, 1);
+    let bimodal_reps = separated(&all, 2);
+    if bimodal_processes || bimodal_reps {
+        flags.push(Flag::Bimodal);
+    }
+    if drifts(&processes, &medians) {
+        flags.push(Flag::Drift);
+    }
+    let fastest = all.iter().copied().fold(f64::INFINITY, f64::min);
+    let outliers = all.iter().filter(|&&x| x >= OUTLIER * fastest).count();
+    if outliers > 0 {
+        flags.push(Flag::Outliers(outliers, all.len()));
+    }
+    flags
+}
+
+/// Whether `values` split into two clusters, each of at least `smallest` values, with a gap of
+/// at least [`CLUSTER_GAP`] between them that is also [`CLUSTER_SEPARATION`] times wider than
+/// either cluster's own spread (all in log scale: a ratio, whatever the unit).
+pub fn separated(values: &[f64], smallest: usize) -> bool {
+    let mut logs: Vec<f64> = values
+        .iter()
+        .filter(|v| **v > 0.0)
+        .map(|v| v.ln())
+        .collect();
+    if logs.len() < 2 * smallest.max(1) {
+        return false;
+    }
+    logs.sort_by(f64::total_cmp);
+    // The widest gap that leaves at least `smallest` values on each side.
+    let Some(split) = (smallest.max(1)..=logs.len() - smallest.max(1))
+        .max_by(|&i, &j| (logs[i] - logs[i - 1]).total_cmp(&(logs[j] - logs[j - 1])))
+    else {
+        return false;
+    };
+    let gap = logs[split] - logs[split - 1];
+    let spread = |c: &[f64]| c[c.len() - 1] - c[0];
+    let within = spread(&logs[..split]).max(spread(&logs[split..]));
+    gap >= CLUSTER_GAP.ln() && gap > CLUSTER_SEPARATION * within
+}
+
+/// Whether the repetitions trend within their processes, or the processes trend in the order
+/// they ran: Kendall's τ of value against position at least [`DRIFT_TAU`] in size, with the
+/// typical last value [`DRIFT_CHANGE`] away from the typical first.
+fn drifts(processes: &[&Vec<f64>], medians: &[f64]) -> bool {
+    // Within processes: τ pooled over every process's pairs of repetitions.
+    let (mut concordant, mut pairs) = (0i64, 0i64);
+    for p in processes {
+        let (c, n) = kendall(p);
+        concordant += c;
+        pairs += n;
+    }
+    if pairs >= 3 && (concordant as f64 / pairs as f64).abs() >= DRIFT_TAU {
+        let mut first: Vec<f64> = processes.iter().map(|p| p[0]).collect();
+        let mut last: Vec<f64> = processes.iter().map(|p| p[p.len() - 1]).collect();
+        let (first, last) = (median(&mut first), median(&mut last));
+        if first > 0.0 && ((last - first) / first).abs() >= DRIFT_CHANGE {
+            return true;
+        }
+    }
+    // Across processes, in the order they ran.
+    if medians.len() >= 4 {
+        let (c, n) = kendall(medians);
+        if (c as f64 / n as f64).abs() >= DRIFT_TAU {
+            let half = medians.len() / 2;
+            let early = median(&mut medians[..half].to_vec());
+            let late = median(&mut medians[medians.len() - half..].to_vec());
+            if early > 0.0 && ((late - early) / early).abs() >= DRIFT_CHANGE {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+/// Kendall's S (concordant minus discordant pairs) of `series` against its positions, and the
+/// number of pairs.
+fn kendall(series: &[f64]) -> (i64, i64) {
+    let (mut s, mut n) = (0, 0);
+    for i in 0..series.len() {
+        for j in i + 1..series.len() {
+            n += 1;
+            s += match series[j].total_cmp(&series[i]) {
+                std::cmp::Ordering::Greater => 1,
+                std::cmp::Ordering::Less => -1,
+                std::cmp::Ordering::Equal => 0,
+            };
+        }
+    }
+    (s, n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Deterministic noise: a value within ±`amplitude` of 1, different for each `i`.
+    fn jitter(i: u64, amplitude: f64) -> f64 {
+        let u = SplitMix64::new(i).next_u64() as f64 / u64::MAX as f64;
+        1.0 + amplitude * (2.0 * u - 1.0)
+    }
+
+    fn cell(
+        processes: usize,
+        reps: usize,
+        centre: f64,
+        amplitude: f64,
+        salt: u64,
+    ) -> Vec<Vec<f64>> {
+        (0..processes)
+            .map(|p| {
+                (0..reps)
+                    .map(|r| centre * jitter(salt + (p * 100 + r) as u64, amplitude))
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn medians_and_quantiles() {
+        assert_eq!(median(&mut [3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&mut [4.0, 1.0, 2.0, 3.0]), 2.5);
+        assert_eq!(median(&mut []), 0.0);
+        assert_eq!(quantile(&mut [0.0, 10.0], 0.25), 2.5);
+        assert_eq!(weighted_quantile(&mut [(5, 1), (1, 1), (3, 2)], 0.5), 3);
+        assert_eq!(weighted_quantile(&mut [(5, 1), (1, 1), (3, 2)], 1.0), 5);
+        assert_eq!(weighted_quantile(&mut [(5, 1), (1, 1), (3, 2)], 0.0), 1);
+    }
+
+    #[test]
+    fn the_interval_covers_the_true_median_about_95_times_in_100() {
+        // Many synthetic cells of 5 processes x 3 repetitions, each process with its own
+        // offset (the between-process variation that makes processes the unit) and noise
+        // within: the true median of the population is 100.
+        let mut covered = 0;
+        let trials = 200;
+        for t in 0..trials {
+            let processes: Vec<Vec<f64>> = (0..5)
+                .map(|p| {
+                    let offset = 100.0 * jitter(t * 1000 + p, 0.05);
+                    (0..3)
+                        .map(|r| offset * jitter(t * 1000 + p * 10 + r + 500_000, 0.02))
+                        .collect()
+                })
+                .collect();
+            let interval = Interval::of(&bootstrap_median(&processes, t));
+            covered += usize::from(interval.contains(100.0));
+        }
+        // A bootstrap from five clusters is known to run a little narrow; it must still cover
+        // the truth most of the time, and must not be so wide that it always does.
+        assert!(
+            (150..=199).contains(&covered),
+            "covered {covered} of {trials}"
+        );
+    }
+
+    #[test]
+    fn intervals_are_exact_for_identical_values_and_widen_with_noise() {
+        let flat = vec![vec![10.0; 3]; 5];
+        assert_eq!(
+            Interval::of(&bootstrap_median(&flat, 1)),
+            Interval { lo: 10.0, hi: 10.0 }
+        );
+        let tight = Interval::of(&bootstrap_median(&cell(5, 3, 10.0, 0.01, 7), 1));
+        let loose = Interval::of(&bootstrap_median(&cell(5, 3, 10.0, 0.20, 7), 1));
+        assert!(tight.contains(10.0) && loose.contains(10.0));
+        assert!(tight.relative_half_width(10.0) < 0.01);
+        assert!(loose.relative_half_width(10.0) > 3.0 * tight.relative_half_width(10.0));
+        assert!(bootstrap_median(&[], 1).is_empty());
+    }
+
+    #[test]
+    fn the_same_seed_gives_the_same_interval() {
+        let c = cell(5, 3, 10.0, 0.1, 3);
+        assert_eq!(bootstrap_median(&c, 42), bootstrap_median(&c, 42));
+        assert_eq!(seed_of("a"), seed_of("a"));
+        assert_ne!(seed_of("a"), seed_of("b"));
+    }
+
+    #[test]
+    fn a_ratio_interval_is_centred_on_the_true_ratio() {
+        let a = bootstrap_median(&cell(5, 3, 100.0, 0.02, 1), 1);
+        let b = bootstrap_median(&cell(5, 3, 125.0, 0.02, 2), 2);
+        let ratio = Interval::of(&ratio_distribution(&b, &a));
+        assert!(ratio.contains(1.25), "{ratio:?}");
+        assert!(ratio.lo > 1.15 && ratio.hi < 1.35, "{ratio:?}");
+    }
+
+    #[test]
+    fn latency_quantiles_are_resampled_over_processes() {
+        // Two processes agree, one is ten times slower: the p50 interval spans both.
+        let process = |v: u64| vec![(v, 100), (2 * v, 10)];
+        let ps = vec![process(10), process(10), process(100)];
+        let i = Interval::of(&bootstrap_quantile(&ps, 0.5, 9));
+        assert_eq!(i.lo, 10.0);
+        assert_eq!(i.hi, 100.0);
+    }
+
+    #[test]
+    fn tails_need_ten_samples_beyond_them() {
+        assert_eq!(Tail::supported_by(30), Tail::Max);
+        assert_eq!(Tail::supported_by(300), Tail::P90);
+        assert_eq!(Tail::supported_by(5000), Tail::P99);
+        assert_eq!(Tail::P90.label(), "p90");
+    }
+
+    #[test]
+    fn a_clean_cell_is_not_flagged() {
+        for salt in 0..50 {
+            let c = cell(5, 3, 1.0, 0.05, salt * 77);
+            assert_eq!(distribution_flags(&c), [], "salt {salt}: {c:?}");
+        }
+    }
+
+    #[test]
+    fn bimodal_processes_are_flagged() {
+        // The published threads/parking-lot condition cell at W = 8: per-process medians of
+        // 51.2, 1.77 and 1.80 µs.
+        let c = vec![
+            vec![51.0, 51.4, 51.2],
+            vec![1.77, 1.76, 1.78],
+            vec![1.80, 1.81, 1.79],
+        ];
+        assert!(distribution_flags(&c).contains(&Flag::Bimodal));
+    }
+
+    #[test]
+    fn bimodal_repetitions_and_outliers_are_flagged() {
+        // The crawl artefact: one slow repetition in each process.
+        let c = vec![vec![150.0, 740.0, 168.0], vec![712.0, 170.0, 158.0]];
+        let flags = distribution_flags(&c);
+        assert!(flags.contains(&Flag::Bimodal), "{flags:?}");
+        assert!(flags.contains(&Flag::Outliers(2, 6)), "{flags:?}");
+    }
+
+    #[test]
+    fn a_single_outlier_is_an_outlier_not_a_mode() {
+        let mut c = cell(5, 3, 1.0, 0.02, 5);
+        c[2][1] = 4.0;
+        let flags = distribution_flags(&c);
+        assert_eq!(flags, [Flag::Outliers(1, 15)]);
+    }
+
+    #[test]
+    fn drift_within_processes_is_flagged() {
+        // Every process slows down by a fifth from its first repetition to its last.
+        let c: Vec<Vec<f64>> = (0..5)
+            .map(|p| {
+                (0..3)
+                    .map(|r| (1.0 + 0.1 * r as f64) * jitter(p * 10 + r, 0.01))
+                    .collect()
+            })
+            .collect();
+        assert_eq!(distribution_flags(&c), [Flag::Drift]);
+    }
+
+    #[test]
+    fn drift_across_processes_is_flagged() {
+        // The machine slows down over the run: each process a tenth slower than the last.
+        let c: Vec<Vec<f64>> = (0..5)
+            .map(|p| {
+                (0..3)
+                    .map(|r| (1.0 + 0.1 * p as f64) * jitter(p * 10 + r, 0.005))
+                    .collect()
+            })
+            .collect();
+        assert!(distribution_flags(&c).contains(&Flag::Drift));
+    }
+}
