@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Regenerates everything published from the raw records alone (never re-measuring):
 # every results/<machine>/summary.md and plots/, results/README.md, and the headline section of
-# the top-level README between its markers. Byte-identical for the same records.
+# the top-level README between its markers. Byte-identical for the same records. Refuses a
+# folder whose records come from several revisions or a dirty tree, unless it holds a file
+# named allow-mixed.
 #
 #   scripts/publish.sh                       # headline from the 2-core reference machine
 #   HEADLINE=<machine> scripts/publish.sh    # headline from another results/ folder
@@ -14,7 +16,12 @@ if [ -z "${SHOOTOUT:-}" ]; then
 fi
 for runs in results/*/runs.jsonl; do
   [ -f "$runs" ] || continue
-  "$shootout" report "$runs" --out "$(dirname "$runs")" > /dev/null
+  dir=$(dirname "$runs")
+  # A folder measured before tables had to come from one clean revision says so in a file
+  # named allow-mixed (why, in words); its summary then carries the warning at its top.
+  mixed=()
+  [ -f "$dir/allow-mixed" ] && mixed=(--allow-mixed)
+  "$shootout" report "$runs" --out "$dir" "${mixed[@]}" > /dev/null
 done
 "$shootout" index results --readme README.md --headline "${HEADLINE:-$(cat results/HEADLINE)}"
 echo "published: $(ls -d results/*/ | tr '\n' ' ')"

@@ -37,7 +37,7 @@ run --workers "$workers" --task dnc,fanout,pipeline "$@"
 run --workers "$workers,$((cores * 4))" --task sync "$@"
 # Fan-out latency and memory against concurrency (the pool is expected to hit the timeout at
 # the largest K: a bounded blocking pool serves K/N requests one after another).
-run --workers "$cores" --task scatter -p conns=10,100,10000 -p rounds=5 --rounds 2 --timeout 120 "$@"
+run --workers "$cores" --task scatter -p conns=10,100,10000 -p rounds=5 --timeout 120 "$@"
 # Pipeline throughput against work per item, and against producers × consumers.
 run --workers "$cores" --task bounded -p work=0,1000 "$@"
 run --workers "$cores" --task bounded -p producers=1,4 -p consumers=1,4 -p work=0 -p items=1000000 "$@"

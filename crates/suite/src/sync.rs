@@ -152,7 +152,11 @@ pub mod semaphore {
         #[inline]
         pub fn enter(&self) {
             let now = self.inside.fetch_add(1, Ordering::SeqCst) + 1;
-            self.most.fetch_max(now, Ordering::SeqCst);
+            // `most` only grows: once it is at least `now`, the update would change nothing,
+            // and skipping it keeps a second read-modify-write off the shared line.
+            if now > self.most.load(Ordering::SeqCst) {
+                self.most.fetch_max(now, Ordering::SeqCst);
+            }
         }
 
         /// Whether the section has held `target` workers at once: until then, wait inside.
