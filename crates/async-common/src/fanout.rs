@@ -8,10 +8,12 @@
 //! again by whichever executor thread picks it up. Ten thousand idle connections cost memory
 //! and nothing else.
 //!
-//! Every request is [`call`]: write the 16-byte request, read the 4-byte header, read the
-//! payload, digest it. It is the suite's `call_blocking` written on futures-io's `AsyncRead`
+//! Every request is [`call`]: write the 17-byte request, read the 4-byte header, read the
+//! payload, digest it; a crawl request, which asks the server to close, then reads once more
+//! and expects the end of the stream, so that the server closes first (see the suite's
+//! `fanout` module docs). It is the suite's `call_blocking` written on futures-io's `AsyncRead`
 //! and `AsyncWrite` (smol's `io` traits, and async-std's `io::Read` and `io::Write` under std's
-//! names) with futures-lite's `read_exact` and `write_all`, each step an `.await`. Every
+//! names) with futures-lite's `write_all`, `read_exact` and `read`, each step an `.await`. Every
 //! connection has `TCP_NODELAY` set. Every error becomes a `Failure` that names the request
 //! (or the round) and the server; nothing panics and nothing waits forever.
 //!
@@ -97,7 +99,7 @@ use futures::future::{FutureExt as _, try_join_all};
 use futures::stream::{self, FuturesUnordered, StreamExt, TryStreamExt};
 use futures_lite::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use shootout_suite::fanout::{
-    REPLY_HEADER_LEN, Report, Request, digest, io_failure, reply_len, timeout,
+    REPLY_HEADER_LEN, Report, Request, confirm_close, digest, io_failure, reply_len, timeout,
 };
 use shootout_suite::task::{Crawl, Scatter};
 use shootout_suite::time::nanos;
@@ -147,7 +149,9 @@ pub trait Net: Spawn {
 // The client: one request and its reply, as async IO.
 // ---------------------------------------------------------------------------------------------
 
-/// One request and its reply on an async stream; returns the reply's digest.
+/// One request and its reply on an async stream; returns the reply's digest. When the request
+/// asks the server to close, it also reads on to the end of the stream, so that the server
+/// closes first ([`confirm_close`]).
 pub async fn call<S: AsyncRead + AsyncWrite + Unpin>(
     stream: &mut S,
     request: Request,
@@ -158,6 +162,9 @@ pub async fn call<S: AsyncRead + AsyncWrite + Unpin>(
     stream.read_exact(&mut header).await?;
     payload.resize(reply_len(header)?, 0);
     stream.read_exact(payload).await?;
+    if request.close {
+        confirm_close(stream.read(&mut [0; 1]).await?)?;
+    }
     Ok(digest(request.id, payload))
 }
 
@@ -365,7 +372,8 @@ async fn crawl_tasks<N: Net>(s: N, p: Crawl, addr: SocketAddr) -> Result<Outcome
     Ok(report.into_outcome())
 }
 
-/// One crawl request: a fresh connection, one call, closed on return.
+/// One crawl request: a fresh connection, one call (which reads on until the server has closed
+/// its end), closed on return.
 async fn fetch<N: Net>(
     addr: SocketAddr,
     request: Request,

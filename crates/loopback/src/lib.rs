@@ -4,7 +4,8 @@
 //! predictably, costs little CPU (it shares the machine with the backend under test), and holds
 //! ten thousand connections without noticing. This is it: each request names a delay and a reply
 //! size; the server sleeps that long, then sends a payload derived from the request id, so the
-//! client's checksum proves every reply arrived intact and to the right request.
+//! client's checksum proves every reply arrived intact and to the right request. A request
+//! that asks to close is the connection's last: the server closes it right after the reply.
 //!
 //! The protocol is defined in [`shootout_suite::fanout`]; this crate only serves it.
 //!
@@ -16,7 +17,7 @@
 //!
 //! let server = shootout_loopback::Server::start("127.0.0.1:0".parse().unwrap()).unwrap();
 //! let mut stream = fanout::connect_blocking(server.addr(), Duration::from_secs(5)).unwrap();
-//! let request = Request { id: 7, delay_us: 100, reply_len: 32 };
+//! let request = Request { id: 7, delay_us: 100, reply_len: 32, close: false };
 //! let digest = fanout::call_blocking(&mut stream, request, &mut Vec::new()).unwrap();
 //! assert_eq!(digest, fanout::expected_digest(7, 32));
 //! ```
@@ -36,7 +37,7 @@ use std::net::SocketAddr;
 use std::thread;
 use std::time::Duration;
 
-use shootout_suite::fanout::{MAX_REPLY_LEN, REPLY_HEADER_LEN, REQUEST_LEN, Request, fill_payload};
+use shootout_suite::fanout::{REPLY_HEADER_LEN, REQUEST_LEN, Request, fill_payload};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
@@ -147,6 +148,9 @@ async fn accept_loop(listener: TcpListener) -> io::Result<()> {
     }
 }
 
+/// Answers the requests on one connection until the client hangs up, a request asks to close
+/// (the server then closes first, so `TIME_WAIT` stays on this side), or a request breaks the
+/// protocol.
 async fn connection(mut stream: TcpStream) -> io::Result<()> {
     stream.set_nodelay(true)?;
     let mut request = [0; REQUEST_LEN];
@@ -157,13 +161,7 @@ async fn connection(mut stream: TcpStream) -> io::Result<()> {
             Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(()),
             Err(e) => return Err(e),
         }
-        let request = Request::decode(&request);
-        if request.reply_len > MAX_REPLY_LEN {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                "reply length beyond the protocol's maximum",
-            ));
-        }
+        let request = Request::decode(&request)?;
         if request.delay_us > 0 {
             tokio::time::sleep(Duration::from_micros(u64::from(request.delay_us))).await;
         }
@@ -172,12 +170,16 @@ async fn connection(mut stream: TcpStream) -> io::Result<()> {
         reply.resize(REPLY_HEADER_LEN + request.reply_len as usize, 0);
         fill_payload(request.id, &mut reply[REPLY_HEADER_LEN..]);
         stream.write_all(&reply).await?;
+        if request.close {
+            // Dropping the stream closes it: the FIN follows the reply.
+            return Ok(());
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::io::Write;
+    use std::io::{Read, Write};
     use std::time::{Duration, Instant};
 
     use shootout_suite::fanout::{self, Request};
@@ -198,10 +200,39 @@ mod tests {
                 id,
                 delay_us: 0,
                 reply_len: id as u32 * 3,
+                close: false,
             };
             let digest = fanout::call_blocking(&mut stream, request, &mut payload).unwrap();
             assert_eq!(digest, fanout::expected_digest(id, id as usize * 3));
         }
+    }
+
+    #[test]
+    fn closes_after_the_reply_to_a_closing_request() {
+        let server = start();
+        let mut stream = fanout::connect_blocking(server.addr(), Duration::from_secs(10)).unwrap();
+        let request = Request {
+            id: 5,
+            delay_us: 0,
+            reply_len: 12,
+            close: true,
+        };
+        // The request on its own, so that the reply and the EOF are read here, not by the client.
+        stream.write_all(&request.encode()).unwrap();
+        let mut header = [0; 4];
+        stream.read_exact(&mut header).unwrap();
+        let mut payload = vec![0; fanout::reply_len(header).unwrap()];
+        stream.read_exact(&mut payload).unwrap();
+        assert_eq!(fanout::digest(5, &payload), fanout::expected_digest(5, 12));
+        let mut byte = [0; 1];
+        assert_eq!(stream.read(&mut byte).unwrap(), 0, "the server hangs up");
+        // The client accepts the same from the server.
+        let mut again = fanout::connect_blocking(server.addr(), Duration::from_secs(10)).unwrap();
+        let request = Request { id: 6, ..request };
+        assert_eq!(
+            fanout::call_blocking(&mut again, request, &mut Vec::new()).unwrap(),
+            fanout::expected_digest(6, 12)
+        );
     }
 
     #[test]
@@ -213,6 +244,7 @@ mod tests {
             id: 1,
             delay_us: 20_000,
             reply_len: 8,
+            close: false,
         };
         fanout::call_blocking(&mut stream, request, &mut Vec::new()).unwrap();
         assert!(started.elapsed() >= Duration::from_millis(20));
@@ -232,6 +264,7 @@ mod tests {
                         id: id as u64,
                         delay_us: 1000,
                         reply_len: 16,
+                        close: false,
                     }
                     .encode(),
                 )
@@ -239,9 +272,9 @@ mod tests {
         }
         for (id, stream) in streams.iter_mut().enumerate() {
             let mut header = [0; 4];
-            std::io::Read::read_exact(stream, &mut header).unwrap();
+            stream.read_exact(&mut header).unwrap();
             let mut payload = vec![0; fanout::reply_len(header).unwrap()];
-            std::io::Read::read_exact(stream, &mut payload).unwrap();
+            stream.read_exact(&mut payload).unwrap();
             assert_eq!(
                 fanout::digest(id as u64, &payload),
                 fanout::expected_digest(id as u64, 16)
@@ -258,21 +291,19 @@ mod tests {
                 id: 0,
                 delay_us: 0,
                 reply_len: u32::MAX,
+                close: false,
             }
             .encode(),
         )
         .unwrap();
         let mut byte = [0; 1];
-        assert_eq!(
-            std::io::Read::read(&mut bad, &mut byte).unwrap_or(0),
-            0,
-            "the server hangs up"
-        );
+        assert_eq!(bad.read(&mut byte).unwrap_or(0), 0, "the server hangs up");
         let mut good = fanout::connect_blocking(server.addr(), Duration::from_secs(10)).unwrap();
         let request = Request {
             id: 3,
             delay_us: 0,
             reply_len: 4,
+            close: false,
         };
         assert_eq!(
             fanout::call_blocking(&mut good, request, &mut Vec::new()).unwrap(),
@@ -295,6 +326,7 @@ mod tests {
             id: 1,
             delay_us: 0,
             reply_len: 4,
+            close: false,
         };
         assert!(fanout::call_blocking(&mut stream, request, &mut Vec::new()).is_err());
     }

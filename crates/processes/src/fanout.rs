@@ -13,7 +13,8 @@
 //! - `blocking`: one thread per process, so a process keeps many requests in flight only by
 //!   writing before it reads. Scatter: the process writes its share's K / N requests, then reads
 //!   the K / N replies in order (those that arrive early wait in the kernel). Crawl: a sliding
-//!   window of at most C / N fresh connections; when it is full, the oldest reply is read.
+//!   window of at most C / N fresh connections; when it is full, the oldest reply is read, and
+//!   the end of stream the server sends after it.
 //! - `threads`: a thread per connection inside each process. Scatter: K / N long-lived threads
 //!   per process, one per connection, each woken by a channel message per round. Crawl: C / N
 //!   threads per process, each opening one connection at a time, claiming the process's next
@@ -38,7 +39,7 @@
 //! the next request starts late and is charged for it.
 
 use std::collections::VecDeque;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::os::fd::OwnedFd;
 use std::panic::{self, AssertUnwindSafe};
@@ -48,8 +49,8 @@ use std::thread;
 use std::time::Instant;
 
 use shootout_suite::fanout::{
-    REPLY_HEADER_LEN, Report, Request, call_blocking, connect_blocking, digest, fetch_blocking,
-    io_failure, reply_len, timeout,
+    Report, Request, call_blocking, connect_blocking, fetch_blocking, io_failure,
+    read_reply_blocking, timeout,
 };
 use shootout_suite::task::{Crawl, Scatter};
 use shootout_suite::time::nanos;
@@ -325,8 +326,8 @@ impl ScatterShare {
                 for (i, stream) in streams.iter_mut().enumerate() {
                     let conn = *first + i;
                     let request = p.request(round, conn);
-                    let digest =
-                        read_reply(stream, request, payload).map_err(|e| failed(conn, e))?;
+                    let digest = read_reply_blocking(stream, request, payload)
+                        .map_err(|e| failed(conn, e))?;
                     tally.add(digest);
                 }
                 Ok(tally)
@@ -366,7 +367,7 @@ fn crawl_window(
     let mut report = Report::default();
     let mut payload = Vec::new();
     let mut complete = |(request, mut stream, began): (Request, TcpStream, u64)| {
-        let digest = read_reply(&mut stream, request, &mut payload).map_err(|e| {
+        let digest = read_reply_blocking(&mut stream, request, &mut payload).map_err(|e| {
             io_failure(
                 format!("crawl request {} to {addr}", request.id),
                 e,
@@ -493,15 +494,6 @@ fn decode_report(payload: &[u8]) -> Result<Report, Failure> {
         tally: dec.tally()?,
         latencies_ns: dec.u64s()?,
     })
-}
-
-/// Reads the reply to `request` and returns its digest.
-fn read_reply(stream: &mut TcpStream, request: Request, payload: &mut Vec<u8>) -> io::Result<u64> {
-    let mut header = [0; REPLY_HEADER_LEN];
-    stream.read_exact(&mut header)?;
-    payload.resize(reply_len(header)?, 0);
-    stream.read_exact(payload)?;
-    Ok(digest(request.id, payload))
 }
 
 /// In open loop, when request `id` is due on the machine-wide clock.

@@ -3,12 +3,29 @@
 //!
 //! # The protocol
 //!
-//! A request is 16 bytes: the request id (`u64`), the delay the server waits before answering
-//! in microseconds (`u32`) and the size of the reply payload (`u32`), all little-endian. The
-//! reply is a 4-byte little-endian length followed by that many payload bytes, which are derived
-//! from the id (see [`fill_payload`]). A client checks every payload by folding its
-//! [`digest`] into a [`Tally`](crate::Tally); the reference computes the same digests without
-//! any network, so a lost, duplicated, mixed-up or corrupted reply fails the cell.
+//! A request is 17 bytes: the request id (`u64`), the delay the server waits before answering
+//! in microseconds (`u32`) and the size of the reply payload (`u32`), all little-endian, then
+//! one byte that says whether the server closes the connection after replying (`1`) or keeps it
+//! open for the next request (`0`). The reply is a 4-byte little-endian length followed by that
+//! many payload bytes, which are derived from the id (see [`fill_payload`]). A client checks
+//! every payload by folding its [`digest`] into a [`Tally`](crate::Tally); the reference
+//! computes the same digests without any network, so a lost, duplicated, mixed-up or corrupted
+//! reply fails the cell.
+//!
+//! # Who closes first
+//!
+//! Scatter keeps its connections open from round to round. Crawl opens a connection per request
+//! and asks the server to close it after the reply (HTTP/1.0's `Connection: close`); the client
+//! reads on to the end of the stream and only then drops its socket. The side that closes first
+//! keeps the connection in `TIME_WAIT` for a minute. On the server that costs nothing: its end
+//! is the listening port, already bound. On the client it would hold the ephemeral port, which
+//! Linux lets a new connection reuse only after a second (`tcp_tw_reuse`), and a crawl opens
+//! thousands of connections a second: once the ports of the last second fill the ephemeral
+//! range, every `connect` scans the whole range for a free one, and some repetitions took five
+//! times as long as the others. A client that dropped its socket as soon as it had the reply
+//! would still close first (the server's FIN not yet read), so every client of a closing
+//! request reads once more and checks that it got the end of the stream ([`confirm_close`];
+//! [`read_reply_blocking`] does it for the blocking clients).
 //!
 //! The codec lives here rather than in `shootout-loopback` so that a backend depends on nothing
 //! but `suite` and its own runtime; the server crate uses the same functions.
@@ -22,7 +39,7 @@ use crate::rng::{SplitMix64, mix};
 use crate::time;
 
 /// The size of an encoded request.
-pub const REQUEST_LEN: usize = 16;
+pub const REQUEST_LEN: usize = 17;
 
 /// The size of a reply's length prefix.
 pub const REPLY_HEADER_LEN: usize = 4;
@@ -30,7 +47,8 @@ pub const REPLY_HEADER_LEN: usize = 4;
 /// The largest reply payload the server will send.
 pub const MAX_REPLY_LEN: u32 = 1 << 20;
 
-/// One request: which id, how long the server waits, how many bytes it sends back.
+/// One request: which id, how long the server waits, how many bytes it sends back, and whether
+/// the server closes the connection afterwards.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Request {
     /// The request id; the payload is derived from it.
@@ -39,26 +57,44 @@ pub struct Request {
     pub delay_us: u32,
     /// The size of the reply payload in bytes.
     pub reply_len: u32,
+    /// Whether the server closes the connection after the reply (the connection's last
+    /// request), so that the server, not the client, closes first (see the module docs).
+    pub close: bool,
 }
 
 impl Request {
-    /// The 16 bytes on the wire.
+    /// The bytes on the wire.
     pub fn encode(&self) -> [u8; REQUEST_LEN] {
         let mut out = [0; REQUEST_LEN];
         out[..8].copy_from_slice(&self.id.to_le_bytes());
         out[8..12].copy_from_slice(&self.delay_us.to_le_bytes());
-        out[12..].copy_from_slice(&self.reply_len.to_le_bytes());
+        out[12..16].copy_from_slice(&self.reply_len.to_le_bytes());
+        out[16] = u8::from(self.close);
         out
     }
 
-    /// Parses 16 bytes from the wire.
-    pub fn decode(bytes: &[u8; REQUEST_LEN]) -> Self {
+    /// Parses a request from the wire, refusing what the protocol never sends: a reply longer
+    /// than [`MAX_REPLY_LEN`], or a close byte other than 0 or 1.
+    pub fn decode(bytes: &[u8; REQUEST_LEN]) -> io::Result<Self> {
         let word = |r: std::ops::Range<usize>| -> [u8; 4] { bytes[r].try_into().expect("4 bytes") };
-        Self {
+        let refuse = |what: String| Err(io::Error::new(io::ErrorKind::InvalidData, what));
+        let request = Self {
             id: u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes")),
             delay_us: u32::from_le_bytes(word(8..12)),
             reply_len: u32::from_le_bytes(word(12..16)),
+            close: match bytes[16] {
+                0 => false,
+                1 => true,
+                other => return refuse(format!("close byte {other} is neither 0 nor 1")),
+            },
+        };
+        if request.reply_len > MAX_REPLY_LEN {
+            return refuse(format!(
+                "reply length {} exceeds the protocol's maximum",
+                request.reply_len
+            ));
         }
+        Ok(request)
     }
 }
 
@@ -99,20 +135,56 @@ pub fn expected_digest(id: u64, len: usize) -> u64 {
     digest(id, &payload)
 }
 
+/// Checks what a read after the reply to a closing request returned: `0` bytes, the end of the
+/// stream (the server has closed its end), or the protocol was broken.
+///
+/// Every client of a [`Request`] with `close` set reads once more after the reply and passes
+/// the count here, so that it drops its socket only after the server has closed first.
+pub fn confirm_close(read: usize) -> io::Result<()> {
+    if read == 0 {
+        return Ok(());
+    }
+    Err(io::Error::new(
+        io::ErrorKind::InvalidData,
+        "the server sent more than the reply to a closing request",
+    ))
+}
+
 /// One request and its reply over a blocking stream; returns the reply's digest.
 ///
 /// This is the whole client for the models that do blocking IO (sequential, threads,
-/// processes). The async backends write the same three steps with their runtime's IO traits.
+/// processes). The async backends write the same steps with their runtime's IO traits.
 pub fn call_blocking<S: Read + Write>(
     stream: &mut S,
     request: Request,
     payload: &mut Vec<u8>,
 ) -> io::Result<u64> {
     stream.write_all(&request.encode())?;
+    read_reply_blocking(stream, request, payload)
+}
+
+/// Reads the reply to `request`, already sent, from a blocking stream; returns its digest.
+/// When the request asked the server to close, it also reads on to the end of the stream
+/// ([`confirm_close`]).
+pub fn read_reply_blocking<S: Read>(
+    stream: &mut S,
+    request: Request,
+    payload: &mut Vec<u8>,
+) -> io::Result<u64> {
     let mut header = [0; REPLY_HEADER_LEN];
     stream.read_exact(&mut header)?;
     payload.resize(reply_len(header)?, 0);
     stream.read_exact(payload)?;
+    if request.close {
+        let mut byte = [0; 1];
+        let read = loop {
+            match stream.read(&mut byte) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                result => break result?,
+            }
+        };
+        confirm_close(read)?;
+    }
     Ok(digest(request.id, payload))
 }
 
@@ -126,8 +198,9 @@ pub fn connect_blocking(addr: SocketAddr, timeout: Duration) -> io::Result<TcpSt
     Ok(stream)
 }
 
-/// One crawl request over blocking IO: a fresh connection, one call, closed on return; the
-/// reply's digest, or a failure that says which request and whether it timed out.
+/// One crawl request over blocking IO: a fresh connection, one call (a closing `request`
+/// reads on until the server has closed its end), closed on return; the reply's digest, or a
+/// failure that says which request and whether it timed out.
 pub fn fetch_blocking(
     addr: SocketAddr,
     request: Request,
@@ -192,12 +265,33 @@ mod tests {
 
     #[test]
     fn requests_round_trip() {
+        for close in [false, true] {
+            let request = Request {
+                id: u64::MAX - 3,
+                delay_us: 1000,
+                reply_len: 77,
+                close,
+            };
+            assert_eq!(Request::decode(&request.encode()).unwrap(), request);
+        }
+    }
+
+    #[test]
+    fn decode_refuses_what_the_protocol_never_sends() {
         let request = Request {
-            id: u64::MAX - 3,
-            delay_us: 1000,
-            reply_len: 77,
+            id: 1,
+            delay_us: 0,
+            reply_len: MAX_REPLY_LEN,
+            close: true,
         };
-        assert_eq!(Request::decode(&request.encode()), request);
+        let mut bytes = request.encode();
+        bytes[16] = 2;
+        assert!(Request::decode(&bytes).is_err(), "a close byte of 2");
+        let too_long = Request {
+            reply_len: MAX_REPLY_LEN + 1,
+            ..request
+        };
+        assert!(Request::decode(&too_long.encode()).is_err());
     }
 
     #[test]
@@ -220,41 +314,84 @@ mod tests {
         assert_eq!(reply_len(5u32.to_le_bytes()).unwrap(), 5);
     }
 
+    /// A fake stream: the reply is queued up front, the request is captured.
+    struct Fake {
+        reply: io::Cursor<Vec<u8>>,
+        sent: Vec<u8>,
+    }
+
+    impl Fake {
+        /// A stream that answers request `id` with `len` payload bytes, then `extra`, then ends.
+        fn answering(id: u64, len: usize, extra: &[u8]) -> Fake {
+            let mut payload = vec![0; len];
+            fill_payload(id, &mut payload);
+            let mut reply = (len as u32).to_le_bytes().to_vec();
+            reply.extend_from_slice(&payload);
+            reply.extend_from_slice(extra);
+            Fake {
+                reply: io::Cursor::new(reply),
+                sent: Vec::new(),
+            }
+        }
+    }
+
+    impl Read for Fake {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.reply.read(buf)
+        }
+    }
+
+    impl Write for Fake {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.sent.write(buf)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
     #[test]
     fn call_blocking_speaks_the_protocol() {
-        // A fake stream: the reply is queued up front, the request is captured.
-        struct Fake {
-            reply: io::Cursor<Vec<u8>>,
-            sent: Vec<u8>,
+        for close in [false, true] {
+            let mut fake = Fake::answering(9, 10, &[]);
+            let request = Request {
+                id: 9,
+                delay_us: 0,
+                reply_len: 10,
+                close,
+            };
+            let got = call_blocking(&mut fake, request, &mut Vec::new()).unwrap();
+            assert_eq!(got, expected_digest(9, 10));
+            assert_eq!(fake.sent, request.encode());
         }
-        impl Read for Fake {
-            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-                self.reply.read(buf)
-            }
-        }
-        impl Write for Fake {
-            fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-                self.sent.write(buf)
-            }
-            fn flush(&mut self) -> io::Result<()> {
-                Ok(())
-            }
-        }
-        let mut payload = vec![0; 10];
-        fill_payload(9, &mut payload);
-        let mut reply = 10u32.to_le_bytes().to_vec();
-        reply.extend_from_slice(&payload);
-        let mut fake = Fake {
-            reply: io::Cursor::new(reply),
-            sent: Vec::new(),
-        };
+    }
+
+    #[test]
+    fn a_closing_call_reads_to_the_end_of_the_stream() {
         let request = Request {
-            id: 9,
+            id: 4,
             delay_us: 0,
-            reply_len: 10,
+            reply_len: 6,
+            close: true,
         };
-        let got = call_blocking(&mut fake, request, &mut Vec::new()).unwrap();
-        assert_eq!(got, expected_digest(9, 10));
-        assert_eq!(fake.sent, request.encode());
+        let mut fake = Fake::answering(4, 6, &[]);
+        call_blocking(&mut fake, request, &mut Vec::new()).unwrap();
+        assert_eq!(
+            fake.reply.position(),
+            fake.reply.get_ref().len() as u64,
+            "every byte read"
+        );
+        // A byte after the reply is a broken protocol, not a second reply.
+        let mut fake = Fake::answering(4, 6, &[0]);
+        let err = call_blocking(&mut fake, request, &mut Vec::new()).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        // A request that keeps the connection open reads nothing past its reply.
+        let mut fake = Fake::answering(4, 6, &[0]);
+        let open = Request {
+            close: false,
+            ..request
+        };
+        call_blocking(&mut fake, open, &mut Vec::new()).unwrap();
+        assert_eq!(fake.reply.position(), REPLY_HEADER_LEN as u64 + 6);
     }
 }

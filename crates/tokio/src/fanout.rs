@@ -7,8 +7,10 @@
 //! and only their tasks are polled, so ten thousand idle connections cost memory and nothing
 //! else.
 //!
-//! Every request is [`call`]: write the 16-byte request, read the 4-byte header, read the
-//! payload, digest it. It is the suite's `call_blocking` with tokio's `AsyncWriteExt` and
+//! Every request is [`call`]: write the 17-byte request, read the 4-byte header, read the
+//! payload, digest it; a crawl request, which asks the server to close, then reads once more
+//! and expects the end of the stream, so that the server closes first (see the suite's
+//! `fanout` module docs). It is the suite's `call_blocking` with tokio's `AsyncWriteExt` and
 //! `AsyncReadExt`, each step an `.await`. Every connection has `TCP_NODELAY` set. Every error
 //! becomes a `Failure` that names the request (or the round) and the server; nothing panics and
 //! nothing waits forever.
@@ -30,7 +32,7 @@
 //! - Crawl: each request is its own connection with its own start, so each gets its own
 //!   [`tokio::time::timeout`], one around the connect and one around the call, as the task's
 //!   parameters say (each bounded by `timeout_ms`). One timeout around the whole request would
-//!   save one wheel entry per request, next to a connect, a write, two reads and a close, and
+//!   save one wheel entry per request, next to a connect, a write, three reads and a close, and
 //!   would bound a different thing.
 //!
 //! # The variants
@@ -103,7 +105,7 @@ use std::time::{Duration, Instant};
 use futures::future::try_join_all;
 use futures::stream::{self, StreamExt, TryStreamExt};
 use shootout_suite::fanout::{
-    REPLY_HEADER_LEN, Report, Request, digest, io_failure, reply_len, timeout,
+    REPLY_HEADER_LEN, Report, Request, confirm_close, digest, io_failure, reply_len, timeout,
 };
 use shootout_suite::task::{Crawl, Scatter};
 use shootout_suite::time::nanos_since;
@@ -128,7 +130,9 @@ pub const CONNECTS_IN_FLIGHT: usize = 256;
 // The client: one request and its reply, as async IO.
 // ---------------------------------------------------------------------------------------------
 
-/// One request and its reply on an async stream; returns the reply's digest.
+/// One request and its reply on an async stream; returns the reply's digest. When the request
+/// asks the server to close, it also reads on to the end of the stream, so that the server
+/// closes first ([`confirm_close`]).
 pub async fn call<S: AsyncRead + AsyncWrite + Unpin>(
     stream: &mut S,
     request: Request,
@@ -139,6 +143,9 @@ pub async fn call<S: AsyncRead + AsyncWrite + Unpin>(
     stream.read_exact(&mut header).await?;
     payload.resize(reply_len(header)?, 0);
     stream.read_exact(payload).await?;
+    if request.close {
+        confirm_close(stream.read(&mut [0; 1]).await?)?;
+    }
     Ok(digest(request.id, payload))
 }
 
@@ -376,7 +383,8 @@ async fn crawl_tasks(p: Crawl, addr: SocketAddr) -> Result<Outcome, Failure> {
     Ok(report.into_outcome())
 }
 
-/// One crawl request: a fresh connection, one call, closed on return.
+/// One crawl request: a fresh connection, one call (which reads on until the server has closed
+/// its end), closed on return.
 async fn fetch(addr: SocketAddr, request: Request, timeout: Duration) -> Result<u64, Failure> {
     let mut stream = connect(addr, timeout).await.map_err(|e| {
         io_failure(

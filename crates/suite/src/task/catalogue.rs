@@ -145,12 +145,14 @@ task! {
 }
 
 impl Scatter {
-    /// The request connection `conn` sends in round `round`.
+    /// The request connection `conn` sends in round `round`; the connection stays open for
+    /// the next round.
     pub fn request(&self, round: u32, conn: usize) -> fanout::Request {
         fanout::Request {
             id: fanout::scatter_id(round, conn, self.conns),
             delay_us: self.delay_us,
             reply_len: self.reply_bytes,
+            close: false,
         }
     }
 }
@@ -236,12 +238,15 @@ task! {
 }
 
 impl Crawl {
-    /// Request number `i`.
+    /// Request number `i`, the only one on its connection: the server closes the connection
+    /// after the reply, so that `TIME_WAIT` is the server's (see [`fanout`]'s "Who closes
+    /// first").
     pub fn request(&self, i: u64) -> fanout::Request {
         fanout::Request {
             id: i,
             delay_us: self.delay_us,
             reply_len: self.reply_bytes,
+            close: true,
         }
     }
 
