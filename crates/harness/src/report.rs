@@ -441,7 +441,8 @@ fn flagged(cells: &[CellSummary]) -> String {
     let _ = writeln!(
         md,
         "{} of {} verified cells carry a flag from the distribution checks ([METHODOLOGY.md](../../METHODOLOGY.md#distribution-checks)): \
-         **bimodal** – the processes, or the repetitions, fall into separated clusters; **drift** – a trend across repetitions or \
+         **bimodal** – the processes, or the repetitions, fall into separated clusters; **odd process** – one process's \
+         median stands apart from the others'; **drift** – a trend across repetitions or \
          processes; **outliers n/m** – repetitions at least 3× the fastest; **wide** – the 95 % interval is wider than ±10 %; \
          **one process** – no independent repetition; **steal** – the hypervisor took more than 2 % of the machine; **CPU** – more \
          CPU time than the cores could give. Each process's median, in the order they ran:\n",

@@ -26,8 +26,8 @@ pub const CLUSTER_GAP: f64 = 1.25;
 /// …and at least this many times the widest spread (in log scale) inside either cluster.
 pub const CLUSTER_SEPARATION: f64 = 2.0;
 
-/// A trend across repetitions or processes counts as drift when it moves the median by this
-/// much (relative) and is this consistent (Kendall's τ, in absolute value).
+/// A trend across repetitions counts as drift when it moves the median by this much (relative)
+/// and is this consistent (Kendall's τ, in absolute value); see [`distribution_flags`].
 pub const DRIFT_CHANGE: f64 = 0.10;
 /// See [`DRIFT_CHANGE`].
 pub const DRIFT_TAU: f64 = 0.6;
@@ -62,12 +62,22 @@ pub struct Interval {
 }
 
 impl Interval {
-    /// The interval of a bootstrap distribution: its 2.5th and 97.5th percentiles.
+    /// The 95 % interval of a bootstrap distribution: its 2.5th and 97.5th percentiles.
     pub fn of(distribution: &[f64]) -> Interval {
-        let mut sorted = distribution.to_vec();
+        Interval::at(distribution, 0.95)
+    }
+
+    /// The interval of a bootstrap distribution at confidence `level` (its central `level`).
+    pub fn at(distribution: &[f64], level: f64) -> Interval {
+        let mut sorted: Vec<f64> = distribution
+            .iter()
+            .copied()
+            .filter(|x| x.is_finite())
+            .collect();
+        let tail = (1.0 - level) / 2.0;
         Interval {
-            lo: quantile(&mut sorted, 0.025),
-            hi: quantile(&mut sorted, 0.975),
+            lo: quantile(&mut sorted, tail),
+            hi: quantile(&mut sorted, 1.0 - tail),
         }
     }
 
@@ -215,8 +225,11 @@ impl Tail {
 /// Something about a cell's distribution that is not the model at work.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Flag {
-    /// The processes, or the repetitions, fall into separated clusters.
+    /// The processes, or the repetitions, fall into separated clusters (at least two on each
+    /// side).
     Bimodal,
+    /// One process's median stands apart from all the others'.
+    OddProcess,
     /// The repetitions (within processes) or the processes (in the order they ran) trend.
     Drift,
     /// This many repetitions of this many were at least [`OUTLIER`] × the fastest.
@@ -236,6 +249,7 @@ impl std::fmt::Display for Flag {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Flag::Bimodal => write!(f, "bimodal"),
+            Flag::OddProcess => write!(f, "odd process"),
             Flag::Drift => write!(f, "drift"),
             Flag::Outliers(n, of) => write!(f, "outliers {n}/{of}"),
             Flag::Wide => write!(f, "wide"),
@@ -249,6 +263,12 @@ impl std::fmt::Display for Flag {
 /// The distribution checks that need only the wall times: `processes[p]` holds the
 /// repetitions of process `p` in the order they ran, and the processes are in the order they
 /// ran.
+///
+/// Every rule is scaled to the cell's own noise where it can be: the typical spread of the
+/// repetitions within a process (in log scale) sets how far apart clusters, a lone process or
+/// the ends of a trend must be before they count. The rates at which they fire on clean,
+/// unimodal noise are checked by the tests at the `full` profile's 5 processes × 2
+/// repetitions.
 pub fn distribution_flags(processes: &[Vec<f64>]) -> Vec<Flag> {
     let mut flags = Vec::new();
     let processes: Vec<&Vec<f64>> = processes.iter().filter(|p| !p.is_empty()).collect();
@@ -257,12 +277,17 @@ pub fn distribution_flags(processes: &[Vec<f64>]) -> Vec<Flag> {
         return flags;
     }
     let medians: Vec<f64> = processes.iter().map(|p| median(&mut p.to_vec())).collect();
-    let bimodal_processes = medians.len() >= 3 && separated(&medians, 1);
-    let bimodal_reps = separated(&all, 2);
-    if bimodal_processes || bimodal_reps {
+    let noise = within_noise(&processes);
+    // Two populations: among the repetitions (at least two on each side), or among the
+    // processes (at least two on each side, so at least four processes).
+    if separated(&all, 2, CLUSTER_GAP.ln()) || separated(&medians, 2, NOISE_GAP * noise) {
         flags.push(Flag::Bimodal);
+    } else if medians.len() >= 3
+        && separated(&medians, 1, (NOISE_GAP * noise).max(CLUSTER_GAP.ln()))
+    {
+        flags.push(Flag::OddProcess);
     }
-    if drifts(&processes, &medians) {
+    if drifts(&processes, &medians, noise) {
         flags.push(Flag::Drift);
     }
     let fastest = all.iter().copied().fold(f64::INFINITY, f64::min);
@@ -273,21 +298,39 @@ pub fn distribution_flags(processes: &[Vec<f64>]) -> Vec<Flag> {
     flags
 }
 
-/// Whether `values` split into two clusters, each of at least `smallest` values, with a gap of
-/// at least [`CLUSTER_GAP`] between them that is also [`CLUSTER_SEPARATION`] times wider than
-/// either cluster's own spread (all in log scale: a ratio, whatever the unit).
-pub fn separated(values: &[f64], smallest: usize) -> bool {
+/// How many times the within-process noise a gap between process medians must be to count.
+pub const NOISE_GAP: f64 = 4.0;
+
+/// The typical spread of repetitions within one process, in log scale: the median over the
+/// processes with at least two repetitions of the range of their logs (0 when none has two).
+fn within_noise(processes: &[&Vec<f64>]) -> f64 {
+    let mut ranges: Vec<f64> = processes
+        .iter()
+        .filter(|p| p.len() >= 2 && p.iter().all(|&x| x > 0.0))
+        .map(|p| {
+            let logs = p.iter().map(|x| x.ln());
+            logs.clone().fold(f64::MIN, f64::max) - logs.fold(f64::MAX, f64::min)
+        })
+        .collect();
+    median(&mut ranges)
+}
+
+/// Whether `values` split into two clusters, each of at least `smallest` values, with a gap
+/// between them (in log scale: a ratio, whatever the unit) of at least [`CLUSTER_GAP`] and
+/// `min_gap`, that is also [`CLUSTER_SEPARATION`] times wider than either cluster's own spread.
+pub fn separated(values: &[f64], smallest: usize, min_gap: f64) -> bool {
+    let smallest = smallest.max(1);
     let mut logs: Vec<f64> = values
         .iter()
         .filter(|v| **v > 0.0)
         .map(|v| v.ln())
         .collect();
-    if logs.len() < 2 * smallest.max(1) {
+    if logs.len() < 2 * smallest {
         return false;
     }
     logs.sort_by(f64::total_cmp);
     // The widest gap that leaves at least `smallest` values on each side.
-    let Some(split) = (smallest.max(1)..=logs.len() - smallest.max(1))
+    let Some(split) = (smallest..=logs.len() - smallest)
         .max_by(|&i, &j| (logs[i] - logs[i - 1]).total_cmp(&(logs[j] - logs[j - 1])))
     else {
         return false;
@@ -295,36 +338,44 @@ pub fn separated(values: &[f64], smallest: usize) -> bool {
     let gap = logs[split] - logs[split - 1];
     let spread = |c: &[f64]| c[c.len() - 1] - c[0];
     let within = spread(&logs[..split]).max(spread(&logs[split..]));
-    gap >= CLUSTER_GAP.ln() && gap > CLUSTER_SEPARATION * within
+    gap >= CLUSTER_GAP.ln().max(min_gap) && gap > CLUSTER_SEPARATION * within
 }
 
-/// Whether the repetitions trend within their processes, or the processes trend in the order
-/// they ran: Kendall's τ of value against position at least [`DRIFT_TAU`] in size, with the
-/// typical last value [`DRIFT_CHANGE`] away from the typical first.
-fn drifts(processes: &[&Vec<f64>], medians: &[f64]) -> bool {
-    // Within processes: τ pooled over every process's pairs of repetitions.
+/// Whether the repetitions trend within their processes (only with at least three of them a
+/// process: with two, a "trend" is a coin toss), or the processes trend in the order they ran
+/// (at least four, every pair in the same order): Kendall's τ of value against position at
+/// least [`DRIFT_TAU`] in size (1 across processes), with the typical last value at least
+/// [`DRIFT_CHANGE`] from the typical first – and, across processes, [`NOISE_GAP`] times the
+/// within-process noise.
+fn drifts(processes: &[&Vec<f64>], medians: &[f64], noise: f64) -> bool {
+    let moved = |first: f64, last: f64, noise: f64| {
+        first > 0.0
+            && last > 0.0
+            && ((last - first) / first).abs() >= DRIFT_CHANGE
+            && (last / first).ln().abs() >= NOISE_GAP * noise
+    };
+    let long: Vec<&&Vec<f64>> = processes.iter().filter(|p| p.len() >= 3).collect();
     let (mut concordant, mut pairs) = (0i64, 0i64);
-    for p in processes {
+    for p in &long {
         let (c, n) = kendall(p);
         concordant += c;
         pairs += n;
     }
     if pairs >= 3 && (concordant as f64 / pairs as f64).abs() >= DRIFT_TAU {
-        let mut first: Vec<f64> = processes.iter().map(|p| p[0]).collect();
-        let mut last: Vec<f64> = processes.iter().map(|p| p[p.len() - 1]).collect();
-        let (first, last) = (median(&mut first), median(&mut last));
-        if first > 0.0 && ((last - first) / first).abs() >= DRIFT_CHANGE {
+        // (The within-process noise is no yardstick here: the trend is inside it.)
+        let mut first: Vec<f64> = long.iter().map(|p| p[0]).collect();
+        let mut last: Vec<f64> = long.iter().map(|p| p[p.len() - 1]).collect();
+        if moved(median(&mut first), median(&mut last), 0.0) {
             return true;
         }
     }
-    // Across processes, in the order they ran.
     if medians.len() >= 4 {
         let (c, n) = kendall(medians);
-        if (c as f64 / n as f64).abs() >= DRIFT_TAU {
+        if c.abs() == n {
             let half = medians.len() / 2;
             let early = median(&mut medians[..half].to_vec());
             let late = median(&mut medians[medians.len() - half..].to_vec());
-            if early > 0.0 && ((late - early) / early).abs() >= DRIFT_CHANGE {
+            if moved(early, late, noise) {
                 return true;
             }
         }
@@ -359,17 +410,24 @@ mod tests {
         1.0 + amplitude * (2.0 * u - 1.0)
     }
 
-    fn cell(
-        processes: usize,
-        reps: usize,
-        centre: f64,
-        amplitude: f64,
-        salt: u64,
-    ) -> Vec<Vec<f64>> {
-        (0..processes)
+    /// Deterministic log-normal noise: `exp(σ z)` for a standard normal `z` (Box–Muller).
+    fn lognormal(i: u64, sigma: f64) -> f64 {
+        let mut rng = SplitMix64::new(i);
+        let u1 = (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+        let u2 = (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+        let z = (-2.0 * (1.0 - u1).ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
+        (sigma * z).exp()
+    }
+
+    /// A synthetic cell the shape of the `full` profile: `processes` × `reps` around `centre`,
+    /// each process with its own log-normal offset and each repetition its own noise, both of
+    /// size `sigma`.
+    fn cell(processes: usize, reps: usize, centre: f64, sigma: f64, salt: u64) -> Vec<Vec<f64>> {
+        (0..processes as u64)
             .map(|p| {
-                (0..reps)
-                    .map(|r| centre * jitter(salt + (p * 100 + r) as u64, amplitude))
+                let offset = centre * lognormal(salt ^ (p << 32), sigma);
+                (0..reps as u64)
+                    .map(|r| offset * lognormal(salt ^ (p << 32) ^ ((r + 1) << 48), sigma))
                     .collect()
             })
             .collect()
@@ -388,27 +446,19 @@ mod tests {
 
     #[test]
     fn the_interval_covers_the_true_median_about_95_times_in_100() {
-        // Many synthetic cells of 5 processes x 3 repetitions, each process with its own
-        // offset (the between-process variation that makes processes the unit) and noise
-        // within: the true median of the population is 100.
-        let mut covered = 0;
-        let trials = 200;
-        for t in 0..trials {
-            let processes: Vec<Vec<f64>> = (0..5)
-                .map(|p| {
-                    let offset = 100.0 * jitter(t * 1000 + p, 0.05);
-                    (0..3)
-                        .map(|r| offset * jitter(t * 1000 + p * 10 + r + 500_000, 0.02))
-                        .collect()
-                })
-                .collect();
-            let interval = Interval::of(&bootstrap_median(&processes, t));
-            covered += usize::from(interval.contains(100.0));
-        }
-        // A bootstrap from five clusters is known to run a little narrow; it must still cover
-        // the truth most of the time, and must not be so wide that it always does.
+        // Many synthetic cells of 5 processes x 2 repetitions (the full profile), with as
+        // much variation between processes as within them: the true median is 100.
+        let trials = 400;
+        let covered = (0..trials)
+            .filter(|&t| {
+                let c = cell(5, 2, 100.0, 0.05, t * 7919);
+                Interval::of(&bootstrap_median(&c, t)).contains(100.0)
+            })
+            .count();
+        // A bootstrap from five clusters runs a little narrow; it must still cover the truth
+        // nearly always, and must not be so wide that it always does.
         assert!(
-            (150..=199).contains(&covered),
+            (340..=396).contains(&covered),
             "covered {covered} of {trials}"
         );
     }
@@ -423,7 +473,7 @@ mod tests {
         let tight = Interval::of(&bootstrap_median(&cell(5, 3, 10.0, 0.01, 7), 1));
         let loose = Interval::of(&bootstrap_median(&cell(5, 3, 10.0, 0.20, 7), 1));
         assert!(tight.contains(10.0) && loose.contains(10.0));
-        assert!(tight.relative_half_width(10.0) < 0.01);
+        assert!(tight.relative_half_width(10.0) < 0.02);
         assert!(loose.relative_half_width(10.0) > 3.0 * tight.relative_half_width(10.0));
         assert!(bootstrap_median(&[], 1).is_empty());
     }
@@ -463,12 +513,28 @@ mod tests {
         assert_eq!(Tail::P90.label(), "p90");
     }
 
+    /// How many of `trials` clean synthetic cells (5 x 2, log-normal noise of `sigma`) get a
+    /// flag from the distribution checks.
+    fn false_flags(sigma: f64, trials: u64) -> usize {
+        (0..trials)
+            .filter(|&t| !distribution_flags(&cell(5, 2, 1.0, sigma, t * 104_729)).is_empty())
+            .count()
+    }
+
     #[test]
-    fn a_clean_cell_is_not_flagged() {
-        for salt in 0..50 {
-            let c = cell(5, 3, 1.0, 0.05, salt * 77);
-            assert_eq!(distribution_flags(&c), [], "salt {salt}: {c:?}");
-        }
+    fn clean_cells_are_rarely_flagged() {
+        // Quiet (3 %) and noisy (10 %) cells of one population: a flag is a false alarm. The
+        // rates are what the rules give today (deterministic noise), with room to spare.
+        let (quiet, noisy, loud) = (
+            false_flags(0.03, 500),
+            false_flags(0.10, 500),
+            false_flags(0.20, 500),
+        );
+        eprintln!(
+            "false alarms in 500 clean cells: {quiet} at 3 %, {noisy} at 10 %, {loud} at 20 %"
+        );
+        assert!(quiet <= 5, "{quiet}");
+        assert!(noisy <= 25, "{noisy}");
     }
 
     #[test]
@@ -493,11 +559,13 @@ mod tests {
     }
 
     #[test]
-    fn a_single_outlier_is_an_outlier_not_a_mode() {
-        let mut c = cell(5, 3, 1.0, 0.02, 5);
-        c[2][1] = 4.0;
-        let flags = distribution_flags(&c);
-        assert_eq!(flags, [Flag::Outliers(1, 15)]);
+    fn one_slow_repetition_is_an_outlier_and_sets_its_process_apart() {
+        let mut c = cell(5, 2, 1.0, 0.02, 5);
+        c[2][1] *= 4.0;
+        assert_eq!(
+            distribution_flags(&c),
+            [Flag::OddProcess, Flag::Outliers(1, 10)]
+        );
     }
 
     #[test]
@@ -518,7 +586,7 @@ mod tests {
         // The machine slows down over the run: each process a tenth slower than the last.
         let c: Vec<Vec<f64>> = (0..5)
             .map(|p| {
-                (0..3)
+                (0..2)
                     .map(|r| (1.0 + 0.1 * p as f64) * jitter(p * 10 + r, 0.005))
                     .collect()
             })

@@ -634,8 +634,10 @@ fn compare_flags_a_deliberate_slowdown_only() {
         "sequential",
         "-p",
         "n=24",
+        "--rounds",
+        "3",
         "--reps",
-        "6",
+        "4",
     ];
     let a = scratch.out();
     let b = scratch.dir.join("b.jsonl");
