@@ -160,6 +160,12 @@ pub fn headline_tables(records: &[Record], link_prefix: &str) -> String {
         .and_then(|r| Profile::parse(&r.profile))
         .unwrap_or(Profile::Full);
     let mut md = String::new();
+    if let Some(problem) = mixed_revisions(records) {
+        let _ = writeln!(
+            md,
+            "> **Not from one clean revision.** {problem}. Rows may compare different code.\n"
+        );
+    }
     for family in Family::ALL {
         let tasks: Vec<TaskId> = TaskId::ALL
             .into_iter()
