@@ -8,7 +8,7 @@
 //! ```
 
 use shootout_harness::{
-    cell, compare, fingerprint, plan, publish, record, registry, run, summary, table,
+    cell, compare, fingerprint, plan, publish, record, registry, report, run, summary, table,
 };
 
 use std::net::SocketAddr;
@@ -342,8 +342,12 @@ fn run(args: RunArgs) -> ExitCode {
 
 fn compare_runs(a: &std::path::Path, b: &std::path::Path) -> ExitCode {
     let read = |p: &std::path::Path| record::read(p).map_err(|e| format!("{}: {e}", p.display()));
+    // Like the published tables, each cell from the latest run in its file that measured it.
     let (ra, rb) = match (read(a), read(b)) {
-        (Ok(ra), Ok(rb)) => (ra, rb),
+        (Ok(ra), Ok(rb)) => (
+            report::latest_per_cell(&ra),
+            report::latest_per_cell(&rb),
+        ),
         (Err(e), _) | (_, Err(e)) => return usage_error(e),
     };
     let comparisons = compare::compare(&ra, &rb);
