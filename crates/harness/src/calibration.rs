@@ -9,6 +9,12 @@
 //! track memory bandwidth, cache size, the cost of a context switch or of a cross-core wake-up,
 //! which is what differs most between machines for the parallel cells: METHODOLOGY.md says
 //! what the index can and cannot correct.
+//!
+//! One core's speed does not say what two busy cores give: on a virtual machine whose vCPUs
+//! share physical cores (hyperthreads) with other guests, each vCPU can run markedly slower
+//! while its sibling is busy, and how much slower changes with the host's load. So a process
+//! also times the kernel on every available core at once ([`measure_parallel`]), the index a
+//! cell with several workers is calibrated by.
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -48,6 +54,36 @@ pub fn measure() -> u64 {
         .unwrap_or(0)
 }
 
+/// The parallel speed index: the kernel on `threads` threads at once, started together; each
+/// run counts as long as its slowest thread took, and the fastest of [`RUNS`] runs is the
+/// index, in nanoseconds. `None` for fewer than two threads (it would be [`measure`]).
+pub fn measure_parallel(threads: usize) -> Option<u64> {
+    if threads < 2 {
+        return None;
+    }
+    let barrier = std::sync::Barrier::new(threads);
+    let slowest: Vec<std::sync::atomic::AtomicU64> = (0..RUNS)
+        .map(|_| std::sync::atomic::AtomicU64::new(0))
+        .collect();
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| {
+                for run in &slowest {
+                    barrier.wait();
+                    let started = Instant::now();
+                    black_box(kernel());
+                    let ns = started.elapsed().as_nanos() as u64;
+                    run.fetch_max(ns, std::sync::atomic::Ordering::Relaxed);
+                }
+            });
+        }
+    });
+    slowest
+        .iter()
+        .map(|run| run.load(std::sync::atomic::Ordering::Relaxed))
+        .min()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -56,5 +92,7 @@ mod tests {
     fn the_kernel_is_deterministic_and_takes_time() {
         assert_eq!(kernel(), kernel());
         assert!(measure() > 0);
+        assert_eq!(measure_parallel(1), None);
+        assert!(measure_parallel(2).is_some_and(|ns| ns > 0));
     }
 }

@@ -64,6 +64,8 @@ pub fn measure(spec: &Spec) -> CellReport {
     }
     // The speed index first, alone: no sampler, no backend, nothing else of ours running.
     measurement.calibration_ns = Some(calibration::measure());
+    measurement.calibration_parallel_ns =
+        calibration::measure_parallel(fingerprint::available_cores());
     let sampler = ThreadSampler::start();
     let result = catch_unwind(AssertUnwindSafe(|| run(spec, &sampler, &mut measurement)));
     let (status, error) = match result {

@@ -135,6 +135,8 @@ pub struct Machines {
     pub speed: Option<f64>,
     /// Whether that ratio is further from 1 than [`SPEED_DIFFERENCE`].
     pub different_speed: bool,
+    /// B's parallel speed index over A's, when both have it.
+    pub parallel_speed: Option<f64>,
 }
 
 /// One side's samples of one cell.
@@ -168,7 +170,7 @@ fn sides(records: &[Record]) -> BTreeMap<String, Option<Side>> {
             .iter()
             .map(|rep| rep.wall_ns as f64 / 1e9)
             .collect();
-        side.calibrated = match (side.calibrated.take(), r.measurement.calibration_ns) {
+        side.calibrated = match (side.calibrated.take(), index_of(r)) {
             (Some(mut c), Some(index)) if index > 0 => {
                 c.push(walls.iter().map(|w| w / (index as f64 / 1e9)).collect());
                 Some(c)
@@ -178,6 +180,16 @@ fn sides(records: &[Record]) -> BTreeMap<String, Option<Side>> {
         side.raw.push(walls);
     }
     out
+}
+
+/// The speed index a record's repetitions are divided by: the parallel one for a cell with
+/// several workers where the process measured it (what W busy cores give is what such a cell
+/// runs on), else the single-core one.
+fn index_of(r: &Record) -> Option<u64> {
+    match r.measurement.calibration_parallel_ns {
+        Some(parallel) if r.workers >= 2 => Some(parallel),
+        _ => r.measurement.calibration_ns,
+    }
 }
 
 /// The task-with-parameters part of a cell key (`dnc/fib n=39` of `dnc/fib n=39 | …`).
@@ -286,23 +298,29 @@ pub fn machines(a: &[Record], b: &[Record]) -> Machines {
             .map(|r| format!("{} ({} CPUs)", r.machine.cpu, r.machine.cores))
             .unwrap_or_default()
     };
-    let index = |rs: &[Record]| {
-        let mut v: Vec<f64> = rs
-            .iter()
-            .filter_map(|r| r.measurement.calibration_ns)
-            .map(|ns| ns as f64)
-            .collect();
+    let median_of = |rs: &[Record], index: fn(&Record) -> Option<u64>| {
+        let mut v: Vec<f64> = rs.iter().filter_map(index).map(|ns| ns as f64).collect();
         (!v.is_empty()).then(|| stats::median(&mut v))
     };
+    let index = |rs: &[Record]| median_of(rs, |r| r.measurement.calibration_ns);
+    let parallel = |rs: &[Record]| median_of(rs, |r| r.measurement.calibration_parallel_ns);
     let (da, db) = (describe(a), describe(b));
     let speed = match (index(a), index(b)) {
         (Some(ia), Some(ib)) if ia > 0.0 => Some(ib / ia),
         _ => None,
     };
+    let parallel_speed = match (parallel(a), parallel(b)) {
+        (Some(pa), Some(pb)) if pa > 0.0 => Some(pb / pa),
+        _ => None,
+    };
     Machines {
         different: (da != db).then_some((da, db)),
         speed,
-        different_speed: speed.is_some_and(|s| (s - 1.0).abs() > SPEED_DIFFERENCE),
+        different_speed: [speed, parallel_speed]
+            .iter()
+            .flatten()
+            .any(|s| (s - 1.0).abs() > SPEED_DIFFERENCE),
+        parallel_speed,
     }
 }
 
@@ -463,6 +481,48 @@ mod tests {
             "{m:?}"
         );
         assert_eq!(m.different, None);
+    }
+
+    #[test]
+    fn busy_cores_that_run_slower_are_told_apart_from_a_slower_model() {
+        // One core is as fast in B as in A, but with both cores busy each runs 1.4x slower
+        // (a hyperthread sibling busy on the host): the parallel index sees it, so the
+        // two-worker cells are calibrated back to no change, except the one that also got
+        // 1.25x slower on its own; the one-worker reference is calibrated by the single index.
+        let with_parallel = |mut rs: Vec<Record>, factor: f64, workers: usize| {
+            for r in &mut rs {
+                r.workers = workers;
+                let single = r.measurement.calibration_ns.unwrap() as f64;
+                r.measurement.calibration_parallel_ns = Some((single * factor) as u64);
+            }
+            rs
+        };
+        let a = [
+            with_parallel(cell(BASE, 100.0, 5e6, 1), 1.1, 1),
+            with_parallel(cell(FIB, 50.0, 5e6, 2), 1.1, 2),
+            with_parallel(cell(LOCK, 20.0, 5e6, 3), 1.1, 2),
+        ]
+        .concat();
+        let b = [
+            with_parallel(cell(BASE, 100.0, 5e6, 11), 1.54, 1),
+            with_parallel(cell(FIB, 87.5, 5e6, 12), 1.54, 2),
+            with_parallel(cell(LOCK, 28.0, 5e6, 13), 1.54, 2),
+        ]
+        .concat();
+        for c in compare(&a, &b) {
+            assert_eq!(c.basis, Basis::Calibrated);
+            if c.key == FIB {
+                assert_eq!(c.verdict, Verdict::Slower, "{c:?}");
+            } else {
+                assert!(unchanged(c.verdict), "{c:?}");
+            }
+        }
+        let m = machines(&a, &b);
+        assert!(
+            m.different_speed && (m.parallel_speed.unwrap() - 1.4).abs() < 0.02,
+            "{m:?}"
+        );
+        assert!((m.speed.unwrap() - 1.0).abs() < 0.02, "{m:?}");
     }
 
     #[test]

@@ -344,10 +344,7 @@ fn compare_runs(a: &std::path::Path, b: &std::path::Path) -> ExitCode {
     let read = |p: &std::path::Path| record::read(p).map_err(|e| format!("{}: {e}", p.display()));
     // Like the published tables, each cell from the latest run in its file that measured it.
     let (ra, rb) = match (read(a), read(b)) {
-        (Ok(ra), Ok(rb)) => (
-            report::latest_per_cell(&ra),
-            report::latest_per_cell(&rb),
-        ),
+        (Ok(ra), Ok(rb)) => (report::latest_per_cell(&ra), report::latest_per_cell(&rb)),
         (Err(e), _) | (_, Err(e)) => return usage_error(e),
     };
     let comparisons = compare::compare(&ra, &rb);
@@ -368,6 +365,14 @@ fn compare_runs(a: &std::path::Path, b: &std::path::Path) -> ExitCode {
         ),
         None => println!(
             "A file lacks the machine speed index (records before schema 2): verdicts use raw ratios."
+        ),
+    }
+    match machines.parallel_speed {
+        Some(p) => println!(
+            "With every core busy, B's machine ran the kernel {p:.2}x as long as A's; cells with several workers are calibrated by that index."
+        ),
+        None => println!(
+            "A file lacks the parallel speed index: cells with several workers are calibrated by the one-core index."
         ),
     }
     let mut table = comfy_table::Table::new();

@@ -93,6 +93,10 @@ pub struct Measurement {
     /// calibration kernel, ns (see `calibration`).
     #[serde(default)]
     pub calibration_ns: Option<u64>,
+    /// The parallel speed index: the same kernel on every available core at once, the slowest
+    /// thread of the fastest run, ns (absent on one core, and in records before it existed).
+    #[serde(default)]
+    pub calibration_parallel_ns: Option<u64>,
     /// The share of the machine's CPU time stolen by the hypervisor over the measured
     /// repetitions, percent.
     #[serde(default)]
