@@ -189,12 +189,7 @@ pub fn own_flags(m: &Measurement, cores: usize) -> Vec<String> {
     if let Some(steal) = m.steal_pct.filter(|&s| s > STEAL) {
         flags.push(Flag::Steal(steal));
     }
-    let most = m
-        .reps
-        .iter()
-        .filter(|r| r.wall_ns > 0)
-        .map(|r| (r.user_ns + r.sys_ns) as f64 / r.wall_ns as f64)
-        .fold(0.0, f64::max);
+    let most = m.reps.iter().filter_map(Rep::cpu_use).fold(0.0, f64::max);
     if most > cores as f64 * CPU_SLACK {
         flags.push(Flag::CpuOver(most));
     }

@@ -328,15 +328,7 @@ pub fn machines(a: &[Record], b: &[Record]) -> Machines {
 mod tests {
     use super::*;
     use crate::record::{Measurement, Rep, SCHEMA, Status};
-
-    /// Deterministic log-normal noise: `exp(σ z)` for a standard normal `z` (Box–Muller).
-    fn lognormal(i: u64, sigma: f64) -> f64 {
-        let mut rng = shootout_suite::rng::SplitMix64::new(i);
-        let u1 = (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
-        let u2 = (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
-        let z = (-2.0 * (1.0 - u1).ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
-        (sigma * z).exp()
-    }
+    use crate::stats::tests::lognormal;
 
     /// A cell the shape of the full profile, 5 processes x 2 repetitions, around `centre_ms`:
     /// each process with its own log-normal offset (σ 5 %) and each repetition its own noise

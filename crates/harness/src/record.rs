@@ -51,6 +51,13 @@ pub struct Rep {
     pub involuntary_switches: u64,
 }
 
+impl Rep {
+    /// Cores kept busy: CPU time (user + system) over wall time; `None` for a zero wall time.
+    pub fn cpu_use(&self) -> Option<f64> {
+        (self.wall_ns > 0).then(|| (self.user_ns + self.sys_ns) as f64 / self.wall_ns as f64)
+    }
+}
+
 /// Latency samples of a cell, as an HdrHistogram's recorded buckets.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Latency {

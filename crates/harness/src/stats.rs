@@ -401,7 +401,7 @@ fn kendall(series: &[f64]) -> (i64, i64) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// Deterministic noise: a value within ±`amplitude` of 1, different for each `i`.
@@ -411,7 +411,7 @@ mod tests {
     }
 
     /// Deterministic log-normal noise: `exp(σ z)` for a standard normal `z` (Box–Muller).
-    fn lognormal(i: u64, sigma: f64) -> f64 {
+    pub(crate) fn lognormal(i: u64, sigma: f64) -> f64 {
         let mut rng = SplitMix64::new(i);
         let u1 = (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
         let u2 = (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;

@@ -271,11 +271,7 @@ fn reduce(rounds: &[&Record]) -> CellSummary {
         flags.push(Flag::Steal(steal_pct));
     }
     let cores = first.machine.cores.max(1) as f64;
-    let most_cpu = reps
-        .iter()
-        .filter(|r| r.wall_ns > 0)
-        .map(|r| (r.user_ns + r.sys_ns) as f64 / r.wall_ns as f64)
-        .fold(0.0, f64::max);
+    let most_cpu = reps.iter().filter_map(|r| r.cpu_use()).fold(0.0, f64::max);
     if most_cpu > cores * CPU_SLACK {
         flags.push(Flag::CpuOver(most_cpu));
     }
