@@ -5,7 +5,9 @@
 #   scripts/run-suite.sh              # everything (tens of minutes on 2 cores)
 #   scripts/run-suite.sh --task fib   # extra arguments go to every `shootout run` below
 #
-# Then `scripts/publish.sh` regenerates the tables and plots from the records.
+# Then `scripts/publish.sh` regenerates the tables and plots from the records. A table comes
+# from one revision: to re-measure a machine from a new one, first move its runs.jsonl to
+# results/<machine>/earlier/runs-<old revision>.jsonl, where the records stay published.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

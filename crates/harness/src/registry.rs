@@ -22,6 +22,22 @@ pub fn find(name: &str) -> Option<&'static Backend> {
     backends().iter().copied().find(|b| b.name == name)
 }
 
+/// The form `backend` declares its `variant` of `task` with – natural for a variant no backend
+/// declares any more, so that no record is hidden.
+pub fn form_of(backend: &str, task: &str, variant: &str) -> shootout_suite::Form {
+    shootout_suite::TaskId::parse(task)
+        .zip(find(backend))
+        .and_then(|(task, backend)| {
+            backend
+                .support(task)
+                .variants()
+                .iter()
+                .find(|v| v.name == variant)
+                .map(|v| v.form)
+        })
+        .unwrap_or(shootout_suite::Form::Natural)
+}
+
 /// The name of the baseline backend that speedups divide by.
 pub const BASELINE: &str = shootout_suite::sequential::NAME;
 

@@ -8,13 +8,13 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use shootout_suite::{Family, TaskId};
+use shootout_suite::{Family, Form, TaskId};
 
 use crate::fingerprint::machine_slug;
 use crate::record::Record;
 use crate::registry::{self, BASELINE};
 use crate::stats::Interval;
-use crate::summary::{CellSummary, summarize_cells};
+use crate::summary::CellSummary;
 use crate::table::{rate, seconds, verdict};
 
 /// The records a report is made from: per cell, the latest run that measured it.
@@ -118,12 +118,17 @@ pub fn baseline<'a>(section: &Section<'a>) -> Option<&'a CellSummary> {
         .find(|c| c.backend == BASELINE && c.status.is_verified())
 }
 
-/// Writes `summary.md` for `records` (already narrowed with [`latest_per_cell`]).
+/// Writes `summary.md` for `records` (already narrowed with [`latest_per_cell`]), whose
+/// summaries are `cells`.
 ///
 /// `source` is the path of the records file as the reader should see it; `to_root` is the
 /// relative path from the summary's folder to the workspace root, for source links.
-pub fn summary_markdown(records: &[Record], source: &str, to_root: &str) -> String {
-    let cells = summarize_cells(records);
+pub fn summary_markdown(
+    records: &[Record],
+    cells: &[CellSummary],
+    source: &str,
+    to_root: &str,
+) -> String {
     let mut md = String::new();
     let machine = records
         .first()
@@ -182,7 +187,7 @@ pub fn summary_markdown(records: &[Record], source: &str, to_root: &str) -> Stri
     );
     let _ = writeln!(md, "{}", COLUMNS);
 
-    let all = sections(&cells);
+    let all = sections(cells);
     let mut gil_written = false;
     for section in &all {
         let family = section.task.family();
@@ -234,7 +239,7 @@ pub fn summary_markdown(records: &[Record], source: &str, to_root: &str) -> Stri
     if !gil_written {
         md.push_str(&gil_experiment(&all));
     }
-    md.push_str(&flagged(&cells));
+    md.push_str(&flagged(cells));
     md
 }
 
@@ -329,7 +334,9 @@ fn gil_experiment(all: &[Section<'_>]) -> String {
     md
 }
 
-const COLUMNS: &str = "Columns: **median** wall time per repetition over every repetition of every cell process, and its **95% interval** \
+const COLUMNS: &str = "Rows: backend/variant, marked *hybrid* where the variant hands the work to another model and *restructured* where it \
+changes the algorithm, designs the contention away or adds a constraint the model lacks – contrasts, not the model's own \
+result. Columns: **median** wall time per repetition over every repetition of every cell process, and its **95% interval** \
 (a bootstrap over the processes, the independent samples, with repetitions resampled within them; every interval below is made \
 the same way); **setup** = building the runtime, pool, worker processes or connections (untimed in the median); **speedup** = the sequential baseline's median / this median, **efficiency** = speedup / workers; \
 **CPU s** = user + system time of every thread and worker process per repetition, **CPU use** = CPU s / wall time \
@@ -349,10 +356,14 @@ fn row(
     let ok = c.status.is_verified();
     let dash = || "-".to_string();
     let link = format!(
-        "[{}/{}]({to_root}/{})",
+        "[{}/{}]({to_root}/{}){}",
         c.backend,
         c.variant,
-        registry::source_file(&c.backend, family)
+        registry::source_file(&c.backend, family),
+        match registry::form_of(&c.backend, &c.task, &c.variant) {
+            Form::Natural => String::new(),
+            form => format!(" *{}*", form.name()),
+        }
     );
     let speedup = base.filter(|_| ok).and_then(|b| c.speedup_over(b));
     let cells = [

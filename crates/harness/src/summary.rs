@@ -336,20 +336,33 @@ fn reduce(rounds: &[&Record]) -> CellSummary {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::record::{Measurement, Rep, SCHEMA};
 
     fn record(round: u32, walls_ms: &[u64]) -> Record {
+        cell_record("dnc/fib", "threads", "scope", 2, round, walls_ms)
+    }
+
+    /// A verified record of `backend/variant` on `task` (at no parameters) with `workers`,
+    /// from round `round`, its repetitions taking `walls_ms` milliseconds each on one core.
+    pub(crate) fn cell_record(
+        task: &str,
+        backend: &str,
+        variant: &str,
+        workers: usize,
+        round: u32,
+        walls_ms: &[u64],
+    ) -> Record {
         Record {
             schema: SCHEMA,
             run_id: "r".into(),
-            key: "dnc/fib | threads/scope | workers=2".into(),
-            task: "dnc/fib".into(),
+            key: format!("{task} | {backend}/{variant} | workers={workers}"),
+            task: task.into(),
             params: Default::default(),
-            backend: "threads".into(),
-            variant: "scope".into(),
-            workers: 2,
+            backend: backend.into(),
+            variant: variant.into(),
+            workers,
             profile: "full".into(),
             round,
             seed: 0,
