@@ -1,6 +1,7 @@
 //! The published plots, as SVG: scaling, latency and memory against concurrency, throughput
 //! against work. Every point carries its 95 % interval as an error bar. Deterministic: the same
-//! summaries always draw the same bytes.
+//! summaries always draw the same bytes. Each figure is drawn twice: one line per model (its
+//! best natural variant), and every variant in shades of its model's colour (`*-variants.svg`).
 
 use std::path::Path;
 
@@ -11,6 +12,9 @@ use shootout_suite::TaskId;
 use crate::report::{Section, baseline};
 use crate::stats::Interval;
 use crate::summary::CellSummary;
+use draw::line_chart;
+
+mod draw;
 
 /// The canvas a chart draws on.
 type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
@@ -19,8 +23,13 @@ type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
 const SIZE: (u32, u32) = (880, 560);
 
 /// One line of a plot: a label, its points, and each point's interval.
+#[derive(Clone)]
 struct Series {
     label: String,
+    /// The backend whose colour the line takes; empty for a reference line (the ideal).
+    backend: String,
+    /// Whether the variant is its model's own idiom (see [`shootout_suite::Form`]).
+    natural: bool,
     points: Vec<(f64, f64)>,
     /// `(x, lo, value, hi)` per point that has an interval.
     bars: Vec<(f64, f64, f64, f64)>,
@@ -41,23 +50,64 @@ fn scaled(value_s: f64, ci: Interval, per_s: f64) -> Figure {
     ))
 }
 
-/// Draws every plot the summaries allow into `dir`; returns the file names written.
+/// Which way a plot's figure improves: how each model's line is picked.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Better {
+    Higher,
+    Lower,
+}
+
+/// One published plot, before it is drawn.
+struct Chart {
+    /// The file name of the models' plot; the variants' plot adds `-variants`.
+    name: String,
+    title: String,
+    x_label: &'static str,
+    y_label: &'static str,
+    log_x: bool,
+    log_y: bool,
+    better: Better,
+    /// Every variant's series.
+    series: Vec<Series>,
+}
+
+/// Draws every plot the summaries allow into `dir`; returns the file names written. Each
+/// figure comes twice: one line per model – its best natural variant, in the model's colour –
+/// and every variant, in shades of its model's colour.
 pub fn draw_all(sections: &[Section<'_>], dir: &Path) -> std::io::Result<Vec<String>> {
     std::fs::create_dir_all(dir)?;
     let mut written = Vec::new();
-    let mut save =
-        |name: String, draw: &dyn Fn(&Area<'_>) -> Result<(), String>| -> std::io::Result<()> {
+    for chart in charts(sections) {
+        let variants_name = chart.name.replace(".svg", "-variants.svg");
+        let models = models_only(&chart.series, chart.better);
+        for (name, title, series) in [
+            (
+                chart.name.clone(),
+                format!("{} – each model's best natural form", chart.title),
+                &models,
+            ),
+            (
+                variants_name,
+                format!("{} – every variant", chart.title),
+                &chart.series,
+            ),
+        ] {
             let path = dir.join(&name);
             {
                 let root = SVGBackend::new(&path, SIZE).into_drawing_area();
                 root.fill(&WHITE).map_err(std::io::Error::other)?;
-                draw(&root).map_err(std::io::Error::other)?;
+                line_chart(&root, &title, &chart, series).map_err(std::io::Error::other)?;
                 root.present().map_err(std::io::Error::other)?;
             }
             written.push(name);
-            Ok(())
-        };
+        }
+    }
+    Ok(written)
+}
 
+/// Every chart the summaries allow, with all their variants' series.
+fn charts(sections: &[Section<'_>]) -> Vec<Chart> {
+    let mut charts = Vec::new();
     for task in [TaskId::Mergesort, TaskId::Fib, TaskId::Nqueens] {
         // The section of this task with the most cells: the one swept over workers.
         let Some(section) = sections
@@ -67,7 +117,7 @@ pub fn draw_all(sections: &[Section<'_>], dir: &Path) -> std::io::Result<Vec<Str
         else {
             continue;
         };
-        let series = speedup_series(section);
+        let mut series = speedup_series(section);
         if series.iter().all(|s| s.points.len() < 2) {
             continue;
         }
@@ -76,28 +126,24 @@ pub fn draw_all(sections: &[Section<'_>], dir: &Path) -> std::io::Result<Vec<Str
             .flat_map(|s| &s.points)
             .map(|p| p.0)
             .fold(1.0, f64::max);
-        let mut series = series;
         series.push(Series {
             label: "ideal".into(),
+            backend: String::new(),
+            natural: true,
             points: vec![(1.0, 1.0), (max_workers, max_workers)],
             bars: Vec::new(),
             dashed: true,
         });
-        let title = format!(
-            "{}: speedup over sequential vs workers (dashed: ideal)",
-            section.heading
-        );
-        save(format!("speedup-{}.svg", task.short()), &|root| {
-            line_chart(
-                root,
-                &title,
-                "workers",
-                "speedup (×)",
-                &series,
-                false,
-                false,
-            )
-        })?;
+        charts.push(Chart {
+            name: format!("speedup-{}.svg", task.short()),
+            title: format!("{}: speedup vs workers (dashed: ideal)", section.heading),
+            x_label: "workers",
+            y_label: "speedup over sequential (×)",
+            log_x: false,
+            log_y: false,
+            better: Better::Higher,
+            series,
+        });
     }
 
     let scatter: Vec<&Section<'_>> = sections
@@ -105,74 +151,71 @@ pub fn draw_all(sections: &[Section<'_>], dir: &Path) -> std::io::Result<Vec<Str
         .filter(|s| s.task == TaskId::Scatter)
         .collect();
     if scatter.len() >= 2 {
-        let latency = fanout_series(&scatter, |c| match c.latency_figures {
-            Some(l) => (
-                scaled(l.p50_s, l.p50_ci, 1e3),
-                scaled(l.tail_s, l.tail_ci, 1e3),
-            ),
-            None => (None, None),
+        charts.push(Chart {
+            name: "scatter-latency.svg".into(),
+            title: "fanout/scatter: round latency vs connections (solid p50, dashed tail)".into(),
+            x_label: "connections K (log)",
+            y_label: "round latency, ms (log)",
+            log_x: true,
+            log_y: true,
+            better: Better::Lower,
+            series: fanout_series(&scatter, |c| match c.latency_figures {
+                Some(l) => (
+                    scaled(l.p50_s, l.p50_ci, 1e3),
+                    scaled(l.tail_s, l.tail_ci, 1e3),
+                ),
+                None => (None, None),
+            }),
         });
-        save("scatter-latency.svg".into(), &|root| {
-            line_chart(
-                root,
-                "fanout/scatter: round latency vs concurrent connections (solid p50, dashed tail)",
-                "connections K (log)",
-                "round latency, ms (log)",
-                &latency,
-                true,
-                true,
-            )
-        })?;
-        let rss = fanout_series(&scatter, |c| {
-            let mib = (c.peak_rss_kib + c.children_peak_rss_kib) as f64 / 1024.0;
-            // The peak over the processes: a maximum, not an estimate with an interval.
-            (Some((mib, Interval { lo: mib, hi: mib })), None)
+        charts.push(Chart {
+            name: "scatter-rss.svg".into(),
+            title: "fanout/scatter: peak memory vs connections".into(),
+            x_label: "connections K (log)",
+            y_label: "peak RSS incl. workers, MiB (log)",
+            log_x: true,
+            log_y: true,
+            better: Better::Lower,
+            series: fanout_series(&scatter, |c| {
+                let mib = (c.peak_rss_kib + c.children_peak_rss_kib) as f64 / 1024.0;
+                // The peak over the processes: a maximum, not an estimate with an interval.
+                (Some((mib, Interval { lo: mib, hi: mib })), None)
+            }),
         });
-        save("scatter-rss.svg".into(), &|root| {
-            line_chart(
-                root,
-                "fanout/scatter: peak memory vs concurrent connections",
-                "connections K (log)",
-                "peak RSS incl. workers, MiB (log)",
-                &rss,
-                true,
-                true,
-            )
-        })?;
     }
 
     let bounded: Vec<&Section<'_>> = sections
         .iter()
         .filter(|s| s.task == TaskId::Bounded)
         .collect();
-    let by_work = pipeline_series(&bounded, "work");
-    if by_work.iter().any(|s| s.points.len() >= 2) {
-        save("pipeline-throughput-vs-work.svg".into(), &|root| {
-            line_chart(
-                root,
-                "pipeline/bounded: throughput vs work per item",
-                "hash rounds per item + 1 (log)",
-                "items per second (log)",
-                &by_work,
-                true,
-                true,
-            )
-        })?;
+    for (name, axis, title, x_label) in [
+        (
+            "pipeline-throughput-vs-work.svg",
+            "work",
+            "pipeline/bounded: throughput vs work per item",
+            "hash rounds per item + 1 (log)",
+        ),
+        (
+            "pipeline-throughput-vs-pc.svg",
+            "producers*consumers",
+            "pipeline/bounded: throughput vs producers × consumers",
+            "P × C (log)",
+        ),
+    ] {
+        let series = pipeline_series(&bounded, axis);
+        if series.iter().any(|s| s.points.len() >= 2) {
+            charts.push(Chart {
+                name: name.into(),
+                title: title.into(),
+                x_label,
+                y_label: "items per second (log)",
+                log_x: true,
+                log_y: true,
+                better: Better::Higher,
+                series,
+            });
+        }
     }
-    let by_shape = pipeline_series(&bounded, "producers*consumers");
-    if by_shape.iter().any(|s| s.points.len() >= 2) {
-        save("pipeline-throughput-vs-pc.svg".into(), &|root| {
-            line_chart(
-                root,
-                "pipeline/bounded: throughput vs producers × consumers",
-                "P × C (log)",
-                "items per second (log)",
-                &by_shape,
-                true,
-                true,
-            )
-        })?;
-    }
+
     // The sync family against contention: the section of each task swept over most workers.
     let swept = |task: TaskId| {
         sections
@@ -183,18 +226,16 @@ pub fn draw_all(sections: &[Section<'_>], dir: &Path) -> std::io::Result<Vec<Str
     if let Some(section) = swept(TaskId::Lock) {
         let series = workers_series(section, |c| (c.throughput.zip(c.throughput_ci), None));
         if series.iter().any(|s| s.points.len() >= 2) {
-            let title = format!("{}: entries per second vs workers", section.heading);
-            save("sync-lock-throughput.svg".into(), &|root| {
-                line_chart(
-                    root,
-                    &title,
-                    "workers (log)",
-                    "entries per second (log)",
-                    &series,
-                    true,
-                    true,
-                )
-            })?;
+            charts.push(Chart {
+                name: "sync-lock-throughput.svg".into(),
+                title: format!("{}: entries per second vs workers", section.heading),
+                x_label: "workers (log)",
+                y_label: "entries per second (log)",
+                log_x: true,
+                log_y: true,
+                better: Better::Higher,
+                series,
+            });
         }
     }
     if let Some(section) = swept(TaskId::Event) {
@@ -206,24 +247,83 @@ pub fn draw_all(sections: &[Section<'_>], dir: &Path) -> std::io::Result<Vec<Str
             None => (None, None),
         });
         if series.iter().any(|s| s.points.len() >= 2) {
-            let title = format!(
-                "{}: set-to-wake latency vs waiters (solid p50, dashed tail)",
-                section.heading
-            );
-            save("sync-event-latency.svg".into(), &|root| {
-                line_chart(
-                    root,
-                    &title,
-                    "waiters W (log)",
-                    "latency, µs (log)",
-                    &series,
-                    true,
-                    true,
-                )
-            })?;
+            charts.push(Chart {
+                name: "sync-event-latency.svg".into(),
+                title: format!(
+                    "{}: set-to-wake latency vs waiters (solid p50, dashed tail)",
+                    section.heading
+                ),
+                x_label: "waiters W (log)",
+                y_label: "latency, µs (log)",
+                log_x: true,
+                log_y: true,
+                better: Better::Lower,
+                series,
+            });
         }
     }
-    Ok(written)
+    charts
+}
+
+/// The distinct items, in the order they first appear.
+fn distinct<'a>(items: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+    let mut out: Vec<&str> = Vec::new();
+    for item in items {
+        if !out.contains(&item) {
+            out.push(item);
+        }
+    }
+    out
+}
+
+/// Whether `c`'s variant is declared its model's own idiom.
+fn is_natural(c: &CellSummary) -> bool {
+    crate::registry::form_of(&c.backend, &c.task, &c.variant) == shootout_suite::Form::Natural
+}
+
+/// One line per model: of each backend's natural variants, the one with the best figure at the
+/// largest x any of them reaches, with its dashed companion, labelled `backend (variant)`.
+/// Lines of no backend (the ideal) are kept as they are.
+fn models_only(series: &[Series], better: Better) -> Vec<Series> {
+    let mut out: Vec<Series> = series
+        .iter()
+        .filter(|s| s.backend.is_empty())
+        .cloned()
+        .collect();
+    let backends = distinct(
+        series
+            .iter()
+            .map(|s| s.backend.as_str())
+            .filter(|b| !b.is_empty()),
+    );
+    for backend in backends {
+        let last = |s: &Series| s.points.last().copied().unwrap_or((f64::MIN, f64::NAN));
+        let Some(best) = series
+            .iter()
+            .filter(|s| s.backend == backend && s.natural && !s.dashed && !s.points.is_empty())
+            .max_by(|a, b| {
+                let ((xa, ya), (xb, yb)) = (last(a), last(b));
+                let by_figure = match better {
+                    Better::Higher => ya.total_cmp(&yb),
+                    Better::Lower => yb.total_cmp(&ya),
+                };
+                // The smaller label wins a tie, so the choice never depends on order.
+                xa.total_cmp(&xb)
+                    .then(by_figure)
+                    .then(b.label.cmp(&a.label))
+            })
+        else {
+            continue;
+        };
+        let variant = best.label.split_once('/').map_or("", |(_, v)| v);
+        for s in series.iter().filter(|s| s.label == best.label) {
+            out.push(Series {
+                label: format!("{backend} ({variant})"),
+                ..s.clone()
+            });
+        }
+    }
+    out
 }
 
 /// Per backend/variant of `section` (the baseline left out): `metric` against workers.
@@ -290,6 +390,8 @@ fn series_of<'a>(
                 None => {
                     series.push(Series {
                         label: label.clone(),
+                        backend: c.backend.clone(),
+                        natural: is_natural(c),
                         points: Vec::new(),
                         bars: Vec::new(),
                         dashed: is_dashed,
@@ -368,6 +470,8 @@ fn pipeline_series(sections: &[&Section<'_>], axis: &str) -> Vec<Series> {
             }
             None => series.push(Series {
                 label,
+                backend: c.backend.clone(),
+                natural: is_natural(c),
                 points: vec![(x, y)],
                 bars: bar.into_iter().collect(),
                 dashed: false,
@@ -379,132 +483,4 @@ fn pipeline_series(sections: &[&Section<'_>], axis: &str) -> Vec<Series> {
         s.points.dedup_by(|a, b| a.0 == b.0);
     }
     series
-}
-
-fn line_chart(
-    root: &DrawingArea<SVGBackend<'_>, Shift>,
-    title: &str,
-    x_label: &str,
-    y_label: &str,
-    series: &[Series],
-    log_x: bool,
-    log_y: bool,
-) -> Result<(), String> {
-    let points = series.iter().flat_map(|s| {
-        s.points
-            .iter()
-            .copied()
-            .chain(s.bars.iter().flat_map(|&(x, lo, _, hi)| [(x, lo), (x, hi)]))
-    });
-    let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
-    for (x, y) in points {
-        (x0, x1, y0, y1) = (x0.min(x), x1.max(x), y0.min(y), y1.max(y));
-    }
-    if x0 > x1 {
-        return Err("nothing to plot".into());
-    }
-    // Some room around the data; log axes need positive bounds.
-    let pad = |lo: f64, hi: f64, log: bool| -> (f64, f64) {
-        if log {
-            ((lo / 1.5).max(1e-9), hi * 1.5)
-        } else {
-            (
-                (lo - (hi - lo) * 0.05).min(0.0),
-                hi + (hi - lo).max(1.0) * 0.08,
-            )
-        }
-    };
-    let (x0, x1) = pad(x0, x1, log_x);
-    let (y0, y1) = pad(y0, y1, log_y);
-    let mut chart = ChartBuilder::on(root);
-    chart
-        .caption(title, ("sans-serif", 18))
-        .margin(12)
-        .x_label_area_size(44)
-        .y_label_area_size(64);
-    macro_rules! draw {
-        ($chart:expr) => {{
-            let mut chart = $chart.map_err(|e| e.to_string())?;
-            chart
-                .configure_mesh()
-                .x_desc(x_label)
-                .y_desc(y_label)
-                .x_label_formatter(&|v| short_number(*v))
-                .y_label_formatter(&|v| short_number(*v))
-                .draw()
-                .map_err(|e| e.to_string())?;
-            let labels: Vec<&str> = {
-                let mut l: Vec<&str> = series.iter().map(|s| s.label.as_str()).collect();
-                l.dedup();
-                l
-            };
-            for s in series {
-                let index = labels.iter().position(|l| *l == s.label).unwrap_or(0);
-                // The reference line (ideal scaling) is black; every measured series gets its own colour.
-                let color = if s.label == "ideal" { BLACK.to_rgba() } else { Palette99::pick(index).to_rgba() };
-                let style = ShapeStyle::from(&color).stroke_width(2);
-                let points = s.points.clone();
-                if s.dashed {
-                    chart
-                        .draw_series(DashedLineSeries::new(points.clone(), 6, 4, style))
-                        .map_err(|e| e.to_string())?;
-                } else {
-                    chart
-                        .draw_series(LineSeries::new(points.clone(), style))
-                        .map_err(|e| e.to_string())?
-                        .label(s.label.clone())
-                        .legend(move |(x, y)| {
-                            PathElement::new(
-                                vec![(x, y), (x + 18, y)],
-                                ShapeStyle::from(&color).stroke_width(2),
-                            )
-                        });
-                }
-                chart
-                    .draw_series(points.iter().map(|&p| Circle::new(p, 3, color.filled())))
-                    .map_err(|e| e.to_string())?;
-                chart
-                    .draw_series(s.bars.iter().map(|&(x, lo, y, hi)| {
-                        ErrorBar::new_vertical(x, lo, y, hi, color.stroke_width(1), 6)
-                    }))
-                    .map_err(|e| e.to_string())?;
-            }
-            chart
-                .configure_series_labels()
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK)
-                .position(SeriesLabelPosition::UpperLeft)
-                .draw()
-                .map_err(|e| e.to_string())?;
-        }};
-    }
-    match (log_x, log_y) {
-        (false, false) => draw!(chart.build_cartesian_2d(x0..x1, y0..y1)),
-        (true, false) => draw!(chart.build_cartesian_2d((x0..x1).log_scale(), y0..y1)),
-        (false, true) => draw!(chart.build_cartesian_2d(x0..x1, (y0..y1).log_scale())),
-        (true, true) => draw!(chart.build_cartesian_2d((x0..x1).log_scale(), (y0..y1).log_scale())),
-    }
-    Ok(())
-}
-
-/// `1500000` → `1.5M`, `0.25` → `0.25`.
-fn short_number(v: f64) -> String {
-    let a = v.abs();
-    if a >= 1e9 {
-        format!("{:.3}G", v / 1e9)
-            .trim_end_matches('0')
-            .trim_end_matches('.')
-            .to_string()
-    } else if a >= 1e6 {
-        format!("{:.3}M", v / 1e6).replace(".000M", "M")
-    } else if a >= 1e3 {
-        format!("{:.3}k", v / 1e3).replace(".000k", "k")
-    } else if a >= 1.0 || a == 0.0 {
-        format!("{v:.2}")
-            .trim_end_matches('0')
-            .trim_end_matches('.')
-            .to_string()
-    } else {
-        format!("{v:.3}")
-    }
 }

@@ -45,8 +45,13 @@ pub fn report(runs: &Path, out: &Path, allow_mixed: bool) -> Result<Vec<PathBuf>
     let mut md = summary_markdown(&records, &cells, &display(runs), &to_root);
     if !plots.is_empty() {
         let _ = writeln!(md, "## Plots\n");
+        // Each model's plot is shown; the same figure over every variant is linked below it.
         for plot in &plots {
-            let _ = writeln!(md, "![{plot}](plots/{plot})\n");
+            if plot.ends_with("-variants.svg") {
+                let _ = writeln!(md, "Every variant: [plots/{plot}](plots/{plot})\n");
+            } else {
+                let _ = writeln!(md, "![{plot}](plots/{plot})\n");
+            }
         }
     }
     let summary = out.join("summary.md");

@@ -656,20 +656,32 @@ fn compare_flags_a_deliberate_slowdown_only() {
             && !text.contains("SLOWER"),
         "{text}"
     );
-    // … and with a copy whose wall times are doubled: a slowdown that must be flagged.
-    let doubled: String = std::fs::read_to_string(&a)
-        .unwrap()
-        .lines()
-        .map(|line| {
-            let mut record: Value = serde_json::from_str(line).unwrap();
-            for rep in record["reps"].as_array_mut().unwrap() {
-                let wall = rep["wall_ns"].as_u64().unwrap();
-                rep["wall_ns"] = Value::from(wall * 2);
-            }
-            format!("{record}\n")
-        })
-        .collect();
-    std::fs::write(&b, doubled).unwrap();
+    // … and with a copy whose wall times are doubled: a slowdown that must be flagged. The
+    // measured times of so small a cell on a busy machine can spread by more than 2×, so both
+    // files get the same synthetic times (±2 % around 1 ms), doubled in the second.
+    let with_walls = |factor: u64| -> String {
+        std::fs::read_to_string(&a)
+            .unwrap()
+            .lines()
+            .map(|line| {
+                let mut record: Value = serde_json::from_str(line).unwrap();
+                let round = record["round"].as_u64().unwrap();
+                for (i, rep) in record["reps"]
+                    .as_array_mut()
+                    .unwrap()
+                    .iter_mut()
+                    .enumerate()
+                {
+                    let jitter = (round * 7 + i as u64 * 3) % 5;
+                    rep["wall_ns"] = Value::from(factor * (980_000 + 10_000 * jitter));
+                }
+                format!("{record}\n")
+            })
+            .collect()
+    };
+    let a = scratch.dir.join("a-synthetic.jsonl");
+    std::fs::write(&a, with_walls(1)).unwrap();
+    std::fs::write(&b, with_walls(2)).unwrap();
     let output = scratch.run(&["compare", a.to_str().unwrap(), b.to_str().unwrap()]);
     let text = String::from_utf8_lossy(&output.stdout);
     assert!(text.contains("1 SLOWER"), "{text}");
