@@ -137,6 +137,10 @@ pub struct Machines {
     pub different_speed: bool,
     /// B's parallel speed index over A's, when both have it.
     pub parallel_speed: Option<f64>,
+    /// The median one-minute load average before A's and before B's processes of the cells both
+    /// measured, when both recorded it: a sustained load that the indexes, timing milliseconds,
+    /// do not see (METHODOLOGY.md).
+    pub load: Option<(f64, f64)>,
 }
 
 /// One side's samples of one cell.
@@ -302,6 +306,19 @@ pub fn machines(a: &[Record], b: &[Record]) -> Machines {
         let mut v: Vec<f64> = rs.iter().filter_map(index).map(|ns| ns as f64).collect();
         (!v.is_empty()).then(|| stats::median(&mut v))
     };
+    // Over the cells both measured: a file may hold others, run under other loads.
+    let keys = |rs: &[Record]| -> std::collections::BTreeSet<String> {
+        rs.iter().map(|r| r.key.clone()).collect()
+    };
+    let load = |rs: &[Record], other: &[Record]| {
+        let other = keys(other);
+        let mut v: Vec<f64> = rs
+            .iter()
+            .filter(|r| other.contains(&r.key))
+            .filter_map(|r| r.measurement.load_before)
+            .collect();
+        (!v.is_empty()).then(|| stats::median(&mut v))
+    };
     let index = |rs: &[Record]| median_of(rs, |r| r.measurement.calibration_ns);
     let parallel = |rs: &[Record]| median_of(rs, |r| r.measurement.calibration_parallel_ns);
     let (da, db) = (describe(a), describe(b));
@@ -321,6 +338,7 @@ pub fn machines(a: &[Record], b: &[Record]) -> Machines {
             .flatten()
             .any(|s| (s - 1.0).abs() > SPEED_DIFFERENCE),
         parallel_speed,
+        load: load(a, b).zip(load(b, a)),
     }
 }
 
@@ -515,6 +533,20 @@ mod tests {
             "{m:?}"
         );
         assert!((m.speed.unwrap() - 1.0).abs() < 0.02, "{m:?}");
+        assert_eq!(m.load, None, "no load recorded, none reported");
+    }
+
+    #[test]
+    fn the_load_before_each_sides_cells_is_reported() {
+        let with_load = |mut rs: Vec<Record>, loads: &[f64]| {
+            for (r, &load) in rs.iter_mut().zip(loads.iter().cycle()) {
+                r.measurement.load_before = Some(load);
+            }
+            rs
+        };
+        let a = with_load(cell(FIB, 50.0, 5e6, 2), &[1.6, 1.8, 2.0]);
+        let b = with_load(cell(FIB, 50.0, 5e6, 12), &[2.3]);
+        assert_eq!(machines(&a, &b).load, Some((1.8, 2.3)));
     }
 
     #[test]

@@ -375,6 +375,17 @@ fn compare_runs(a: &std::path::Path, b: &std::path::Path) -> ExitCode {
             "A file lacks the parallel speed index: cells with several workers are calibrated by the one-core index."
         ),
     }
+    if let Some((la, lb)) = machines.load {
+        println!(
+            "Load average before the cells (median): A {la:.2}, B {lb:.2}.{}",
+            if (lb - la).abs() > 0.25 {
+                " A lasting difference in load can slow cells with several workers in ways neither \
+                 index sees (METHODOLOGY.md, \"Comparing runs\")."
+            } else {
+                ""
+            }
+        );
+    }
     let mut table = comfy_table::Table::new();
     table.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
     table.set_header([
