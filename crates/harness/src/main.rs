@@ -19,6 +19,16 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use shootout_suite::{Profile, Support, Task, TaskId};
 
+/// `println!` for what a command reports on stdout, except that a reader who stopped reading
+/// (`shootout list | head`) is not a panic: what cannot be written is dropped and the command
+/// finishes its work – a run still records every cell and stops its servers.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 /// Exit code for a request refused before any work started.
 const USAGE_ERROR: u8 = 2;
 
@@ -212,7 +222,10 @@ fn main() -> ExitCode {
     match cli.command {
         Commands::Run(args) => run(args),
         Commands::List { profile } => {
-            print!("{}", list(profile.map(Profile::from)));
+            let _ = std::io::Write::write_all(
+                &mut std::io::stdout(),
+                list(profile.map(Profile::from)).as_bytes(),
+            );
             ExitCode::SUCCESS
         }
         Commands::Serve {
@@ -221,7 +234,7 @@ fn main() -> ExitCode {
         } => serve(addr, die_with_parent),
         Commands::Cell(args) => run_cell(args),
         Commands::Machine => {
-            println!("{}", fingerprint::machine_slug(&fingerprint::current()));
+            say!("{}", fingerprint::machine_slug(&fingerprint::current()));
             ExitCode::SUCCESS
         }
         Commands::Report {
@@ -232,7 +245,7 @@ fn main() -> ExitCode {
             let out = out.unwrap_or_else(|| runs.parent().map(PathBuf::from).unwrap_or_default());
             match publish::report(&runs, &out, allow_mixed) {
                 Ok(files) => {
-                    files.iter().for_each(|f| println!("{}", f.display()));
+                    files.iter().for_each(|f| say!("{}", f.display()));
                     ExitCode::SUCCESS
                 }
                 Err(e) => usage_error(format!("{e:#}")),
@@ -321,7 +334,7 @@ fn run(args: RunArgs) -> ExitCode {
         }
     };
     let summaries = summary::summarize_cells(&outcome.records);
-    println!("{}", table::render(&summaries, &plan.not_applicable));
+    say!("{}", table::render(&summaries, &plan.not_applicable));
     let failed = summaries.iter().filter(|s| !s.status.is_verified()).count();
     if outcome.interrupted {
         eprintln!(
@@ -353,30 +366,30 @@ fn compare_runs(a: &std::path::Path, b: &std::path::Path) -> ExitCode {
     }
     let machines = compare::machines(&ra, &rb);
     if let Some((ma, mb)) = &machines.different {
-        println!("A and B come from different machines: A {ma}, B {mb}.");
+        say!("A and B come from different machines: A {ma}, B {mb}.");
     }
     match machines.speed {
-        Some(speed) if machines.different_speed => println!(
+        Some(speed) if machines.different_speed => say!(
             "B's machine ran the calibration kernel {speed:.2}x as long as A's: raw ratios carry that; \
              verdicts use the calibrated ratio."
         ),
-        Some(speed) => println!(
+        Some(speed) => say!(
             "Both ran the calibration kernel at the same speed (B / A = {speed:.3}); verdicts use the calibrated ratio."
         ),
-        None => println!(
+        None => say!(
             "A file lacks the machine speed index (records before schema 2): verdicts use raw ratios."
         ),
     }
     match machines.parallel_speed {
-        Some(p) => println!(
+        Some(p) => say!(
             "With every core busy, B's machine ran the kernel {p:.2}x as long as A's; cells with several workers are calibrated by that index."
         ),
-        None => println!(
+        None => say!(
             "A file lacks the parallel speed index: cells with several workers are calibrated by the one-core index."
         ),
     }
     if let Some((la, lb)) = machines.load {
-        println!(
+        say!(
             "Load average before the cells (median): A {la:.2}, B {lb:.2}.{}",
             if (lb - la).abs() > 0.25 {
                 " A lasting difference in load can slow cells with several workers in ways neither \
@@ -422,7 +435,7 @@ fn compare_runs(a: &std::path::Path, b: &std::path::Path) -> ExitCode {
             c.verdict.word().to_string(),
         ]);
     }
-    println!("{table}");
+    say!("{table}");
     let summary: Vec<String> = counts
         .iter()
         .map(|(v, n)| format!("{n} {}", v.word()))
@@ -436,7 +449,7 @@ fn compare_runs(a: &std::path::Path, b: &std::path::Path) -> ExitCode {
             )
         })
         .count();
-    println!(
+    say!(
         "{} cells compared: {}; {agree} show no change beyond their interval",
         comparisons.len(),
         summary.join(", ")
@@ -487,7 +500,7 @@ fn run_cell(args: CellArgs) -> ExitCode {
         fault: args.fault,
     };
     let measurement = cell::measure(&spec);
-    println!(
+    say!(
         "{}",
         serde_json::to_string(&measurement).expect("a measurement serializes")
     );
@@ -502,7 +515,7 @@ fn serve(addr: SocketAddr, die_with_parent: bool) -> ExitCode {
     let result = shootout_loopback::serve(
         addr,
         |bound| {
-            println!("listening on {bound}");
+            say!("listening on {bound}");
             use std::io::Write;
             let _ = std::io::stdout().flush();
         },

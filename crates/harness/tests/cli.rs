@@ -376,6 +376,22 @@ fn serve_prints_its_address_and_refuses_a_taken_one() {
 }
 
 #[test]
+fn a_reader_that_stops_reading_is_not_a_crash() {
+    // `shootout list | head -0`: the pipe is closed before anything is written.
+    let mut child = Command::new(SHOOTOUT)
+        .arg("list")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{:?}: {stderr}", output.status);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
 fn list_shows_tasks_variants_and_reasons() {
     let output = Command::new(SHOOTOUT).arg("list").output().unwrap();
     assert!(output.status.success());
