@@ -41,13 +41,22 @@ pub fn form_of(backend: &str, task: &str, variant: &str) -> shootout_suite::Form
 /// The name of the baseline backend that speedups divide by.
 pub const BASELINE: &str = shootout_suite::sequential::NAME;
 
-/// The source file holding `backend`'s implementation of `family`, relative to the workspace.
+/// Backends whose task code is written once in a crate they share, their own files holding
+/// only what their runtime does differently: `(backend, crate)`.
+const SHARED_TASK_CODE: [(&str, &str); 2] =
+    [("async-std", "async-common"), ("smol", "async-common")];
+
+/// The source file holding `backend`'s implementation of `family`, relative to the workspace:
+/// where a reader finds the task's code.
 pub fn source_file(backend: &str, family: shootout_suite::Family) -> String {
     if backend == BASELINE {
-        "crates/suite/src/sequential.rs".to_string()
-    } else {
-        format!("crates/{backend}/src/{}.rs", family.name())
+        return "crates/suite/src/sequential.rs".to_string();
     }
+    let krate = SHARED_TASK_CODE
+        .iter()
+        .find(|(b, _)| *b == backend)
+        .map_or(backend, |(_, shared)| shared);
+    format!("crates/{krate}/src/{}.rs", family.name())
 }
 
 #[cfg(test)]
@@ -59,6 +68,26 @@ mod tests {
         for backend in backends() {
             backend.check().unwrap();
         }
+    }
+
+    #[test]
+    fn every_source_file_exists() {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+        for backend in backends() {
+            for family in shootout_suite::Family::ALL {
+                let file = source_file(backend.name, family);
+                assert!(
+                    std::path::Path::new(root).join(&file).is_file(),
+                    "{} {}: {file} is missing",
+                    backend.name,
+                    family.name()
+                );
+            }
+        }
+        assert_eq!(
+            source_file("smol", shootout_suite::Family::ALL[0]),
+            "crates/async-common/src/dnc.rs"
+        );
     }
 
     #[test]
