@@ -19,14 +19,29 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use shootout_suite::{Profile, Support, Task, TaskId};
 
-/// `println!` for what a command reports on stdout, except that a reader who stopped reading
-/// (`shootout list | head`) is not a panic: what cannot be written is dropped and the command
-/// finishes its work – a run still records every cell and stops its servers.
+/// Set when writing to stdout failed other than by a closed pipe: the command then exits with
+/// a failure once its work is done.
+static STDOUT_FAILED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Writes what a command reports to stdout. A reader who stopped reading (`shootout list |
+/// head`) is not an error: what cannot be written is dropped and the command finishes its work –
+/// a run still records every cell and stops its servers. Any other failure is said once on
+/// stderr and fails the command at its end.
+fn out(text: &str) {
+    use std::io::Write as _;
+    if let Err(e) = std::io::stdout().write_all(text.as_bytes())
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+        && !STDOUT_FAILED.swap(true, std::sync::atomic::Ordering::Relaxed)
+    {
+        eprintln!("error: writing to stdout: {e}");
+    }
+}
+
+/// `println!` through [`out`].
 macro_rules! say {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stdout(), $($arg)*);
-    }};
+    ($($arg:tt)*) => {
+        out(&format!("{}\n", format_args!($($arg)*)))
+    };
 }
 
 /// Exit code for a request refused before any work started.
@@ -219,13 +234,10 @@ fn main() -> ExitCode {
             );
         }
     };
-    match cli.command {
+    let code = match cli.command {
         Commands::Run(args) => run(args),
         Commands::List { profile } => {
-            let _ = std::io::Write::write_all(
-                &mut std::io::stdout(),
-                list(profile.map(Profile::from)).as_bytes(),
-            );
+            out(&list(profile.map(Profile::from)));
             ExitCode::SUCCESS
         }
         Commands::Serve {
@@ -260,6 +272,11 @@ fn main() -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => usage_error(format!("{e:#}")),
         },
+    };
+    if STDOUT_FAILED.load(std::sync::atomic::Ordering::Relaxed) {
+        ExitCode::FAILURE
+    } else {
+        code
     }
 }
 
@@ -389,11 +406,14 @@ fn compare_runs(a: &std::path::Path, b: &std::path::Path) -> ExitCode {
         ),
     }
     if let Some((la, lb)) = machines.load {
+        // A tenth of a runnable task per logical CPU, lasting.
+        let cores = ra.first().map_or(1, |r| r.machine.cores.max(1)) as f64;
         say!(
-            "Load average before the cells (median): A {la:.2}, B {lb:.2}.{}",
-            if (lb - la).abs() > 0.25 {
-                " A lasting difference in load can slow cells with several workers in ways neither \
-                 index sees (METHODOLOGY.md, \"Comparing runs\")."
+            "Load average before the cells both measured (median): A {la:.2}, B {lb:.2}.{}",
+            if (lb - la).abs() > 0.1 * cores {
+                " It counts each run's own earlier cells too (a run of only multi-worker cells \
+                 raises it by itself), and a lasting difference can slow cells with several \
+                 workers in ways neither index sees (METHODOLOGY.md, \"Comparing runs\")."
             } else {
                 ""
             }

@@ -80,18 +80,24 @@ pub fn draw_all(sections: &[Section<'_>], dir: &Path) -> std::io::Result<Vec<Str
     for chart in charts(sections) {
         let variants_name = chart.name.replace(".svg", "-variants.svg");
         let models = models_only(&chart.series, chart.better);
-        for (name, title, series) in [
-            (
-                chart.name.clone(),
-                format!("{} – each model's best natural form", chart.title),
-                &models,
-            ),
-            (
-                variants_name,
-                format!("{} – every variant", chart.title),
-                &chart.series,
-            ),
-        ] {
+        // Without a natural form measured (a subset run, or every natural cell failed), only
+        // the variants' plot is drawn.
+        let mut plots = vec![(
+            variants_name,
+            format!("{} – every variant", chart.title),
+            &chart.series,
+        )];
+        if models.iter().any(|s| !s.backend.is_empty()) {
+            plots.insert(
+                0,
+                (
+                    chart.name.clone(),
+                    format!("{} – each model's best natural form", chart.title),
+                    &models,
+                ),
+            );
+        }
+        for (name, title, series) in plots {
             let path = dir.join(&name);
             {
                 let root = SVGBackend::new(&path, SIZE).into_drawing_area();
@@ -276,6 +282,14 @@ fn distinct<'a>(items: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
     out
 }
 
+/// `backend/variant`, with the form where it is not the model's own idiom.
+fn label_of(c: &CellSummary) -> String {
+    match crate::registry::form_of(&c.backend, &c.task, &c.variant) {
+        shootout_suite::Form::Natural => format!("{}/{}", c.backend, c.variant),
+        form => format!("{}/{} ({})", c.backend, c.variant, form.name()),
+    }
+}
+
 /// Whether `c`'s variant is declared its model's own idiom.
 fn is_natural(c: &CellSummary) -> bool {
     crate::registry::form_of(&c.backend, &c.task, &c.variant) == shootout_suite::Form::Natural
@@ -377,7 +391,7 @@ fn series_of<'a>(
             continue;
         };
         let (solid, dashed) = metric(c);
-        let label = format!("{}/{}", c.backend, c.variant);
+        let label = label_of(c);
         for (figure, is_dashed) in [(solid, false), (dashed, true)] {
             let Some((value, ci)) = figure.filter(|(v, _)| v.is_finite()) else {
                 continue;
@@ -462,7 +476,7 @@ fn pipeline_series(sections: &[&Section<'_>], axis: &str) -> Vec<Series> {
             continue;
         };
         let bar = c.throughput_ci.map(|ci| (x, ci.lo, y, ci.hi));
-        let label = format!("{}/{}", c.backend, c.variant);
+        let label = label_of(c);
         match series.iter_mut().find(|s| s.label == label) {
             Some(s) => {
                 s.points.push((x, y));

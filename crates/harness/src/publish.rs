@@ -280,7 +280,8 @@ fn headline_words(tasks: &[TaskId]) -> String {
 /// What a headline cell is, for the sentence above the tables.
 const HOW_TO_READ: &str = "Each cell shows the best *natural* variant of each backend – the model's \
 own idiom – at the largest worker count, at the task's published parameters, with ± half its 95% \
-interval and any distribution flag. Rows marked *hybrid* (the work handed to another model) or \
+interval (the interval itself where it is lopsided) and any distribution flag; `n/a`: the model does \
+not run the task (`shootout list` says why), `-`: no variant of that form. Rows marked *hybrid* (the work handed to another model) or \
 *restructured* (another algorithm, the contention designed away, or a constraint the model lacks) \
 are useful contrasts, never the model's result.";
 
@@ -312,47 +313,59 @@ fn best(section: &Section<'_>, backend: &str, form: Form) -> String {
         .copied()
         .filter(|c| c.status.is_verified())
         .collect();
+    // The best by the figure the headline shows: the shortest time (hence the highest speedup
+    // or throughput), or for a latency task the lowest p50.
+    let metric = section.task.spec().headline;
+    let rank = |c: &CellSummary| match (metric, &c.latency_figures) {
+        (Metric::Latency, Some(l)) => l.p50_s,
+        _ => c.wall_s,
+    };
     let Some(fastest) = verified
         .iter()
         .copied()
-        .min_by(|a, b| a.wall_s.total_cmp(&b.wall_s))
+        .min_by(|a, b| rank(a).total_cmp(&rank(b)).then(a.variant.cmp(&b.variant)))
     else {
         return "failed".into();
     };
-    // Each figure with its interval, as ± half its width relative to the figure.
-    let plus_minus = |value: f64, ci: crate::stats::Interval| {
-        format!("±{:.0}%", 100.0 * ci.relative_half_width(value))
+    // Each figure with its interval: ± half its width relative to the figure, or the interval
+    // itself where it is lopsided or wider than the figure; none from a single process (whose
+    // flag says so), where the bootstrap has nothing to resample.
+    let with_interval = |value: f64, ci: crate::stats::Interval, show: &dyn Fn(f64) -> String| {
+        let half = ci.relative_half_width(value);
+        if fastest.processes < 2 {
+            show(value)
+        } else if half > 0.5 {
+            format!("{} ({}–{})", show(value), show(ci.lo), show(ci.hi))
+        } else {
+            format!("{} ±{:.0}%", show(value), 100.0 * half)
+        }
     };
-    let figure = match section.task.spec().headline {
+    let times = |x: f64| format!("{x:.2}×");
+    let figure = match metric {
         Metric::Speedup => match baseline(section).and_then(|b| fastest.speedup_over(b)) {
-            Some((s, ci)) => format!("{s:.2}× {}", plus_minus(s, ci)),
-            None => format!(
-                "{} {}",
-                seconds(fastest.wall_s),
-                plus_minus(fastest.wall_s, fastest.wall_ci)
-            ),
+            Some((s, ci)) => with_interval(s, ci, &times),
+            None => with_interval(fastest.wall_s, fastest.wall_ci, &seconds),
         },
         Metric::Latency => match &fastest.latency_figures {
             Some(l) => format!(
-                "{} {} / {} {} {}",
-                seconds(l.p50_s),
-                plus_minus(l.p50_s, l.p50_ci),
+                "{} / {} {}",
+                with_interval(l.p50_s, l.p50_ci, &seconds),
                 l.tail.label(),
-                seconds(l.tail_s),
-                plus_minus(l.tail_s, l.tail_ci)
+                with_interval(l.tail_s, l.tail_ci, &seconds),
             ),
             None => seconds(fastest.wall_s),
         },
         Metric::Throughput => match (fastest.throughput, fastest.throughput_ci) {
-            (Some(t), Some(ci)) => format!("{} {}", rate(t), plus_minus(t, ci)),
+            (Some(t), Some(ci)) => with_interval(t, ci, &rate),
             _ => seconds(fastest.wall_s),
         },
     };
-    // The interval says how wide; the other flags say what else is not the model.
+    // The interval shown says how wide a time, speedup or throughput is; `wide` stays for a
+    // latency figure, whose interval is not the wall time's that the flag judges.
     let flags: Vec<String> = fastest
         .flags
         .iter()
-        .filter(|f| **f != crate::stats::Flag::Wide)
+        .filter(|f| metric == Metric::Latency || **f != crate::stats::Flag::Wide)
         .map(ToString::to_string)
         .collect();
     if flags.is_empty() {

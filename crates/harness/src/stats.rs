@@ -139,7 +139,7 @@ pub fn bootstrap_median(processes: &[Vec<f64>], seed: u64) -> Vec<f64> {
 /// `(value, count)` buckets: resample the processes, merge, read the quantile. (The samples
 /// inside a process are many and are not resampled; the processes are what varies.)
 ///
-/// Merging is done on counts over the values every process shares, weighted by how often
+/// Merging is done on counts over the union of the processes' values, weighted by how often
 /// each process was drawn: the same answer as concatenating and sorting the drawn histograms,
 /// without a sort per resample.
 pub fn bootstrap_quantile(processes: &[Vec<(u64, u64)>], q: f64, seed: u64) -> Vec<f64> {

@@ -672,6 +672,20 @@ fn compare_flags_a_deliberate_slowdown_only() {
             && !text.contains("SLOWER"),
         "{text}"
     );
+    // A reader that stops reading (`compare a a | head -0`) is not a crash.
+    let mut head = scratch
+        .command(&["compare", a.to_str().unwrap(), a.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(head.stdout.take());
+    let closed = head.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&closed.stderr);
+    assert!(
+        closed.status.success() && !stderr.contains("panicked"),
+        "{stderr}"
+    );
     // … and with a copy whose wall times are doubled: a slowdown that must be flagged. The
     // measured times of so small a cell on a busy machine can spread by more than 2×, so both
     // files get the same synthetic times (±2 % around 1 ms), doubled in the second.

@@ -121,7 +121,7 @@ const COLOURS: [RGBColor; 7] = [
 ];
 
 /// `s`'s colour among `all`: black for a reference line; else its backend's colour, lighter
-/// for each variant of that backend drawn before it.
+/// for each variant of that backend drawn before it (a fifth is still told from a fourth).
 fn colour(s: &Series, all: &[Series]) -> RGBAColor {
     if s.backend.is_empty() {
         return BLACK.to_rgba();
@@ -136,7 +136,11 @@ fn colour(s: &Series, all: &[Series]) -> RGBAColor {
             .map(|o| o.label.as_str()),
     );
     let shade = labels.iter().position(|l| *l == s.label).unwrap_or(0);
-    COLOURS[backend % COLOURS.len()].mix(1.0 - 0.25 * (shade.min(3) as f64))
+    // Lighter with each variant, as an opaque colour: overlapping lines do not darken.
+    let RGBColor(r, g, b) = COLOURS[backend % COLOURS.len()];
+    let towards_white = 1.0 - 0.8f64.powi(shade as i32 * 2);
+    let lighten = |c: u8| (f64::from(c) + (255.0 - f64::from(c)) * towards_white).round() as u8;
+    RGBColor(lighten(r), lighten(g), lighten(b)).to_rgba()
 }
 
 /// `1500000` → `1.5M`, `0.25` → `0.25`.
