@@ -17,7 +17,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use shootout_suite::{Profile, Support, Task, TaskId};
+use shootout_suite::{Profile, Task, TaskId};
 
 /// Set when writing to stdout failed other than by a closed pipe: the command then exits with
 /// a failure once its work is done.
@@ -237,7 +237,7 @@ fn main() -> ExitCode {
     let code = match cli.command {
         Commands::Run(args) => run(args),
         Commands::List { profile } => {
-            out(&list(profile.map(Profile::from)));
+            out(&registry::listing(profile.map(Profile::from)));
             ExitCode::SUCCESS
         }
         Commands::Serve {
@@ -545,71 +545,4 @@ fn serve(addr: SocketAddr, die_with_parent: bool) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => usage_error(format!("cannot serve on {addr}: {e}")),
     }
-}
-
-fn list(only: Option<Profile>) -> String {
-    use std::fmt::Write;
-    let mut out = String::new();
-    let profiles: Vec<Profile> = only.map_or(Profile::ALL.to_vec(), |p| vec![p]);
-    let _ = writeln!(
-        out,
-        "TASKS (parameters per profile: {})",
-        profiles
-            .iter()
-            .map(|p| p.name())
-            .collect::<Vec<_>>()
-            .join(" / ")
-    );
-    for id in TaskId::ALL {
-        let spec = id.spec();
-        let _ = writeln!(out, "  {:<18} {}", id.name(), spec.about);
-        let _ = writeln!(
-            out,
-            "      headline: {}; W: {}",
-            spec.headline_words(),
-            spec.workers
-        );
-        let tasks: Vec<Task> = profiles.iter().map(|&p| Task::new(id, p)).collect();
-        for &name in tasks[0].param_names() {
-            let values: Vec<String> = tasks
-                .iter()
-                .map(|t| t.get(name).unwrap_or(0).to_string())
-                .collect();
-            let _ = writeln!(out, "      {:<14} {}", name, values.join(" / "));
-        }
-    }
-    let _ = writeln!(
-        out,
-        "\nBACKENDS AND VARIANTS (form: natural = the model's own idiom, hybrid = hands the work \
-         to another model, restructured = another algorithm or a constraint the model lacks; W: what \
-         the worker count means)"
-    );
-    let mut not_applicable = Vec::new();
-    for backend in registry::backends() {
-        let _ = writeln!(out, "  {:<18} {}", backend.name, backend.about);
-        for id in TaskId::ALL {
-            match backend.support(id) {
-                Support::Variants(variants) => {
-                    for v in variants {
-                        let _ = writeln!(
-                            out,
-                            "      {:<16} {:<22} {}\n      {:<16} {:<22} [{}; W: {}]",
-                            id.name(),
-                            v.name,
-                            v.about,
-                            "",
-                            "",
-                            v.form.name(),
-                            v.workers.describe()
-                        );
-                    }
-                }
-                Support::NotApplicable(reason) => {
-                    not_applicable.push(format!("  {} on {}: {reason}", id.name(), backend.name))
-                }
-            }
-        }
-    }
-    let _ = writeln!(out, "\nNOT APPLICABLE\n{}", not_applicable.join("\n"));
-    out
 }

@@ -1,6 +1,6 @@
 //! The one place the harness names backends. Adding a backend is adding a line here.
 
-use shootout_suite::Backend;
+use shootout_suite::{Backend, Profile, Support, Task, TaskId};
 
 /// Every backend, in the order tables list them. `sequential` comes first: it is the baseline.
 pub fn backends() -> &'static [&'static Backend] {
@@ -57,6 +57,76 @@ pub fn source_file(backend: &str, family: shootout_suite::Family) -> String {
         .find(|(b, _)| *b == backend)
         .map_or(backend, |(_, shared)| shared);
     format!("crates/{krate}/src/{}.rs", family.name())
+}
+
+/// What `shootout list` prints: every task with its parameters under each profile (or `only`
+/// that one), its headline figure and what W means to it; every backend's variants with their
+/// form and worker semantics; and every `n/a` with its reason.
+pub fn listing(only: Option<Profile>) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let profiles: Vec<Profile> = only.map_or(Profile::ALL.to_vec(), |p| vec![p]);
+    let _ = writeln!(
+        out,
+        "TASKS (parameters per profile: {})",
+        profiles
+            .iter()
+            .map(|p| p.name())
+            .collect::<Vec<_>>()
+            .join(" / ")
+    );
+    for id in TaskId::ALL {
+        let spec = id.spec();
+        let _ = writeln!(out, "  {:<18} {}", id.name(), spec.about);
+        let _ = writeln!(
+            out,
+            "      headline: {}; W: {}",
+            spec.headline_words(),
+            spec.workers
+        );
+        let tasks: Vec<Task> = profiles.iter().map(|&p| Task::new(id, p)).collect();
+        for &name in tasks[0].param_names() {
+            let values: Vec<String> = tasks
+                .iter()
+                .map(|t| t.get(name).unwrap_or(0).to_string())
+                .collect();
+            let _ = writeln!(out, "      {:<14} {}", name, values.join(" / "));
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\nBACKENDS AND VARIANTS (form: natural = the model's own idiom, hybrid = hands the work \
+         to another model, restructured = another algorithm or a constraint the model lacks; W: what \
+         the worker count means)"
+    );
+    let mut not_applicable = Vec::new();
+    for backend in backends() {
+        let _ = writeln!(out, "  {:<18} {}", backend.name, backend.about);
+        for id in TaskId::ALL {
+            match backend.support(id) {
+                Support::Variants(variants) => {
+                    for v in variants {
+                        let _ = writeln!(
+                            out,
+                            "      {:<16} {:<22} {}\n      {:<16} {:<22} [{}; W: {}]",
+                            id.name(),
+                            v.name,
+                            v.about,
+                            "",
+                            "",
+                            v.form.name(),
+                            v.workers.describe()
+                        );
+                    }
+                }
+                Support::NotApplicable(reason) => {
+                    not_applicable.push(format!("  {} on {}: {reason}", id.name(), backend.name))
+                }
+            }
+        }
+    }
+    let _ = writeln!(out, "\nNOT APPLICABLE\n{}", not_applicable.join("\n"));
+    out
 }
 
 #[cfg(test)]
