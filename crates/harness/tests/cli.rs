@@ -375,17 +375,21 @@ fn serve_prints_its_address_and_refuses_a_taken_one() {
     server.wait().unwrap();
 }
 
-#[test]
-fn a_reader_that_stops_reading_is_not_a_crash() {
-    // `shootout list | head -0`: the pipe is closed before anything is written.
-    let mut child = Command::new(SHOOTOUT)
-        .arg("list")
+/// Runs `command` with its stdout closed before it writes a byte, as `… | head -0` does.
+fn with_stdout_closed(command: &mut Command) -> Output {
+    let mut child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     drop(child.stdout.take());
-    let output = child.wait_with_output().unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn a_reader_that_stops_reading_is_not_a_crash() {
+    // `shootout list | head -0`: the pipe is closed before anything is written.
+    let output = with_stdout_closed(Command::new(SHOOTOUT).arg("list"));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{:?}: {stderr}", output.status);
     assert!(!stderr.contains("panicked"), "{stderr}");
@@ -673,14 +677,11 @@ fn compare_flags_a_deliberate_slowdown_only() {
         "{text}"
     );
     // A reader that stops reading (`compare a a | head -0`) is not a crash.
-    let mut head = scratch
-        .command(&["compare", a.to_str().unwrap(), a.to_str().unwrap()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    drop(head.stdout.take());
-    let closed = head.wait_with_output().unwrap();
+    let closed = with_stdout_closed(&mut scratch.command(&[
+        "compare",
+        a.to_str().unwrap(),
+        a.to_str().unwrap(),
+    ]));
     let stderr = String::from_utf8_lossy(&closed.stderr);
     assert!(
         closed.status.success() && !stderr.contains("panicked"),
