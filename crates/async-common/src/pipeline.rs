@@ -22,29 +22,36 @@
 //! awaits without holding its thread from anyone for long.
 
 use std::future::Future;
+use std::mem;
 use std::time::Instant;
 
-use shootout_suite::pipeline::{Consumed, Item, produced_by};
+use shootout_suite::pipeline::{Consumed, Item, batching, produced_by};
 use shootout_suite::task::Bounded;
 use shootout_suite::{Cell, Failure, Outcome, Runner};
 
 use crate::runtime::{Runtime, Spawn, tasks_on};
 
-/// The runtime's bounded multi-producer, multi-consumer channel of pipeline items.
+/// The runtime's bounded multi-producer, multi-consumer channel, of items or of batches.
 pub trait Channel: Spawn {
     /// The sending side, cloned per producer.
-    type Sender: Clone + Send + 'static;
+    type Sender<T: Send + 'static>: Clone + Send + 'static;
     /// The receiving side, cloned per consumer.
-    type Receiver: Clone + Send + 'static;
+    type Receiver<T: Send + 'static>: Clone + Send + 'static;
 
-    /// A channel that holds at most `capacity` items.
-    fn bounded(capacity: usize) -> (Self::Sender, Self::Receiver);
+    /// A channel that holds at most `capacity` messages.
+    fn bounded<T: Send + 'static>(capacity: usize) -> (Self::Sender<T>, Self::Receiver<T>);
 
-    /// Sends `item`, waiting while the channel is full; `false` once every receiver is gone.
-    fn send(tx: &Self::Sender, item: Item) -> impl Future<Output = bool> + Send + '_;
+    /// Sends `message`, waiting while the channel is full; `false` once every receiver is gone.
+    fn send<T: Send + 'static>(
+        tx: &Self::Sender<T>,
+        message: T,
+    ) -> impl Future<Output = bool> + Send + '_;
 
-    /// The next item, waiting while the channel is empty; `None` once it is closed and empty.
-    fn recv(rx: &Self::Receiver) -> impl Future<Output = Option<Item>> + Send + '_;
+    /// The next message, waiting while the channel is empty; `None` once it is closed and
+    /// empty.
+    fn recv<T: Send + 'static>(
+        rx: &Self::Receiver<T>,
+    ) -> impl Future<Output = Option<T>> + Send + '_;
 }
 
 /// `async-channel`: a bounded channel of `capacity` between P producer and C consumer tasks
@@ -89,6 +96,61 @@ pub async fn async_channel<C: Channel>(s: C, p: Bounded) -> Outcome {
     consumed.into_outcome()
 }
 
+/// `async-channel-batched`: the channel of [`async_channel`] carrying `Vec`s of up to
+/// [`BATCH_ITEMS`](shootout_suite::pipeline::BATCH_ITEMS) items, as many batches as hold
+/// `capacity` items ([`batching`]): one hand-off, and at most one wake-up, per batch – the
+/// batching the processes' pipe and socket do per system call. A producer's last, partial batch
+/// is sent when it ends.
+pub async fn async_channel_batched<C: Channel>(s: C, p: Bounded) -> Outcome {
+    let epoch = Instant::now();
+    let (batch, batches) = batching(p.capacity);
+    let (tx, rx) = C::bounded::<Vec<Item>>(batches);
+    let consumers: Vec<C::Task<Consumed>> = (0..p.consumers)
+        .map(|_| {
+            let rx = rx.clone();
+            s.spawn(async move {
+                let mut consumed = Consumed::default();
+                while let Some(items) = C::recv(&rx).await {
+                    items
+                        .into_iter()
+                        .for_each(|item| consumed.take(item, epoch));
+                }
+                consumed
+            })
+        })
+        .collect();
+    drop(rx);
+    let producers: Vec<C::Task<()>> = (0..p.producers)
+        .map(|producer| {
+            let tx = tx.clone();
+            s.spawn(async move {
+                let mut items = Vec::with_capacity(batch);
+                for seq in produced_by(producer, p.producers, p.items) {
+                    items.push(Item::new(seq, p.work, epoch));
+                    if items.len() == batch {
+                        let full = mem::replace(&mut items, Vec::with_capacity(batch));
+                        if !C::send(&tx, full).await {
+                            return; // Every consumer is gone; only a panic does that.
+                        }
+                    }
+                }
+                if !items.is_empty() {
+                    C::send(&tx, items).await;
+                }
+            })
+        })
+        .collect();
+    drop(tx);
+    for producer in producers {
+        producer.await;
+    }
+    let mut consumed = Consumed::default();
+    for consumer in consumers {
+        consumed.merge(consumer.await);
+    }
+    consumed.into_outcome()
+}
+
 /// `async-channel`: [`async_channel`] as one task of `R`'s N threads per repetition.
 pub fn setup_async_channel<R: Runtime>(cell: &Cell) -> Result<Runner, Failure>
 where
@@ -96,4 +158,16 @@ where
 {
     let p: Bounded = cell.params()?;
     tasks_on(R::start(cell.workers)?, move |s, _| async_channel(s, p))
+}
+
+/// `async-channel-batched`: [`async_channel_batched`] as one task of `R`'s N threads per
+/// repetition.
+pub fn setup_async_channel_batched<R: Runtime>(cell: &Cell) -> Result<Runner, Failure>
+where
+    R::Spawner: Channel,
+{
+    let p: Bounded = cell.params()?;
+    tasks_on(R::start(cell.workers)?, move |s, _| {
+        async_channel_batched(s, p)
+    })
 }

@@ -9,6 +9,7 @@
 
 use std::future::Future;
 
+use shootout_suite::wake::Handoff;
 use shootout_suite::{Failure, Input, Outcome, Runner, runner};
 
 /// A handle to spawn tasks on: copied into every task that spawns more.
@@ -45,6 +46,11 @@ pub trait Runtime: Sized + 'static {
     /// Runs `future` as a task of the executor while the calling thread waits for it: one
     /// repetition. A panic in the task is raised again here.
     fn run<T: Send + 'static>(&self, future: impl Future<Output = T> + Send + 'static) -> T;
+
+    /// Runs `future` on the calling thread, which is none of the executor's threads, until it
+    /// finishes (the runtime's `block_on`); the tasks it spawns run on the executor. Where the
+    /// wake-up tasks put the waking party to make every wake-up cross threads.
+    fn run_here<T>(&self, future: impl Future<Output = T>) -> T;
 }
 
 /// A runner that runs `work`'s future as a task of `runtime`, built once per cell; `work` gets
@@ -57,6 +63,26 @@ where
     Fut: Future<Output = Outcome> + Send + 'static,
 {
     runner(move |input| Ok(runtime.run(work(runtime.spawner(), input))))
+}
+
+/// A runner for a wake-up task whose root future is the waking party: run on the calling
+/// thread ([`Runtime::run_here`]) for [`Handoff::CrossThread`], as a task of the executor like
+/// the parties it wakes ([`Runtime::run`]) for [`Handoff::Spawned`].
+pub fn rooted<R: Runtime, Fut>(
+    runtime: R,
+    handoff: Handoff,
+    mut root: impl FnMut(R::Spawner) -> Fut + 'static,
+) -> Result<Runner, Failure>
+where
+    Fut: Future<Output = Result<Outcome, Failure>> + Send + 'static,
+{
+    runner(move |_| {
+        let root = root(runtime.spawner());
+        match handoff {
+            Handoff::CrossThread => runtime.run_here(root),
+            Handoff::Spawned => runtime.run(root),
+        }
+    })
 }
 
 /// [`tasks_on`] for work that can fail: the repetition fails with the task's failure.

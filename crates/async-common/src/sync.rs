@@ -53,9 +53,10 @@ use shootout_suite::sync::semaphore::{Gauge, contribution, entries_of};
 use shootout_suite::sync::{event, share};
 use shootout_suite::task::{Barrier, Condition, Event, Lock, Semaphore};
 use shootout_suite::time::nanos;
+use shootout_suite::wake::{Handoff, Placement, thread_tag};
 use shootout_suite::{Answer, Cell, Failure, Outcome, Runner, Tally, Task};
 
-use crate::runtime::{Runtime, Spawn, tasks_on, try_tasks_on};
+use crate::runtime::{Runtime, Spawn, rooted, tasks_on, try_tasks_on};
 
 /// The runtime's way for a task to let the others run: the gauge's wait in `semaphore`.
 pub trait Yield: Spawn {
@@ -259,6 +260,8 @@ struct Signal {
     generation: AtomicU64,
     /// When it was set, in nanoseconds since `epoch`.
     set_at: AtomicU64,
+    /// The [`thread_tag`] of the thread that set it.
+    set_by: AtomicU64,
     /// Notified, every listener at once, when `generation` moves.
     set: event_listener::Event,
     /// How many times a waiter has got ready, over all rounds: W·r when all are ready for r.
@@ -275,17 +278,21 @@ struct Signal {
 /// The async event: there is no `Notify` here, and an `Event` with a value beside it is what
 /// async-lock and async-channel use inside for the same job. Before each round the setter waits
 /// on a second `Event` until all W waiters are ready, which the last of them to get ready
-/// notifies. The setter is the root task, so W + 1 tasks share the W threads.
+/// notifies. The setter is this future: on the calling thread for [`Handoff::CrossThread`]
+/// (every wake-up crosses threads, checked), a task sharing the W threads with the waiters for
+/// [`Handoff::Spawned`].
 pub async fn event_event_listener<S: Spawn>(
     s: S,
     p: Event,
     workers: usize,
+    handoff: Handoff,
 ) -> Result<Outcome, Failure> {
     let rounds = u64::from(p.rounds);
     let w = workers as u64;
     let signal = Arc::new(Signal {
         generation: AtomicU64::new(0),
         set_at: AtomicU64::new(0),
+        set_by: AtomicU64::new(0),
         set: event_listener::Event::new(),
         ready: AtomicU64::new(0),
         all_ready: event_listener::Event::new(),
@@ -296,6 +303,7 @@ pub async fn event_event_listener<S: Spawn>(
         async move {
             let (mut seen, mut acc) = (0, 0);
             let mut latencies = Vec::with_capacity(p.rounds as usize);
+            let mut placement = Placement::default();
             while seen < rounds {
                 // Ready for round `seen + 1`: the last of the W to say so wakes the setter.
                 if s.ready.fetch_add(1, Ordering::SeqCst) + 1 == w * (seen + 1) {
@@ -308,10 +316,11 @@ pub async fn event_event_listener<S: Spawn>(
                 .await;
                 let set_at = s.set_at.load(Ordering::Relaxed);
                 latencies.push(nanos(s.epoch.elapsed()).saturating_sub(set_at));
+                placement.note(s.set_by.load(Ordering::Relaxed));
                 acc = event::fold(acc, round);
                 seen = round;
             }
-            (acc, latencies)
+            (acc, latencies, placement)
         }
     });
     // This task is the setter.
@@ -320,28 +329,40 @@ pub async fn event_event_listener<S: Spawn>(
             (signal.ready.load(Ordering::SeqCst) >= w * round).then_some(())
         })
         .await;
+        signal.set_by.store(thread_tag(), Ordering::Relaxed);
         signal
             .set_at
             .store(nanos(signal.epoch.elapsed()), Ordering::Relaxed);
         signal.generation.store(round, Ordering::SeqCst);
         signal.set.notify(usize::MAX);
     }
-    let (accs, latencies): (Vec<u64>, Vec<Vec<u64>>) = join(waiters).await.into_iter().unzip();
+    let (mut accs, mut latencies, mut placement) = (Vec::new(), Vec::new(), Placement::default());
+    for (acc, waited, placed) in join(waiters).await {
+        accs.push(acc);
+        latencies.push(waited);
+        placement.merge(placed);
+    }
     let answer = Answer::Value(event::agree(accs)?);
+    placement.check(handoff)?;
     Ok(Outcome::with_latencies(answer, latencies.concat()))
 }
 
-/// `event-listener`: the async monitor. The root task pings, a spawned task pongs; each hands
+/// `event-listener`: the async monitor. This future pings, a spawned task pongs; each hands
 /// the ball over by striking it under the lock and notifying the other's
 /// [`event_listener::Event`], and waits for its own turn with [`until`].
 ///
 /// What a condition variable becomes in async code without one: the state under a lock (a
 /// std `Mutex` here, locked only inside small non-async methods), one `Event` per condition a
 /// party waits for, and "wait until the predicate holds" written as [`until`]. Two `Event`s,
-/// so that a notification only ever goes to the party that can go on. Two tasks whatever W:
-/// on one thread the round trip is two task switches, on two they are usually two thread
-/// wake-ups.
-pub async fn condition_event_listener<S: Spawn>(s: S, p: Condition) -> Outcome {
+/// so that a notification only ever goes to the party that can go on. The pinger runs on the
+/// calling thread for [`Handoff::CrossThread`], so each hand-over is a thread wake-up (checked);
+/// as a task for [`Handoff::Spawned`], where the executor may run both parties on one thread
+/// and a hand-over is then a task switch.
+pub async fn condition_event_listener<S: Spawn>(
+    s: S,
+    p: Condition,
+    handoff: Handoff,
+) -> Result<Outcome, Failure> {
     let table = Arc::new(Table {
         rally: std::sync::Mutex::new(Rally::new()),
         to_ponger: event_listener::Event::new(),
@@ -350,25 +371,29 @@ pub async fn condition_event_listener<S: Spawn>(s: S, p: Condition) -> Outcome {
     let ponger = s.spawn({
         let table = Arc::clone(&table);
         async move {
+            let mut placement = Placement::default();
             for _ in 0..p.trips {
-                until(&table.to_ponger, || table.turn_is(Turn::Pong)).await;
+                placement.note(until(&table.to_ponger, || table.turn_is(Turn::Pong)).await);
                 table.strike(pong, Turn::Ping);
                 table.to_pinger.notify(1);
             }
+            placement
         }
     });
     // This task is the pinger.
     let mut round_trips = Vec::with_capacity(p.trips as usize);
+    let mut placement = Placement::default();
     for _ in 0..p.trips {
         let start = Instant::now();
         table.strike(ping, Turn::Pong);
         table.to_ponger.notify(1);
-        until(&table.to_pinger, || table.turn_is(Turn::Ping)).await;
+        placement.note(until(&table.to_pinger, || table.turn_is(Turn::Ping)).await);
         round_trips.push(nanos(start.elapsed()));
     }
-    ponger.await;
+    placement.merge(ponger.await);
+    placement.check(handoff)?;
     let ball = table.rally().ball;
-    Outcome::with_latencies(Answer::Value(ball), round_trips)
+    Ok(Outcome::with_latencies(Answer::Value(ball), round_trips))
 }
 
 /// The monitor of `condition`: the state under a std `Mutex`, locked only in the non-async
@@ -392,9 +417,11 @@ impl Table {
         self.rally().strike(stroke, next);
     }
 
-    /// Whether the turn is `mine`, as [`until`] asks it.
-    fn turn_is(&self, mine: Turn) -> Option<()> {
-        (self.rally().turn == mine).then_some(())
+    /// Whether the turn is `mine`, as [`until`] asks it, with the tag of the thread that
+    /// passed it.
+    fn turn_is(&self, mine: Turn) -> Option<u64> {
+        let rally = self.rally();
+        (rally.turn == mine).then_some(rally.striker)
     }
 }
 
@@ -472,20 +499,28 @@ pub fn setup_barrier_async_lock<R: Runtime>(cell: &Cell) -> Result<Runner, Failu
     })
 }
 
-/// `event-listener`, event: [`event_event_listener`].
-pub fn setup_event_event_listener<R: Runtime>(cell: &Cell) -> Result<Runner, Failure> {
+/// `event-listener` (the setter on the calling thread) or `event-listener-spawned`, event:
+/// [`event_event_listener`].
+pub fn setup_event_event_listener<R: Runtime>(
+    cell: &Cell,
+    handoff: Handoff,
+) -> Result<Runner, Failure> {
     let (Task::Event(p), workers) = (cell.task, cell.workers) else {
         return Err(cell.unsupported());
     };
-    try_tasks_on(R::start(workers)?, move |s, _| {
-        event_event_listener(s, p, workers)
+    rooted(R::start(workers)?, handoff, move |s| {
+        event_event_listener(s, p, workers, handoff)
     })
 }
 
-/// `event-listener`, condition: [`condition_event_listener`].
-pub fn setup_condition_event_listener<R: Runtime>(cell: &Cell) -> Result<Runner, Failure> {
+/// `event-listener` (the pinger on the calling thread) or `event-listener-spawned`, condition:
+/// [`condition_event_listener`].
+pub fn setup_condition_event_listener<R: Runtime>(
+    cell: &Cell,
+    handoff: Handoff,
+) -> Result<Runner, Failure> {
     let p: Condition = cell.params()?;
-    tasks_on(R::start(cell.workers)?, move |s, _| {
-        condition_event_listener(s, p)
+    rooted(R::start(cell.workers)?, handoff, move |s| {
+        condition_event_listener(s, p, handoff)
     })
 }

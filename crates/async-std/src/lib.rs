@@ -98,6 +98,7 @@ pub mod sync;
 pub use runtime::{Runtime, Spawner, THREAD_COUNT_VAR, THREAD_NAME, run_task, runtime};
 
 use shootout_async_common as common;
+use shootout_suite::wake::Handoff;
 use shootout_suite::{Backend, Form, TaskId, Variant, Workers};
 
 /// The async-std backend: its global executor, `net`, `io`, `task` and `channel`, with
@@ -121,6 +122,14 @@ pub static BACKEND: Backend = Backend {
             form: Form::Natural,
             workers: Workers::Exact,
             setup: common::dnc::setup_pool::<Runtime>,
+        },
+        Variant {
+            name: "rayon-bridge",
+            about: "the whole job on a rayon pool of N threads, its result awaited on a futures oneshot: the hybrid tokio's docs advise, here too",
+            tasks: &[TaskId::Mergesort, TaskId::Fib, TaskId::Nqueens],
+            form: Form::Hybrid,
+            workers: Workers::Exact,
+            setup: common::dnc::setup_rayon_bridge::<Runtime>,
         },
         Variant {
             name: "spawn",
@@ -153,6 +162,14 @@ pub static BACKEND: Backend = Backend {
             form: Form::Natural,
             workers: Workers::Exact,
             setup: common::pipeline::setup_async_channel::<Runtime>,
+        },
+        Variant {
+            name: "async-channel-batched",
+            about: "async-channel of Vec batches of up to 128 items, as many as hold the capacity: the batching the processes' pipe and socket do, in async tasks",
+            tasks: &[TaskId::Bounded],
+            form: Form::Restructured,
+            workers: Workers::Exact,
+            setup: common::pipeline::setup_async_channel_batched::<Runtime>,
         },
         Variant {
             name: "mutex",
@@ -188,19 +205,43 @@ pub static BACKEND: Backend = Backend {
         },
         Variant {
             name: "event-listener",
-            about: "a generation in an atomic and an event_listener::Event, notify(usize::MAX): what async-lock and async-channel use inside",
+            about: "a generation in an atomic and an event_listener::Event, notify(usize::MAX): what async-lock and async-channel use inside; the setter on the calling thread, so every wake-up crosses threads (checked)",
             tasks: &[TaskId::Event],
             form: Form::Natural,
             workers: Workers::Exact,
-            setup: common::sync::setup_event_event_listener::<Runtime>,
+            setup: |cell| {
+                common::sync::setup_event_event_listener::<Runtime>(cell, Handoff::CrossThread)
+            },
+        },
+        Variant {
+            name: "event-listener-spawned",
+            about: "event-listener with the setter a task too: the executor may run a woken waiter on the setter's thread, a task switch rather than a cross-thread wake-up",
+            tasks: &[TaskId::Event],
+            form: Form::Restructured,
+            workers: Workers::Exact,
+            setup: |cell| {
+                common::sync::setup_event_event_listener::<Runtime>(cell, Handoff::Spawned)
+            },
         },
         Variant {
             name: "event-listener",
-            about: "the async monitor: turn and ball under a std Mutex, one event_listener::Event per direction (async-std's Condvar is unstable-only)",
+            about: "the async monitor: turn and ball under a std Mutex, one event_listener::Event per direction (async-std's Condvar is unstable-only); the pinger on the calling thread, so every hand-over crosses threads (checked)",
             tasks: &[TaskId::Condition],
             form: Form::Natural,
             workers: Workers::Exact,
-            setup: common::sync::setup_condition_event_listener::<Runtime>,
+            setup: |cell| {
+                common::sync::setup_condition_event_listener::<Runtime>(cell, Handoff::CrossThread)
+            },
+        },
+        Variant {
+            name: "event-listener-spawned",
+            about: "event-listener with both parties tasks: the executor may run the hand-over on the striker's thread, a task switch rather than a cross-thread wake-up",
+            tasks: &[TaskId::Condition],
+            form: Form::Restructured,
+            workers: Workers::Exact,
+            setup: |cell| {
+                common::sync::setup_condition_event_listener::<Runtime>(cell, Handoff::Spawned)
+            },
         },
     ],
     not_applicable: &[],

@@ -9,23 +9,22 @@
 
 use async_std::channel::{Receiver, Sender};
 use shootout_async_common::pipeline::Channel;
-use shootout_suite::pipeline::Item;
 
 use crate::runtime::Spawner;
 
 impl Channel for Spawner {
-    type Sender = Sender<Item>;
-    type Receiver = Receiver<Item>;
+    type Sender<T: Send + 'static> = Sender<T>;
+    type Receiver<T: Send + 'static> = Receiver<T>;
 
-    fn bounded(capacity: usize) -> (Sender<Item>, Receiver<Item>) {
+    fn bounded<T: Send + 'static>(capacity: usize) -> (Sender<T>, Receiver<T>) {
         async_std::channel::bounded(capacity)
     }
 
-    async fn send(tx: &Sender<Item>, item: Item) -> bool {
-        tx.send(item).await.is_ok()
+    async fn send<T: Send + 'static>(tx: &Sender<T>, message: T) -> bool {
+        tx.send(message).await.is_ok()
     }
 
-    async fn recv(rx: &Receiver<Item>) -> Option<Item> {
+    async fn recv<T: Send + 'static>(rx: &Receiver<T>) -> Option<T> {
         rx.recv().await.ok()
     }
 }

@@ -151,4 +151,8 @@ impl shootout_async_common::Runtime for Runtime {
     fn run<T: Send + 'static>(&self, future: impl Future<Output = T> + Send + 'static) -> T {
         run_task(self, future)
     }
+
+    fn run_here<T>(&self, future: impl Future<Output = T>) -> T {
+        task::block_on(future)
+    }
 }

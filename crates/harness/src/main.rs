@@ -343,6 +343,7 @@ fn run(args: RunArgs) -> ExitCode {
         profile.name(),
         out.display()
     );
+    plan.notes.iter().for_each(|note| eprintln!("{note}"));
     let outcome = match run::run(&plan.cells, &settings) {
         Ok(outcome) => outcome,
         Err(e) => {

@@ -65,6 +65,8 @@ pub struct Plan {
     pub cells: Vec<PlannedCell>,
     /// Backend × task pairs that are not applicable.
     pub not_applicable: Vec<NotApplicable>,
+    /// What the plan decided that the request did not say: a task that fixes its own W.
+    pub notes: Vec<String>,
 }
 
 /// Builds and checks the plan for `selection` on `profile`.
@@ -88,14 +90,18 @@ pub fn plan(selection: &Selection, profile: Profile) -> Result<Plan, String> {
     if let Some(&w) = workers.iter().find(|&&w| w == 0) {
         return Err(format!("workers must be at least 1, got {w}"));
     }
-    if let Some((limit, what)) = fingerprint::task_limit()
-        && let Some(&w) = workers.iter().find(|&&w| w as u64 > limit)
-    {
-        return Err(format!(
-            "workers = {w} is more than this machine can start: at most {limit} threads or \
-             processes ({what})"
-        ));
-    }
+    let limit = fingerprint::task_limit();
+    let refuse_beyond_limit = |counts: &[usize]| match limit {
+        Some((limit, what)) => match counts.iter().find(|&&w| w as u64 > limit) {
+            Some(w) => Err(format!(
+                "workers = {w} is more than this machine can start: at most {limit} threads or \
+                 processes ({what})"
+            )),
+            None => Ok(()),
+        },
+        None => Ok(()),
+    };
+    refuse_beyond_limit(&workers)?;
 
     let mut plan = Plan::default();
     let mut variant_seen = selection
@@ -124,16 +130,10 @@ pub fn plan(selection: &Selection, profile: Profile) -> Result<Plan, String> {
                         None => continue,
                     }
                 }
-                // The baseline uses one thread whatever the worker count: run it once. (Other
-                // variants that ignore W are still measured at every W, as the published
-                // tables have them; the like-for-like work decides how to show them.)
-                let worker_counts: &[usize] = if backend.name == registry::BASELINE {
-                    &[1]
-                } else {
-                    &workers
-                };
                 for task in &instances {
-                    for &workers in worker_counts {
+                    // The task's own W, one W for a variant that ignores it, …: the rule is
+                    // the declarations', so every model of a task is measured alike.
+                    for workers in variant.measured_workers(task, &workers) {
                         plan.cells.push(PlannedCell {
                             task: *task,
                             backend: backend.name,
@@ -144,12 +144,20 @@ pub fn plan(selection: &Selection, profile: Profile) -> Result<Plan, String> {
                 }
             }
         }
+        if id.fixes_workers() && plan.cells.iter().any(|c| c.task.id() == id) {
+            plan.notes.push(format!(
+                "{id}: W is {}, whatever --workers says",
+                id.spec().workers
+            ));
+        }
     }
     if let Some((unknown, _)) = variant_seen.iter().find(|(_, seen)| !seen) {
         return Err(format!(
             "no selected backend offers a variant `{unknown}` for the selected tasks (see `shootout list`)"
         ));
     }
+    // A task's own W (P + C stages) can be beyond the machine too.
+    refuse_beyond_limit(&plan.cells.iter().map(|c| c.workers).collect::<Vec<_>>())?;
     check_machine_limits(&plan)?;
     Ok(plan)
 }
@@ -338,21 +346,54 @@ mod tests {
         );
     }
 
-    #[test]
-    fn the_baseline_runs_once_whatever_the_workers() {
-        let mut s = selection(&["fib"], &["sequential"]);
-        s.workers = vec![1, 2, 4];
-        assert_eq!(plan(&s, Profile::Smoke).unwrap().cells.len(), 1);
+    fn counts(tasks: &[&str], backend: &str, variant: &str, workers: &[usize]) -> Vec<usize> {
+        let mut s = selection(tasks, &[backend]);
+        s.variants = vec![variant.into()];
+        s.workers = workers.to_vec();
+        plan(&s, Profile::Smoke)
+            .unwrap()
+            .cells
+            .iter()
+            .map(|c| c.workers)
+            .collect()
     }
 
     #[test]
-    fn other_variants_that_ignore_workers_still_run_at_every_count() {
-        // tokio's current-thread variants use one thread whatever W is; the published tables
-        // have them at every W, so the plan keeps measuring them there.
-        let mut s = selection(&["crawl"], &["tokio"]);
-        s.variants = vec!["current-thread".into()];
-        s.workers = vec![1, 2, 4];
-        assert_eq!(plan(&s, Profile::Smoke).unwrap().cells.len(), 3);
+    fn a_variant_that_ignores_workers_runs_once_on_one() {
+        assert_eq!(counts(&["fib"], "sequential", "reference", &[2, 4]), [1]);
+        assert_eq!(
+            counts(&["crawl"], "tokio", "current-thread", &[1, 2, 4]),
+            [1]
+        );
+    }
+
+    #[test]
+    fn a_variant_with_its_own_count_runs_once_at_the_largest() {
+        assert_eq!(
+            counts(&["scatter"], "threads", "thread-per-conn", &[1, 4, 2]),
+            [4]
+        );
+    }
+
+    #[test]
+    fn a_variant_that_uses_workers_runs_at_every_count() {
+        assert_eq!(counts(&["crawl"], "tokio", "spawn", &[1, 2, 4]), [1, 2, 4]);
+    }
+
+    #[test]
+    fn a_task_that_fixes_workers_runs_every_model_there() {
+        // The pipeline at P + C (smoke: 2 + 2), whatever the variant's declaration says.
+        assert_eq!(counts(&["bounded"], "threads", "crossbeam", &[1, 2]), [4]);
+        assert_eq!(counts(&["bounded"], "tokio", "async-channel", &[1, 2]), [4]);
+        assert_eq!(counts(&["condition"], "tokio", "notify", &[1, 8]), [2]);
+        let mut s = selection(&["bounded"], &["smol"]);
+        s.params = vec!["producers=1,3".into()];
+        let plan = plan(&s, Profile::Smoke).unwrap();
+        for c in &plan.cells {
+            assert_eq!(c.workers, c.task.get("producers").unwrap() as usize + 2);
+        }
+        assert_eq!(plan.notes.len(), 1, "{:?}", plan.notes);
+        assert!(plan.notes[0].contains("P + C"), "{:?}", plan.notes);
     }
 
     #[test]

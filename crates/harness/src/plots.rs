@@ -340,17 +340,27 @@ fn models_only(series: &[Series], better: Better) -> Vec<Series> {
     out
 }
 
-/// Per backend/variant of `section` (the baseline left out): `metric` against workers.
+/// Per backend/variant of `section` (the baseline left out): `metric` against workers; a cell
+/// that is the same whatever W is draws as a flat line across the counts the others ran at.
 fn workers_series(
     section: &Section<'_>,
     metric: impl Fn(&CellSummary) -> (Figure, Figure),
 ) -> Vec<Series> {
-    let cells = section
+    let counts = crate::report::worker_counts(section);
+    let points = section
         .cells
         .iter()
         .copied()
-        .filter(|c| c.backend != crate::registry::BASELINE);
-    series_of(cells, |c| Some(c.workers as f64), metric)
+        .filter(|c| c.backend != crate::registry::BASELINE)
+        .flat_map(|c| {
+            let at: Vec<usize> = if c.any_workers() {
+                counts.clone()
+            } else {
+                vec![c.workers]
+            };
+            at.into_iter().map(move |w| (w as f64, c))
+        });
+    series_of(points, metric)
 }
 
 fn speedup_series(section: &Section<'_>) -> Vec<Series> {
@@ -371,25 +381,22 @@ fn fanout_series(
         .map(|c| c.workers)
         .max()
         .unwrap_or(1);
-    let cells = sections
+    let points = sections
         .iter()
         .flat_map(|s| s.cells.iter().copied())
-        .filter(|c| c.workers == workers);
-    series_of(cells, |c| c.params.get("conns").map(|&k| k as f64), metric)
+        .filter(|c| c.workers == workers || c.any_workers())
+        .filter_map(|c| c.params.get("conns").map(|&k| (k as f64, c)));
+    series_of(points, metric)
 }
 
-/// One line per backend/variant through the verified `cells`, at `x`, of `metric` – a pair of
-/// figures, solid and dashed, either absent – sorted by `x`.
+/// One line per backend/variant through the verified cells, each at its `x`, of `metric` – a
+/// pair of figures, solid and dashed, either absent – sorted by `x`.
 fn series_of<'a>(
-    cells: impl Iterator<Item = &'a CellSummary>,
-    x: impl Fn(&CellSummary) -> Option<f64>,
+    points: impl Iterator<Item = (f64, &'a CellSummary)>,
     metric: impl Fn(&CellSummary) -> (Figure, Figure),
 ) -> Vec<Series> {
     let mut series: Vec<Series> = Vec::new();
-    for c in cells.filter(|c| c.status.is_verified()) {
-        let Some(x) = x(c) else {
-            continue;
-        };
+    for (x, c) in points.filter(|(_, c)| c.status.is_verified()) {
         let (solid, dashed) = metric(c);
         let label = label_of(c);
         for (figure, is_dashed) in [(solid, false), (dashed, true)] {
@@ -469,7 +476,9 @@ fn pipeline_series(sections: &[&Section<'_>], axis: &str) -> Vec<Series> {
         .into_iter()
         .filter(|c| c.status.is_verified() && fixed_of(c) == Some(fixed))
     {
-        if c.workers != workers && c.backend != crate::registry::BASELINE {
+        // At the largest W, or at the W its task fixes (each P × C at its own P + C).
+        let at_its_w = c.fixed_workers() == Some(c.workers);
+        if c.workers != workers && !at_its_w && !c.any_workers() {
             continue;
         }
         let (Some(x), Some(y)) = (x_of(c), c.throughput) else {

@@ -293,10 +293,7 @@ fn best(section: &Section<'_>, backend: &str, form: Form) -> String {
         .cells
         .iter()
         .copied()
-        .filter(|c| {
-            c.backend == backend
-                && (c.workers == max_workers || c.backend == crate::registry::BASELINE)
-        })
+        .filter(|c| c.backend == backend && (c.workers == max_workers || c.any_workers()))
         .collect();
     if of_backend.is_empty() {
         return if form == Form::Natural { "n/a" } else { "-" }.into();

@@ -1,6 +1,6 @@
 //! The one place the harness names backends. Adding a backend is adding a line here.
 
-use shootout_suite::{Backend, Profile, Support, Task, TaskId};
+use shootout_suite::{Backend, Form, Profile, Support, Task, TaskId, Variant, Workers};
 
 /// Every backend, in the order tables list them. `sequential` comes first: it is the baseline.
 pub fn backends() -> &'static [&'static Backend] {
@@ -22,20 +22,43 @@ pub fn find(name: &str) -> Option<&'static Backend> {
     backends().iter().copied().find(|b| b.name == name)
 }
 
+/// The declaration of `backend`'s `variant` of `task`, if it is still declared.
+pub fn variant_of(backend: &str, task: &str, variant: &str) -> Option<&'static Variant> {
+    TaskId::parse(task)
+        .zip(find(backend))
+        .and_then(|(task, backend)| backend.variant(task, variant))
+}
+
 /// The form `backend` declares its `variant` of `task` with – natural for a variant no backend
 /// declares any more, so that no record is hidden.
-pub fn form_of(backend: &str, task: &str, variant: &str) -> shootout_suite::Form {
-    shootout_suite::TaskId::parse(task)
-        .zip(find(backend))
-        .and_then(|(task, backend)| {
-            backend
-                .support(task)
-                .variants()
-                .iter()
-                .find(|v| v.name == variant)
-                .map(|v| v.form)
-        })
-        .unwrap_or(shootout_suite::Form::Natural)
+pub fn form_of(backend: &str, task: &str, variant: &str) -> Form {
+    variant_of(backend, task, variant).map_or(Form::Natural, |v| v.form)
+}
+
+/// Whether the cell is the same whatever W is (measured at one W, shown at every W as
+/// `(any W)`): a variant that ignores W or fixes its own count, on a task that leaves W free.
+pub fn any_workers(backend: &str, task: &str, variant: &str) -> bool {
+    TaskId::parse(task)
+        .zip(variant_of(backend, task, variant))
+        .is_some_and(|(task, v)| v.any_workers(task))
+}
+
+/// Whether `efficiency = speedup / W` means anything for a cell: W threads (or processes) did
+/// the work – a variant that uses W, or any variant but a one-thread one at the W its task
+/// fixes (`fixed`).
+pub fn efficiency_applies(
+    backend: &str,
+    task: &str,
+    variant: &str,
+    workers: usize,
+    fixed: Option<usize>,
+) -> bool {
+    match (variant_of(backend, task, variant).map(|v| v.workers), fixed) {
+        (None, None) => true,
+        (Some(Workers::Ignored), _) => false,
+        (_, Some(fixed)) => workers == fixed,
+        (Some(w), None) => w == Workers::Exact,
+    }
 }
 
 /// The name of the baseline backend that speedups divide by.

@@ -92,16 +92,36 @@ pub fn sections(cells: &[CellSummary]) -> Vec<Section<'_>> {
             }
         }
     }
+    for section in &mut out {
+        keep_one_any_w(&mut section.cells);
+    }
     out
 }
 
-/// The worker counts of a section's parallel cells, ascending (`[1]` if it has only the
-/// baseline, which runs on one whatever the count).
-fn worker_counts(section: &Section<'_>) -> Vec<usize> {
+/// Keeps one row of a cell that is the same whatever W is, where older records measured it at
+/// several: the one the plan measures today (one worker for a variant that ignores W, the
+/// largest for one that fixes its own count).
+fn keep_one_any_w(cells: &mut Vec<&CellSummary>) {
+    let chosen = |c: &CellSummary, cells: &[&CellSummary]| {
+        let counts = cells
+            .iter()
+            .filter(|o| o.backend == c.backend && o.variant == c.variant)
+            .map(|o| o.workers);
+        let ignores = registry::variant_of(&c.backend, &c.task, &c.variant)
+            .is_some_and(|v| v.workers == shootout_suite::Workers::Ignored);
+        if ignores { counts.min() } else { counts.max() }
+    };
+    let all = cells.clone();
+    cells.retain(|c| !c.any_workers() || chosen(c, &all) == Some(c.workers));
+}
+
+/// The worker counts of a section's cells that use W, ascending (`[1]` if it has only cells
+/// that are the same whatever W is, such as the baseline).
+pub fn worker_counts(section: &Section<'_>) -> Vec<usize> {
     let mut workers: Vec<usize> = section
         .cells
         .iter()
-        .filter(|c| c.backend != BASELINE)
+        .filter(|c| !c.any_workers())
         .map(|c| c.workers)
         .collect();
     workers.sort_unstable();
@@ -215,12 +235,13 @@ pub fn summary_markdown(
         );
         let base = baseline(section);
         for &w in &workers {
-            // The one-thread baseline is repeated in every table, as the reference row.
+            // A cell that is the same whatever W is – the one-thread baseline, the reference
+            // row – is repeated in every table, marked `(any W)`.
             let rows = section
                 .cells
                 .iter()
                 .copied()
-                .filter(|c| c.workers == w || c.backend == BASELINE);
+                .filter(|c| c.workers == w || c.any_workers());
             let _ = writeln!(md, "**{w} worker{}**\n", if w == 1 { "" } else { "s" });
             let _ = writeln!(
                 md,
@@ -231,7 +252,7 @@ pub fn summary_markdown(
                 "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|"
             );
             for c in rows {
-                let _ = writeln!(md, "{}", row(c, base, family, to_root, w));
+                let _ = writeln!(md, "{}", row(c, base, family, to_root));
             }
             let _ = writeln!(md);
         }
@@ -346,24 +367,19 @@ percentiles, the tail being p99 only with at least 1 000 samples, p90 with at le
 trip for condition); **throughput** = requests, items, entries (lock, semaphore), phases (barrier), rounds (event) or \
 round trips (condition) per second. See [METHODOLOGY.md](../../METHODOLOGY.md).\n";
 
-fn row(
-    c: &CellSummary,
-    base: Option<&CellSummary>,
-    family: Family,
-    to_root: &str,
-    workers: usize,
-) -> String {
+fn row(c: &CellSummary, base: Option<&CellSummary>, family: Family, to_root: &str) -> String {
     let ok = c.status.is_verified();
     let dash = || "-".to_string();
     let link = format!(
-        "[{}/{}]({to_root}/{}){}",
+        "[{}/{}]({to_root}/{}){}{}",
         c.backend,
         c.variant,
         registry::source_file(&c.backend, family),
         match registry::form_of(&c.backend, &c.task, &c.variant) {
             Form::Natural => String::new(),
             form => format!(" *{}*", form.name()),
-        }
+        },
+        if c.any_workers() { " (any W)" } else { "" }
     );
     let speedup = base.filter(|_| ok).and_then(|b| c.speedup_over(b));
     let cells = [
@@ -379,8 +395,18 @@ fn row(
             format!("{s:.2}× ({:.2}–{:.2})", ci.lo, ci.hi)
         }),
         speedup
-            .filter(|_| c.backend != BASELINE)
-            .map_or_else(dash, |(s, _)| format!("{:.0}%", 100.0 * s / workers as f64)),
+            .filter(|_| {
+                registry::efficiency_applies(
+                    &c.backend,
+                    &c.task,
+                    &c.variant,
+                    c.workers,
+                    c.fixed_workers(),
+                )
+            })
+            .map_or_else(dash, |(s, _)| {
+                format!("{:.0}%", 100.0 * s / c.workers as f64)
+            }),
         if ok {
             format!("{:.3}", c.cpu_s)
         } else {

@@ -13,7 +13,7 @@ use crate::cell::{CPU_SLACK, STEAL, summarize};
 use crate::record::{Latency, Record, Status};
 use crate::registry;
 use crate::stats::{self, Flag, Interval, Tail};
-use shootout_suite::TaskId;
+use shootout_suite::{Profile, Task, TaskId};
 
 /// Every round of one cell, reduced.
 #[derive(Clone, Debug)]
@@ -94,6 +94,23 @@ pub struct LatencyFigures {
 }
 
 impl CellSummary {
+    /// The worker count the cell's task fixes for every model, if it does (the pipeline's
+    /// P + C), read from its parameters.
+    pub fn fixed_workers(&self) -> Option<usize> {
+        let id = TaskId::parse(&self.task)?;
+        let profile = Profile::parse(&self.profile).unwrap_or(Profile::Full);
+        let mut task = Task::new(id, profile);
+        for (name, value) in &self.params {
+            task.set(name, *value).ok()?;
+        }
+        task.fixed_workers()
+    }
+
+    /// Whether the cell is the same whatever W is: measured at one W, shown at every W.
+    pub fn any_workers(&self) -> bool {
+        registry::any_workers(&self.backend, &self.task, &self.variant)
+    }
+
     /// The task with its parameters, as a heading: `dnc/fib n=36 grain=20`.
     pub fn task_heading(&self) -> String {
         let params: Vec<String> = self

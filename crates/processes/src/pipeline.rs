@@ -58,7 +58,9 @@ use std::os::fd::{AsFd, OwnedFd};
 
 use rustix::net::{AddressFamily, SocketFlags, SocketType};
 use rustix::pipe::PipeFlags;
-use shootout_suite::pipeline::{Consumed, Item, LATENCY_SAMPLE, produced_by};
+use shootout_suite::pipeline::{
+    BATCH_ITEMS, Consumed, Item, LATENCY_SAMPLE, batching, produced_by,
+};
 use shootout_suite::task::Bounded;
 use shootout_suite::{Cell, Failure, Runner, Task, TaskId, runner};
 
@@ -69,9 +71,8 @@ use crate::ring::{PILL, Ring};
 use crate::role::{Part, Role};
 use crate::shm::SharedMemory;
 
-/// The most items a producer writes in one batch: 128 × 24 bytes = 3 KiB, under the 4 KiB
-/// `PIPE_BUF` up to which a pipe write is atomic.
-pub const BATCH_ITEMS: usize = 128;
+// The suite's batch of `BATCH_ITEMS` items, as the in-process batched variants send: 128 × 24
+// bytes = 3 KiB, under the 4 KiB `PIPE_BUF` up to which a pipe write is atomic.
 
 /// An item on the wire: `seq`, `born_ns` and `work`, little-endian, padded to 24 bytes.
 const ITEM_BYTES: usize = 24;
@@ -238,12 +239,6 @@ fn size_pipe(pipe: &OwnedFd, bytes: usize) -> Result<(), Failure> {
         .map_err(|e| Failure::context("sizing the pipe", e))
 }
 
-/// The batch size and how many batches the kernel queue holds, for a queue of `capacity`.
-fn batching(capacity: usize) -> (usize, usize) {
-    let batch = capacity.clamp(1, BATCH_ITEMS);
-    (batch, capacity.max(1).div_ceil(batch))
-}
-
 // ---------------------------------------------------------------------------------------------
 // The worker's side.
 // ---------------------------------------------------------------------------------------------
@@ -404,19 +399,6 @@ mod tests {
     use shootout_suite::Tally;
 
     use super::*;
-
-    #[test]
-    fn batches_fit_pipe_buf_and_cover_the_capacity() {
-        for (capacity, batch, batches) in [
-            (1, 1, 1),
-            (4, 4, 1),
-            (128, 128, 1),
-            (200, 128, 2),
-            (1024, 128, 8),
-        ] {
-            assert_eq!(batching(capacity), (batch, batches), "capacity {capacity}");
-        }
-    }
 
     #[test]
     fn batches_cross_a_packet_pipe_whole() {

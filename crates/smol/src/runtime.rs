@@ -142,11 +142,53 @@ impl shootout_async_common::Runtime for Runtime {
     fn run<T: Send + 'static>(&self, future: impl Future<Output = T> + Send + 'static) -> T {
         run_task(self, future)
     }
+
+    fn run_here<T>(&self, future: impl Future<Output = T>) -> T {
+        smol::block_on(future)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The cross-thread check bites on smol too: every party a task of a one-thread executor
+    /// shares the thread, so the cross-thread forms must fail and the spawned forms pass.
+    #[test]
+    fn a_cross_thread_cell_that_woke_on_the_wakers_thread_fails() {
+        use shootout_async_common::Runtime as _;
+        use shootout_async_common::sync::{condition_event_listener, event_event_listener};
+        use shootout_suite::Profile;
+        use shootout_suite::task::{Condition, Event};
+        use shootout_suite::wake::Handoff;
+
+        let rt = runtime(1).unwrap();
+        let (event, condition) = (
+            Event::profile(Profile::Smoke),
+            Condition::profile(Profile::Smoke),
+        );
+        let s = rt.spawner();
+        let failures = [
+            run_task(&rt, event_event_listener(s, event, 2, Handoff::CrossThread)).err(),
+            run_task(
+                &rt,
+                condition_event_listener(s, condition, Handoff::CrossThread),
+            )
+            .err(),
+        ];
+        for failure in failures {
+            let message = failure
+                .expect("the check let a same-thread wake-up pass")
+                .to_string();
+            assert!(message.contains("ran on the waker's thread"), "{message}");
+        }
+        run_task(&rt, event_event_listener(s, event, 2, Handoff::Spawned)).unwrap();
+        run_task(
+            &rt,
+            condition_event_listener(s, condition, Handoff::Spawned),
+        )
+        .unwrap();
+    }
 
     #[test]
     fn a_repetition_runs_on_an_executor_thread_not_the_caller() {

@@ -135,6 +135,27 @@ pub struct Variant {
     pub setup: Setup,
 }
 
+impl Variant {
+    /// The worker counts, of the `requested` ones, that a cell of `task` on this variant is
+    /// measured at: the task's own count where it fixes one (every model then runs the same
+    /// problem), one for a variant that ignores W, the largest requested for a variant that
+    /// fixes its own count (measured once, shown as the same row at any W), else every one.
+    pub fn measured_workers(&self, task: &Task, requested: &[usize]) -> Vec<usize> {
+        match (task.fixed_workers(), self.workers) {
+            (Some(fixed), _) => vec![fixed],
+            (None, Workers::Ignored) => vec![1],
+            (None, Workers::Own(_)) => requested.iter().max().into_iter().copied().collect(),
+            (None, Workers::Exact) => requested.to_vec(),
+        }
+    }
+
+    /// Whether a cell of `task` on this variant is the same whatever W is asked for: measured
+    /// at one W, and shown as one row at every W.
+    pub fn any_workers(&self, task: TaskId) -> bool {
+        self.workers != Workers::Exact && !task.fixes_workers()
+    }
+}
+
 /// What a variant shows about its model.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Form {

@@ -30,6 +30,7 @@ pub mod sync;
 mod tally;
 pub mod task;
 pub mod time;
+pub mod wake;
 
 pub use backend::{
     Answer, Backend, Cell, Failure, Form, Input, NotApplicable, Outcome, Runner, Setup, Support,

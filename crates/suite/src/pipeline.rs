@@ -18,6 +18,18 @@ use crate::rng::mix;
 /// the latency is sampled; the sample is the same for every backend.
 pub const LATENCY_SAMPLE: u64 = 64;
 
+/// The most items a batched variant moves in one hand-off: the processes' pipe and socket
+/// (128 items of 24 bytes fit the 4 KiB `PIPE_BUF`) and the in-process batched channels alike,
+/// so batching is compared with batching.
+pub const BATCH_ITEMS: usize = 128;
+
+/// The batch size and how many batches a queue of `capacity` items holds when it moves
+/// batches: `min(capacity, BATCH_ITEMS)` items a batch, `ceil(capacity / batch)` batches.
+pub fn batching(capacity: usize) -> (usize, usize) {
+    let batch = capacity.clamp(1, BATCH_ITEMS);
+    (batch, capacity.max(1).div_ceil(batch))
+}
+
 /// What moves through the queue.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Item {
@@ -82,6 +94,19 @@ impl Collected {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn batches_cover_the_capacity() {
+        for (capacity, batch, batches) in [
+            (1, 1, 1),
+            (4, 4, 1),
+            (128, 128, 1),
+            (200, 128, 2),
+            (1024, 128, 8),
+        ] {
+            assert_eq!(batching(capacity), (batch, batches), "capacity {capacity}");
+        }
+    }
 
     #[test]
     fn producers_cover_every_item_once() {

@@ -365,6 +365,9 @@ pub mod condition {
         pub turn: Turn,
         /// The ball, struck once per stroke.
         pub ball: u64,
+        /// The [`thread_tag`](crate::wake::thread_tag) of the thread that played the last
+        /// stroke: the party it wakes compares it with its own.
+        pub striker: u64,
     }
 
     impl Rally {
@@ -373,6 +376,7 @@ pub mod condition {
             Self {
                 turn: Turn::Ping,
                 ball: SERVE,
+                striker: 0,
             }
         }
 
@@ -381,6 +385,7 @@ pub mod condition {
         pub fn strike(&mut self, stroke: fn(u64) -> u64, next: Turn) {
             self.ball = stroke(self.ball);
             self.turn = next;
+            self.striker = crate::wake::thread_tag();
         }
     }
 

@@ -163,6 +163,14 @@ pub static BACKEND: Backend = Backend {
             setup: pipeline::setup_crossbeam,
         },
         Variant {
+            name: "crossbeam-batched",
+            about: "crossbeam_channel::bounded of Vec batches of up to 128 items, as many as hold the capacity: the batching the processes' pipe and socket do, in process",
+            tasks: &[TaskId::Bounded],
+            form: Form::Restructured,
+            workers: Workers::Own("P + C threads"),
+            setup: pipeline::setup_crossbeam_batched,
+        },
+        Variant {
             name: "mutex-condvar",
             about: "the textbook monitor: VecDeque under a Mutex with not_empty / not_full Condvars, signalled only when a thread waits",
             tasks: &[TaskId::Bounded],

@@ -14,6 +14,9 @@
 //!   mutex's). The work itself runs outside the lock.
 //! - `crossbeam`: [`crossbeam_channel::bounded`] is multi-producer, multi-consumer; every
 //!   consumer owns a clone of the receiver and they wait on the queue together.
+//! - `crossbeam-batched` (restructured): the same channel carrying `Vec`s of up to
+//!   [`BATCH_ITEMS`](shootout_suite::pipeline::BATCH_ITEMS) items, the batch the processes' pipe and socket write per system call, so
+//!   that batching is compared with batching.
 //! - `mutex-condvar`: the textbook monitor, what every channel is made of: a `VecDeque` under a
 //!   `Mutex`, one `Condvar` for "not empty" (consumers wait on it) and one for "not full"
 //!   (producers wait on it), and a count of producers still running so that consumers know when
@@ -23,12 +26,13 @@
 //!   would otherwise pay one per item for nothing.
 
 use std::collections::VecDeque;
+use std::mem;
 use std::sync::mpsc;
 use std::sync::{Condvar, Mutex, PoisonError};
 use std::thread::{self, Scope};
 use std::time::Instant;
 
-use shootout_suite::pipeline::{Consumed, Item, produced_by};
+use shootout_suite::pipeline::{Consumed, Item, batching, produced_by};
 use shootout_suite::task::Bounded;
 use shootout_suite::{Cell, Failure, Outcome, Runner};
 
@@ -83,6 +87,56 @@ pub fn crossbeam(p: Bounded) -> Outcome {
             .collect();
         drop(rx);
         spawn_producers(s, p, epoch, tx, |tx, item| tx.send(item).is_ok());
+        consumers.into_iter().map(joined).collect()
+    });
+    outcome(consumed)
+}
+
+/// `crossbeam-batched`: a `crossbeam_channel::bounded` of `Vec<Item>` batches of
+/// [`BATCH_ITEMS`](shootout_suite::pipeline::BATCH_ITEMS) items, as many batches as hold `capacity` items ([`batching`]).
+///
+/// The usual remedy for a channel that costs more per item than the work: one hand-off, and at
+/// most one wake-up, per batch instead of per item – what the processes' pipe and socket do
+/// with one system call per batch. A producer's last, partial batch is sent when it ends.
+pub fn crossbeam_batched(p: Bounded) -> Outcome {
+    let epoch = Instant::now();
+    let (batch, batches) = batching(p.capacity);
+    let (tx, rx) = crossbeam_channel::bounded::<Vec<Item>>(batches);
+    let consumed = thread::scope(|s| {
+        let consumers: Vec<_> = (0..p.consumers)
+            .map(|_| {
+                let rx = rx.clone();
+                s.spawn(move || {
+                    let mut consumed = Consumed::default();
+                    for items in rx {
+                        items
+                            .into_iter()
+                            .for_each(|item| consumed.take(item, epoch));
+                    }
+                    consumed
+                })
+            })
+            .collect();
+        drop(rx);
+        for producer in 0..p.producers {
+            let tx = tx.clone();
+            s.spawn(move || {
+                let mut items = Vec::with_capacity(batch);
+                for seq in produced_by(producer, p.producers, p.items) {
+                    items.push(Item::new(seq, p.work, epoch));
+                    if items.len() == batch {
+                        let full = mem::replace(&mut items, Vec::with_capacity(batch));
+                        if tx.send(full).is_err() {
+                            return; // Every consumer is gone; only a panic does that.
+                        }
+                    }
+                }
+                if !items.is_empty() {
+                    let _ = tx.send(items);
+                }
+            });
+        }
+        drop(tx);
         consumers.into_iter().map(joined).collect()
     });
     outcome(consumed)
@@ -253,6 +307,11 @@ pub fn setup_std_mpsc(cell: &Cell) -> Result<Runner, Failure> {
 /// Sets up `crossbeam`: [`crossbeam`] every repetition.
 pub fn setup_crossbeam(cell: &Cell) -> Result<Runner, Failure> {
     each(cell, |p, _| Ok(crossbeam(p)))
+}
+
+/// Sets up `crossbeam-batched`: [`crossbeam_batched`] every repetition.
+pub fn setup_crossbeam_batched(cell: &Cell) -> Result<Runner, Failure> {
+    each(cell, |p, _| Ok(crossbeam_batched(p)))
 }
 
 /// Sets up `mutex-condvar`: [`mutex_condvar`] every repetition.

@@ -80,7 +80,9 @@ pub mod fanout;
 pub mod pipeline;
 pub mod runtime;
 pub mod sync;
+pub mod wake;
 
+use shootout_suite::wake::Handoff;
 use shootout_suite::{Backend, Form, TaskId, Variant, Workers};
 
 /// The tokio backend.
@@ -177,6 +179,14 @@ pub static BACKEND: Backend = Backend {
             setup: pipeline::setup_async_channel,
         },
         Variant {
+            name: "async-channel-batched",
+            about: "async-channel of Vec batches of up to 128 items, as many as hold the capacity: the batching the processes' pipe and socket do, in async tasks",
+            tasks: &[TaskId::Bounded],
+            form: Form::Restructured,
+            workers: Workers::Exact,
+            setup: pipeline::setup_async_channel_batched,
+        },
+        Variant {
             name: "current-thread",
             about: "the mpsc form on a current-thread runtime: hand-offs are task switches, never wake-ups",
             tasks: &[TaskId::Bounded],
@@ -218,27 +228,43 @@ pub static BACKEND: Backend = Backend {
         },
         Variant {
             name: "notify",
-            about: "Notify::notify_waiters() beside an AtomicU64 generation: tokio's bare wake-everyone, a setter task",
+            about: "Notify::notify_waiters() beside an AtomicU64 generation: tokio's bare wake-everyone; the setter on the calling thread, so every wake-up crosses threads (checked)",
             tasks: &[TaskId::Event],
             form: Form::Natural,
             workers: Workers::Exact,
-            setup: sync::setup_event_notify,
+            setup: |cell| wake::setup_event_notify(cell, Handoff::CrossThread),
         },
         Variant {
             name: "watch",
-            about: "a watch channel carrying the generation, waiters on changed().await: tokio's broadcast-the-latest-value",
+            about: "a watch channel carrying the generation, waiters on changed().await: tokio's broadcast-the-latest-value; the setter on the calling thread (checked)",
             tasks: &[TaskId::Event],
             form: Form::Natural,
             workers: Workers::Exact,
-            setup: sync::setup_event_watch,
+            setup: wake::setup_event_watch,
+        },
+        Variant {
+            name: "notify-spawned",
+            about: "notify with the setter a task too: a woken waiter usually runs next on the setter's worker (LIFO slot), a task switch rather than a cross-thread wake-up",
+            tasks: &[TaskId::Event],
+            form: Form::Restructured,
+            workers: Workers::Exact,
+            setup: |cell| wake::setup_event_notify(cell, Handoff::Spawned),
         },
         Variant {
             name: "notify",
-            about: "a std Mutex monitor with one Notify per direction (notify_one stores a permit): the async Condvar",
+            about: "a std Mutex monitor with one Notify per direction (notify_one stores a permit): the async Condvar; the pinger on the calling thread, so every hand-over crosses threads (checked)",
             tasks: &[TaskId::Condition],
             form: Form::Natural,
             workers: Workers::Exact,
-            setup: sync::setup_condition_notify,
+            setup: |cell| wake::setup_condition_notify(cell, Handoff::CrossThread),
+        },
+        Variant {
+            name: "notify-spawned",
+            about: "notify with both parties tasks: the hand-over usually runs on the striker's worker, a task switch rather than a cross-thread wake-up",
+            tasks: &[TaskId::Condition],
+            form: Form::Restructured,
+            workers: Workers::Exact,
+            setup: |cell| wake::setup_condition_notify(cell, Handoff::Spawned),
         },
     ],
     not_applicable: &[],

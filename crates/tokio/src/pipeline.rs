@@ -46,15 +46,18 @@
 //!   and a hand-off to a parked worker is a thread wake-up, as with threads.
 //! - `async-channel`: `async_channel::bounded`, the tasks on the same N-worker runtime, every
 //!   consumer with its own receiver: the multi-consumer channel tokio points to.
+//! - `async-channel-batched` (restructured): `async-channel` carrying `Vec` batches of up to
+//!   128 items, the batch the processes' pipe and socket write per system call.
 //! - `current-thread`: the `mpsc` tasks on a current-thread runtime. Every hand-off is a task
 //!   switch on one thread, so nothing ever waits for another core, and the consumers' work is
 //!   never done in parallel.
 
 use std::future::Future;
+use std::mem;
 use std::sync::Arc;
 use std::time::Instant;
 
-use shootout_suite::pipeline::{Consumed, Item, produced_by};
+use shootout_suite::pipeline::{Consumed, Item, batching, produced_by};
 use shootout_suite::task::Bounded;
 use shootout_suite::{Cell, Failure, Outcome, Runner, Task};
 use tokio::sync::Mutex;
@@ -110,6 +113,54 @@ pub async fn async_channel(p: Bounded) -> Outcome {
     drop(rx);
     // The channel closes when the last producer's sender is dropped.
     let producers = spawn_producers(p, epoch, tx);
+    collect(producers, consumers).await
+}
+
+/// `async-channel-batched`: the channel of [`async_channel()`] carrying `Vec`s of up to
+/// [`BATCH_ITEMS`](shootout_suite::pipeline::BATCH_ITEMS) items, as many batches as hold
+/// `capacity` items ([`batching`]): one hand-off, and at most one wake-up, per batch – the
+/// batching the processes' pipe and socket do per system call. A producer's last, partial batch
+/// is sent when it ends.
+pub async fn async_channel_batched(p: Bounded) -> Outcome {
+    let epoch = Instant::now();
+    let (batch, batches) = batching(p.capacity);
+    let (tx, rx) = async_channel::bounded::<Vec<Item>>(batches);
+    let consumers: Vec<JoinHandle<Consumed>> = (0..p.consumers)
+        .map(|_| {
+            let rx = rx.clone();
+            tokio::spawn(async move {
+                let mut consumed = Consumed::default();
+                while let Ok(items) = rx.recv().await {
+                    items
+                        .into_iter()
+                        .for_each(|item| consumed.take(item, epoch));
+                }
+                consumed
+            })
+        })
+        .collect();
+    drop(rx);
+    let producers = (0..p.producers)
+        .map(|producer| {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let mut items = Vec::with_capacity(batch);
+                for seq in produced_by(producer, p.producers, p.items) {
+                    items.push(Item::new(seq, p.work, epoch));
+                    if items.len() == batch {
+                        let full = mem::replace(&mut items, Vec::with_capacity(batch));
+                        if tx.send(full).await.is_err() {
+                            return; // Every consumer is gone; only a panic does that.
+                        }
+                    }
+                }
+                if !items.is_empty() {
+                    let _ = tx.send(items).await;
+                }
+            })
+        })
+        .collect();
+    drop(tx);
     collect(producers, consumers).await
 }
 
@@ -171,6 +222,12 @@ pub fn setup_mpsc(cell: &Cell) -> Result<Runner, Failure> {
 pub fn setup_async_channel(cell: &Cell) -> Result<Runner, Failure> {
     let p = bounded(cell)?;
     tasks_on(runtime(cell.workers)?, move |_| async_channel(p))
+}
+
+/// Sets up `async-channel-batched`: [`async_channel_batched`] on a W-worker runtime.
+pub fn setup_async_channel_batched(cell: &Cell) -> Result<Runner, Failure> {
+    let p = bounded(cell)?;
+    tasks_on(runtime(cell.workers)?, move |_| async_channel_batched(p))
 }
 
 /// Sets up `current-thread`: [`mpsc`] on a current-thread runtime.

@@ -6,6 +6,7 @@ use std::panic;
 use std::sync::Arc;
 
 use rayon::ThreadPool;
+use shootout_suite::wake::Handoff;
 use shootout_suite::{Failure, Input, Outcome, Runner, runner};
 use tokio::runtime::{Builder, Runtime};
 use tokio::task::JoinError;
@@ -76,6 +77,23 @@ where
     Fut: Future<Output = Result<Outcome, Failure>> + Send + 'static,
 {
     runner(move |input| run_task(&runtime, work(input)))
+}
+
+/// A runner for a wake-up task whose root future is the waking party: run by `block_on` on
+/// the calling thread, outside the workers, for [`Handoff::CrossThread`]; spawned as a task
+/// like the parties it wakes for [`Handoff::Spawned`].
+pub(crate) fn rooted<Fut>(
+    runtime: Runtime,
+    handoff: Handoff,
+    mut root: impl FnMut() -> Fut + 'static,
+) -> Result<Runner, Failure>
+where
+    Fut: Future<Output = Result<Outcome, Failure>> + Send + 'static,
+{
+    runner(move |_| match handoff {
+        Handoff::CrossThread => runtime.block_on(root()),
+        Handoff::Spawned => run_task(&runtime, root()),
+    })
 }
 
 /// A runner for `rayon-bridge`: an N-worker runtime whose task hands the job to a rayon pool

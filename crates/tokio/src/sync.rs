@@ -24,9 +24,9 @@
 //! | lock | `std-mutex` | `std::sync::Mutex` inside the tasks | plain data, a guard never held across an `.await`: tokio's own advice |
 //! | semaphore | `semaphore` | `tokio::sync::Semaphore`, `acquire().await` | bounding how many tasks do something at once |
 //! | barrier | `barrier` | `tokio::sync::Barrier`, `wait().await` | tasks that must all finish a phase before any starts the next |
-//! | event | `notify` | `Notify::notify_waiters` and a generation in an `AtomicU64` | waking every waiting task, with no value to pass |
-//! | event | `watch` | a `watch` channel carrying the generation | broadcasting the latest value (a config, a shutdown): tokio's idiomatic form |
-//! | condition | `notify` | a std `Mutex` monitor, one `Notify` per direction (`notify_one`) | the async counterpart of a `Condvar` monitor |
+//!
+//! The event and condition tasks, where what matters is which thread a wake-up lands on, are in
+//! [`wake`](crate::wake).
 //!
 //! # Which mutex
 //!
@@ -47,40 +47,6 @@
 //! at once, so a `tokio-mutex` task yields its worker at least every 128 locks, while a
 //! `std-mutex` task (and async-lock's primitives, on smol and async-std) never does.
 //!
-//! # Waiting for an event: `Notify` or `watch`
-//!
-//! [`Notify`] is tokio's bare wake-up, with no data: `notify_waiters()` wakes every task waiting
-//! at that moment and stores nothing for later ones, so the state (here the generation) lives
-//! beside it and a waiter must register before it checks the state. Tokio guarantees that "the
-//! `Notified` future is guaranteed to receive wakeups from `notify_waiters()` as soon as it has
-//! been created, even if it has not yet been polled", so the race-free wait is: create
-//! `notified()`, re-check the generation, then await. ([`tokio::sync::futures::Notified::enable`]
-//! is the extra step that the `notify_one` forms of that pattern need; its docs say it "has no
-//! effect on notifications sent using `notify_waiters`".)
-//!
-//! A [`watch`] channel is the same thing packaged: the sender stores the latest value and bumps
-//! a version, every receiver remembers the version it last saw, and `changed().await` returns as
-//! soon as they differ. No wake-up can be lost, and the set time travels with the generation in
-//! the value itself. It is the channel tokio's docs give for "broadcasting configuration changes
-//! or signalling program state changes": only the most recent value is kept. It costs a
-//! read-write lock around the value.
-//!
-//! In both, the setter is a task of its own on the runtime (W + 1 tasks in all), and it waits
-//! for the waiters to be ready with the same primitive: a `Notify` whose stored permit
-//! (`notify_one`) carries the last waiter's "ready" to it, or a second `watch` whose value is the
-//! ready count, sent only when a round's last waiter arrives (`send_if_modified`).
-//!
-//! # The condition variable
-//!
-//! Tokio has no `Condvar`, and needs none: a condition variable is a wait that lets go of the
-//! lock, and an async task never holds a std lock while it waits. The monitor is therefore the
-//! state under a std `Mutex`, locked only inside small non-async methods (the pattern tokio's
-//! `Mutex` docs point to), and a [`Notify`] per direction in place of the condition variable.
-//! `notify_one()` stores a permit when nobody waits yet, so a hand-over made before its party
-//! waits is not lost; with one waiter per `Notify` that is the whole protocol (the
-//! single-consumer example in `Notify`'s docs). The pinger and the ponger are two tasks on the
-//! runtime of W workers, whatever W is.
-//!
 //! # The semaphore's gauge
 //!
 //! Until the section has once held as many as it can, a task that got in waits inside with
@@ -88,16 +54,11 @@
 //! is what lets the tasks queued behind it on the same worker reach the semaphore at all.
 
 use std::sync::atomic::AtomicU64;
-use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::sync::{Arc, PoisonError};
-use std::time::Instant;
 
-use shootout_suite::sync::condition::{Rally, Turn};
 use shootout_suite::sync::{self, lock::Counter};
 use shootout_suite::task;
-use shootout_suite::time::nanos_since;
-use shootout_suite::{Answer, Cell, Failure, Outcome, Runner, Tally, Task};
-use tokio::sync::{Notify, watch};
+use shootout_suite::{Cell, Failure, Outcome, Runner, Tally, Task};
 use tokio::task::JoinHandle;
 
 use crate::runtime::{checked_tasks_on, joined, runtime, tasks_on};
@@ -239,224 +200,13 @@ pub async fn barrier(p: task::Barrier, workers: usize) -> Result<Outcome, Failur
     Ok(Outcome::value(sync::barrier::checksum(cells)))
 }
 
-/// `event`, `notify`: the setter stores the generation in an `AtomicU64` and wakes every
-/// waiting task with `Notify::notify_waiters()`.
-///
-/// Tokio's bare "wake everyone": no value, no queue of past events, so a waiter registers
-/// (`notified()`) before it re-checks the generation. The setter is a task of its own.
-pub async fn event_notify(p: task::Event, workers: usize) -> Result<Outcome, Failure> {
-    struct Shared {
-        epoch: Instant,
-        // The round last set, and when (ns since `epoch`).
-        generation: AtomicU64,
-        set_at_ns: AtomicU64,
-        event: Notify,
-        // Waiters ready, over all rounds; the last of a round tells the setter.
-        ready: AtomicU64,
-        all_ready: Notify,
-    }
-    let shared = Arc::new(Shared {
-        epoch: Instant::now(),
-        generation: AtomicU64::new(0),
-        set_at_ns: AtomicU64::new(0),
-        event: Notify::new(),
-        ready: AtomicU64::new(0),
-        all_ready: Notify::new(),
-    });
-    let (rounds, waiters) = (u64::from(p.rounds), workers as u64);
-    let tasks = (0..workers).map(|_| {
-        let shared = Arc::clone(&shared);
-        tokio::spawn(async move {
-            let (mut seen, mut acc) = (0, 0);
-            let mut latencies_ns = Vec::with_capacity(p.rounds as usize);
-            while seen < rounds {
-                if shared.ready.fetch_add(1, Relaxed) + 1 == waiters * (seen + 1) {
-                    shared.all_ready.notify_one();
-                }
-                loop {
-                    // Registered from here on: a `notify_waiters` after this line wakes it.
-                    let notified = shared.event.notified();
-                    if shared.generation.load(Acquire) > seen {
-                        break;
-                    }
-                    notified.await;
-                }
-                let now = nanos_since(shared.epoch);
-                let round = shared.generation.load(Acquire);
-                latencies_ns.push(now.saturating_sub(shared.set_at_ns.load(Relaxed)));
-                acc = sync::event::fold(acc, round);
-                seen = round;
-            }
-            (acc, latencies_ns)
-        })
-    });
-    let tasks: Vec<_> = tasks.collect();
-    let setter = {
-        let shared = Arc::clone(&shared);
-        tokio::spawn(async move {
-            for round in 1..=rounds {
-                // One waiter (this task) per `Notify`: the permit `notify_one` stores when the
-                // setter is not waiting yet is what makes a plain `notified().await` safe.
-                while shared.ready.load(Relaxed) < waiters * round {
-                    shared.all_ready.notified().await;
-                }
-                shared.set_at_ns.store(nanos_since(shared.epoch), Relaxed);
-                shared.generation.store(round, Release);
-                shared.event.notify_waiters();
-            }
-        })
-    };
-    joined(setter.await);
-    event_outcome(join_all(tasks).await)
-}
-
-/// `event`, `watch`: the setter sends each round, with its set time, on a `watch` channel;
-/// every waiter's `changed().await` returns when the value moves past what it saw.
-///
-/// Tokio's channel for broadcasting the latest value: it keeps the value and a version,
-/// so no wake-up can be lost and no separate state is needed. The setter is a task of its own.
-pub async fn event_watch(p: task::Event, workers: usize) -> Result<Outcome, Failure> {
-    /// What the setter broadcasts: the round, and when it was set (ns since the epoch).
-    #[derive(Clone, Copy)]
-    struct Set {
-        round: u64,
-        at_ns: u64,
-    }
-    let epoch = Instant::now();
-    let (set_tx, set_rx) = watch::channel(Set { round: 0, at_ns: 0 });
-    // The waiters ready, over all rounds: the setter is told only when a round's last arrives.
-    let (ready_tx, mut ready_rx) = watch::channel(0u64);
-    let (rounds, waiters) = (u64::from(p.rounds), workers as u64);
-    let tasks = (0..workers).map(|_| {
-        let (mut set_rx, ready_tx) = (set_rx.clone(), ready_tx.clone());
-        tokio::spawn(async move {
-            let (mut seen, mut acc) = (0, 0);
-            let mut latencies_ns = Vec::with_capacity(p.rounds as usize);
-            while seen < rounds {
-                // Every increment but the round's last modifies the value and returns `false`, so
-                // it notifies no one: a silent modification that `send_if_modified`'s docs allow.
-                // The round's last returns `true` and notifies, and `wait_for` reads the current
-                // value, so the setter misses nothing.
-                ready_tx.send_if_modified(|ready| {
-                    *ready += 1;
-                    *ready == waiters * (seen + 1)
-                });
-                if set_rx.changed().await.is_err() {
-                    break; // The setter is gone; only a panic does that.
-                }
-                let now = nanos_since(epoch);
-                let set = *set_rx.borrow_and_update();
-                latencies_ns.push(now.saturating_sub(set.at_ns));
-                acc = sync::event::fold(acc, set.round);
-                seen = set.round;
-            }
-            (acc, latencies_ns)
-        })
-    });
-    let tasks: Vec<_> = tasks.collect();
-    drop((set_rx, ready_tx));
-    let setter = tokio::spawn(async move {
-        for round in 1..=rounds {
-            if ready_rx
-                .wait_for(|&ready| ready >= waiters * round)
-                .await
-                .is_err()
-            {
-                return; // Every waiter is gone; only a panic does that.
-            }
-            let at_ns = nanos_since(epoch);
-            set_tx.send_replace(Set { round, at_ns });
-        }
-    });
-    joined(setter.await);
-    event_outcome(join_all(tasks).await)
-}
-
-/// `condition`, `notify`: the ball and whose turn it is under a std `Mutex`, a `Notify` per
-/// direction for the hand-over; the pinger and the ponger are tasks.
-///
-/// The async form of the `Mutex` + `Condvar` monitor: the lock is never held while waiting,
-/// and `notify_one()` stores a permit if its party is not waiting yet, so no hand-over is lost.
-pub async fn condition_notify(p: task::Condition) -> Outcome {
-    let table = Arc::new(Table {
-        rally: std::sync::Mutex::new(Rally::new()),
-        to_ponger: Notify::new(),
-        to_pinger: Notify::new(),
-    });
-    let ponger = {
-        let table = Arc::clone(&table);
-        tokio::spawn(async move {
-            for _ in 0..p.trips {
-                table.wait_for(Turn::Pong, &table.to_ponger).await;
-                table.strike(sync::condition::pong, Turn::Ping);
-                table.to_pinger.notify_one();
-            }
-        })
-    };
-    let pinger = {
-        let table = Arc::clone(&table);
-        tokio::spawn(async move {
-            let mut rtts_ns = Vec::with_capacity(p.trips as usize);
-            for _ in 0..p.trips {
-                let start = Instant::now();
-                table.strike(sync::condition::ping, Turn::Pong);
-                table.to_ponger.notify_one();
-                table.wait_for(Turn::Ping, &table.to_pinger).await;
-                rtts_ns.push(nanos_since(start));
-            }
-            rtts_ns
-        })
-    };
-    let rtts_ns = joined(pinger.await);
-    joined(ponger.await);
-    let ball = table.rally().ball;
-    Outcome::with_latencies(Answer::Value(ball), rtts_ns)
-}
-
-/// The monitor of `condition`: the state under a std `Mutex`, locked only in the non-async
-/// methods below, so that no guard can be held across an `.await`.
-struct Table {
-    rally: std::sync::Mutex<Rally>,
-    to_ponger: Notify,
-    to_pinger: Notify,
-}
-
-impl Table {
-    fn rally(&self) -> std::sync::MutexGuard<'_, Rally> {
-        self.rally.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Plays a stroke and passes the turn.
-    fn strike(&self, stroke: fn(u64) -> u64, next: Turn) {
-        self.rally().strike(stroke, next);
-    }
-
-    /// Waits until the turn is `mine`, woken through `bell`. A permit left from an earlier
-    /// hand-over at worst costs one more look at the state.
-    async fn wait_for(&self, mine: Turn, bell: &Notify) {
-        while self.rally().turn != mine {
-            bell.notified().await;
-        }
-    }
-}
-
 /// Awaits every task, passing on a panic.
-async fn join_all<T>(tasks: Vec<JoinHandle<T>>) -> Vec<T> {
+pub(crate) async fn join_all<T>(tasks: Vec<JoinHandle<T>>) -> Vec<T> {
     let mut outputs = Vec::with_capacity(tasks.len());
     for task in tasks {
         outputs.push(joined(task.await));
     }
     outputs
-}
-
-/// The outcome of `event` from the waiters' answers and latencies: they must all agree.
-fn event_outcome(waiters: Vec<(u64, Vec<u64>)>) -> Result<Outcome, Failure> {
-    let (answers, latencies): (Vec<u64>, Vec<Vec<u64>>) = waiters.into_iter().unzip();
-    let answer = sync::event::agree(answers)?;
-    Ok(Outcome::with_latencies(
-        Answer::Value(answer),
-        latencies.concat(),
-    ))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -503,26 +253,4 @@ pub fn setup_barrier(cell: &Cell) -> Result<Runner, Failure> {
         return Err(cell.unsupported());
     };
     checked_tasks_on(runtime(workers)?, move |_| barrier(p, workers))
-}
-
-/// Sets up event's `notify`: [`event_notify`] on a W-worker runtime.
-pub fn setup_event_notify(cell: &Cell) -> Result<Runner, Failure> {
-    let (Task::Event(p), workers) = (cell.task, cell.workers) else {
-        return Err(cell.unsupported());
-    };
-    checked_tasks_on(runtime(workers)?, move |_| event_notify(p, workers))
-}
-
-/// Sets up event's `watch`: [`event_watch`] on a W-worker runtime.
-pub fn setup_event_watch(cell: &Cell) -> Result<Runner, Failure> {
-    let (Task::Event(p), workers) = (cell.task, cell.workers) else {
-        return Err(cell.unsupported());
-    };
-    checked_tasks_on(runtime(workers)?, move |_| event_watch(p, workers))
-}
-
-/// Sets up condition's `notify`: [`condition_notify`] on a W-worker runtime.
-pub fn setup_condition_notify(cell: &Cell) -> Result<Runner, Failure> {
-    let p: task::Condition = cell.params()?;
-    tasks_on(runtime(cell.workers)?, move |_| condition_notify(p))
 }

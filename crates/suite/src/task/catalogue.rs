@@ -313,7 +313,8 @@ task! {
         latency: Some("queueing latency of sampled items"),
         headline: Metric::Throughput,
         headline_params: &["producers", "consumers", "work"],
-        workers: "threads or runtime workers; some idioms start P + C threads whatever W is",
+        workers: "fixed at P + C: every model runs the stages on P + C threads or processes \
+                  (async: a runtime of P + C workers)",
     };
     {
         /// P: producer count.
@@ -330,6 +331,10 @@ task! {
 }
 
 impl Params for Bounded {
+    fn fixed_workers(&self) -> Option<usize> {
+        Some(self.producers + self.consumers)
+    }
+
     fn latency_samples(&self, _: usize) -> u64 {
         self.items.div_ceil(LATENCY_SAMPLE)
     }
@@ -529,7 +534,7 @@ task! {
         "round trips",
         Some("round trip"),
         &["trips"],
-        "ignored: always two parties (async backends: the runtime's size)",
+        "fixed at 2: two parties (async: a runtime of two workers)",
     );
     {
         /// Round trips.
@@ -538,6 +543,10 @@ task! {
 }
 
 impl Params for Condition {
+    fn fixed_workers(&self) -> Option<usize> {
+        Some(2)
+    }
+
     fn latency_samples(&self, _: usize) -> u64 {
         u64::from(self.trips)
     }

@@ -102,6 +102,12 @@ catalogue!(
 );
 
 impl TaskId {
+    /// Whether the task fixes the worker count for every model (whatever its parameters; the
+    /// count itself is [`Task::fixed_workers`]).
+    pub fn fixes_workers(self) -> bool {
+        Task::new(self, Profile::Smoke).fixed_workers().is_some()
+    }
+
     /// The short name, unique across families.
     pub fn short(self) -> &'static str {
         self.spec().short
@@ -196,6 +202,12 @@ impl Task {
     /// How many latency samples one correct repetition on `workers` records.
     pub fn latency_samples(&self, workers: usize) -> u64 {
         self.params_dyn().latency_samples(workers)
+    }
+
+    /// The worker count the task fixes for every model, if it does (see
+    /// [`Params::fixed_workers`]).
+    pub fn fixed_workers(&self) -> Option<usize> {
+        self.params_dyn().fixed_workers()
     }
 
     /// The input of one repetition, made outside the timed region.

@@ -155,6 +155,12 @@ pub trait Params: Named {
     fn input(&self) -> Input {
         Input::Nothing
     }
+    /// The worker count the task itself fixes, if it does: every model then runs at this W
+    /// (the pipeline's P + C stages, the condition's two parties), so no row of the task is
+    /// measured at a W that means something else to another model.
+    fn fixed_workers(&self) -> Option<usize> {
+        None
+    }
     /// The checksum a correct run produces, computed by the sequential reference.
     fn expected_checksum(&self) -> u64;
 }
