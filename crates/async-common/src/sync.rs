@@ -53,7 +53,7 @@ use shootout_suite::sync::semaphore::{Gauge, contribution, entries_of};
 use shootout_suite::sync::{event, share};
 use shootout_suite::task::{Barrier, Condition, Event, Lock, Semaphore};
 use shootout_suite::time::nanos;
-use shootout_suite::wake::{Handoff, Placement, thread_tag};
+use shootout_suite::wake::{Handoff, Placement, Whereabouts, thread_tag};
 use shootout_suite::{Answer, Cell, Failure, Outcome, Runner, Tally, Task};
 
 use crate::runtime::{Runtime, Spawn, rooted, tasks_on, try_tasks_on};
@@ -203,6 +203,8 @@ pub async fn barrier_async_lock<S: Spawn>(
             // view of the shared slots.
             let log = PhaseLog::new(&ring.slots);
             let mut checked = Ok(());
+            // The thread this task ran each phase on: did the W parties really run at once?
+            let mut ran_on = Vec::with_capacity(p.phases as usize);
             for phase in 0..p.phases {
                 // After an overlap the worker stops computing, but it still meets the others at
                 // every barrier, so that none of them waits forever.
@@ -213,17 +215,18 @@ pub async fn barrier_async_lock<S: Spawn>(
                     let (src, dst) = buffers(phase, &ring.a[..], &ring.b[..]);
                     step(src, dst, chunk(p.width, workers, worker), phase);
                 }
+                ran_on.push(thread_tag());
                 ring.barrier.wait().await;
             }
-            checked
+            checked.map(|()| ran_on)
         }
     });
-    join(tasks)
+    let ran_on = join(tasks)
         .await
         .into_iter()
-        .collect::<Result<(), Failure>>()?;
+        .collect::<Result<Vec<_>, Failure>>()?;
     let cells = barrier::result(p.phases, &ring.a, &ring.b);
-    Ok(Outcome::value(barrier::checksum(cells)))
+    Ok(Outcome::value(barrier::checksum(cells)).placed(Whereabouts::Phases(ran_on)))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -344,7 +347,8 @@ pub async fn event_event_listener<S: Spawn>(
     }
     let answer = Answer::Value(event::agree(accs)?);
     placement.check(handoff)?;
-    Ok(Outcome::with_latencies(answer, latencies.concat()))
+    let outcome = Outcome::with_latencies(answer, latencies.concat());
+    Ok(outcome.placed(Whereabouts::Wakes(placement)))
 }
 
 /// `event-listener`: the async monitor. This future pings, a spawned task pongs; each hands
@@ -393,7 +397,8 @@ pub async fn condition_event_listener<S: Spawn>(
     placement.merge(ponger.await);
     placement.check(handoff)?;
     let ball = table.rally().ball;
-    Ok(Outcome::with_latencies(Answer::Value(ball), round_trips))
+    let outcome = Outcome::with_latencies(Answer::Value(ball), round_trips);
+    Ok(outcome.placed(Whereabouts::Wakes(placement)))
 }
 
 /// The monitor of `condition`: the state under a std `Mutex`, locked only in the non-async

@@ -168,6 +168,9 @@ fn run(
         for &ns in &outcome.latencies_ns {
             latencies.saturating_record(ns.max(1));
         }
+        if let Some(whereabouts) = &outcome.whereabouts {
+            out.placement.get_or_insert_default().add(whereabouts);
+        }
     }
     if let Some(from) = steal_from {
         out.steal_pct = Some(CpuTicks::now().steal_pct_since(&from));

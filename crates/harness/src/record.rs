@@ -6,6 +6,7 @@ use std::io::{self, BufRead, BufReader, Write};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
+use shootout_suite::wake::Whereabouts;
 
 /// The version of the record layout; bumped when a field changes meaning.
 ///
@@ -119,6 +120,60 @@ pub struct Measurement {
     /// processes, are made when the records are summarised.
     #[serde(default)]
     pub flags: Vec<String>,
+    /// Where the parties ran, summed over the measured repetitions (sync tasks that report
+    /// it; absent elsewhere and in records before it existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placement: Option<Placement>,
+}
+
+/// Where a cell's parties ran, summed over repetitions (and, in a summary, over processes):
+/// the wake-ups and how many ran on the waker's own thread (event, condition), and the
+/// distinct threads that ran a barrier's parties, summed over its phases.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Placement {
+    /// Wake-ups counted.
+    pub wakes: u64,
+    /// Of those, how many ran on the thread of the party that woke them.
+    pub same_thread_wakes: u64,
+    /// Barrier phases counted.
+    pub phases: u64,
+    /// Distinct threads that ran the parties, summed over those phases.
+    pub phase_threads: u64,
+}
+
+impl Placement {
+    /// Adds one repetition's report.
+    pub fn add(&mut self, whereabouts: &Whereabouts) {
+        match whereabouts {
+            Whereabouts::Wakes(p) => {
+                self.wakes += p.wakes;
+                self.same_thread_wakes += p.same_thread;
+            }
+            Whereabouts::Phases(_) => {
+                let (threads, phases) = whereabouts.phase_threads().unwrap_or_default();
+                self.phase_threads += threads;
+                self.phases += phases;
+            }
+        }
+    }
+
+    /// Adds another process's sums.
+    pub fn merge(&mut self, other: &Placement) {
+        self.wakes += other.wakes;
+        self.same_thread_wakes += other.same_thread_wakes;
+        self.phases += other.phases;
+        self.phase_threads += other.phase_threads;
+    }
+
+    /// The share of wake-ups that ran on the waker's thread, if any were counted.
+    pub fn same_thread_share(&self) -> Option<f64> {
+        (self.wakes > 0).then(|| self.same_thread_wakes as f64 / self.wakes as f64)
+    }
+
+    /// How many threads ran a phase's parties, on average, if phases were counted.
+    pub fn threads_per_phase(&self) -> Option<f64> {
+        (self.phases > 0).then(|| self.phase_threads as f64 / self.phases as f64)
+    }
 }
 
 /// What a `shootout cell` process prints on stdout: how it ended, and what it measured.

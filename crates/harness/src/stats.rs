@@ -276,6 +276,9 @@ pub enum Flag {
     /// Some repetition used more CPU than the cores could give in its wall time (the most, in
     /// cores).
     CpuOver(f64),
+    /// A barrier's W ≥ 2 parties ran on about one thread per phase although two or more
+    /// cores were there: they took turns rather than running at once (threads per phase).
+    Serial(f64),
 }
 
 impl std::fmt::Display for Flag {
@@ -289,6 +292,7 @@ impl std::fmt::Display for Flag {
             Flag::OneProcess => write!(f, "one process"),
             Flag::Steal(pct) => write!(f, "steal {pct:.0}%"),
             Flag::CpuOver(cores) => write!(f, "CPU {cores:.2} cores"),
+            Flag::Serial(threads) => write!(f, "serial ({threads:.2} threads/phase)"),
         }
     }
 }

@@ -10,10 +10,14 @@ use std::collections::BTreeMap;
 use hdrhistogram::Histogram;
 
 use crate::cell::{CPU_SLACK, STEAL, summarize};
-use crate::record::{Latency, Record, Status};
+use crate::record::{Latency, Placement, Record, Status};
 use crate::registry;
 use crate::stats::{self, Flag, Interval, Tail};
 use shootout_suite::{Profile, Task, TaskId};
+
+/// At most this many threads per phase, on average, and a barrier's parties are `serial`: one
+/// thread ran them in turn rather than two or more at once.
+const SERIAL: f64 = 1.1;
 
 /// Every round of one cell, reduced.
 #[derive(Clone, Debug)]
@@ -74,6 +78,8 @@ pub struct CellSummary {
     pub calibration_s: Option<f64>,
     /// The most steal any process of the cell saw, percent.
     pub steal_pct: f64,
+    /// Where the parties ran, over every process (sync tasks that report it).
+    pub placement: Option<Placement>,
 }
 
 /// A cell's latency median and tail, each with its interval over processes.
@@ -292,6 +298,21 @@ fn reduce(rounds: &[&Record]) -> CellSummary {
     if most_cpu > cores * CPU_SLACK {
         flags.push(Flag::CpuOver(most_cpu));
     }
+    let mut placement: Option<Placement> = None;
+    for p in rounds
+        .iter()
+        .filter_map(|r| r.measurement.placement.as_ref())
+    {
+        placement.get_or_insert_default().merge(p);
+    }
+    let parallel_possible = first.workers >= 2 && cores >= 2.0;
+    if let Some(threads) = placement.and_then(|p| p.threads_per_phase())
+        && verified
+        && parallel_possible
+        && threads <= SERIAL
+    {
+        flags.push(Flag::Serial(threads));
+    }
     let mut calibration: Vec<f64> = rounds
         .iter()
         .filter_map(|r| r.measurement.calibration_ns)
@@ -349,6 +370,7 @@ fn reduce(rounds: &[&Record]) -> CellSummary {
             .map(|u| wall_ci.map_decreasing(|w| u as f64 / w)),
         calibration_s: (!calibration.is_empty()).then(|| stats::median(&mut calibration)),
         steal_pct,
+        placement,
     }
 }
 
@@ -423,6 +445,32 @@ pub(crate) mod tests {
         assert!(ci.contains(1.0));
         let t = c.throughput_ci.unwrap();
         assert!(t.contains(c.throughput.unwrap()));
+    }
+
+    #[test]
+    fn parties_that_took_turns_are_flagged_serial_and_wakes_are_summed() {
+        let placed = |w: usize, round: u32, p: crate::record::Placement| {
+            let mut r = cell_record("sync/barrier", "tokio", "barrier", w, round, &[10, 10]);
+            r.measurement.placement = Some(p);
+            r
+        };
+        let turns = crate::record::Placement {
+            phases: 100,
+            phase_threads: 103,
+            ..Default::default()
+        };
+        let c = &summarize_cells(&[placed(2, 0, turns), placed(2, 1, turns)])[0];
+        assert!(c.flags.contains(&Flag::Serial(1.03)), "{:?}", c.flags);
+        assert_eq!(c.placement.unwrap().phases, 200);
+        // Two threads a phase, or one party: nothing to flag.
+        let parallel = crate::record::Placement {
+            phase_threads: 200,
+            ..turns
+        };
+        let c = &summarize_cells(&[placed(2, 0, parallel)])[0];
+        assert!(!c.flags.iter().any(|f| matches!(f, Flag::Serial(_))));
+        let c = &summarize_cells(&[placed(1, 0, turns)])[0];
+        assert!(!c.flags.iter().any(|f| matches!(f, Flag::Serial(_))));
     }
 
     #[test]

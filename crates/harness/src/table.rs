@@ -5,6 +5,7 @@ use comfy_table::{CellAlignment, ContentArrangement, Table};
 
 use crate::plan::NotApplicable;
 use crate::registry::BASELINE;
+use crate::stats::Flag;
 use crate::summary::CellSummary;
 
 /// Renders the summaries, grouped by task heading in first-seen order, with `n/a` rows last.
@@ -117,11 +118,21 @@ pub fn verdict(c: &CellSummary) -> String {
             None => status,
         };
     }
-    if c.flags.is_empty() {
+    let mut notes: Vec<String> = c.flags.iter().map(ToString::to_string).collect();
+    // Where the parties ran: what the number measures, so it is shown whether or not flagged.
+    if let Some(p) = c.placement {
+        if let Some(share) = p.same_thread_share() {
+            notes.push(format!("same-thread wakes {:.0}%", 100.0 * share));
+        }
+        let serial = c.flags.iter().any(|f| matches!(f, Flag::Serial(_)));
+        if let Some(threads) = p.threads_per_phase().filter(|_| !serial) {
+            notes.push(format!("{threads:.2} threads/phase"));
+        }
+    }
+    if notes.is_empty() {
         "ok".into()
     } else {
-        let flags: Vec<String> = c.flags.iter().map(ToString::to_string).collect();
-        format!("ok; {}", flags.join(", "))
+        format!("ok; {}", notes.join(", "))
     }
 }
 

@@ -10,7 +10,7 @@
 //!
 //! # The variants
 //!
-//! - `blocking`: one thread per process, so a process keeps many requests in flight only by
+//! - `pipelined`: one thread per process, so a process keeps many requests in flight only by
 //!   writing before it reads. Scatter: the process writes its share's K / N requests, then reads
 //!   the K / N replies in order (those that arrive early wait in the kernel). Crawl: a sliding
 //!   window of at most C / N fresh connections; when it is full, the oldest reply is read, and
@@ -34,7 +34,7 @@
 //! [`Instant`] cannot cross a process boundary, but `CLOCK_MONOTONIC` is one clock for the whole
 //! machine, so the parent sends its raw reading and the processes compare theirs with it. In open
 //! loop (`rate > 0`) request `i` is due `Crawl::scheduled_start(i)` after that start and its
-//! latency counts from then. A `blocking` process cannot wait for a reply and a due time at once:
+//! latency counts from then. A `pipelined` process cannot wait for a reply and a due time at once:
 //! while the next request is not yet due it reads its oldest reply, and if that reply is slow,
 //! the next request starts late and is charged for it.
 
@@ -49,8 +49,8 @@ use std::thread;
 use std::time::Instant;
 
 use shootout_suite::fanout::{
-    Report, Request, call_blocking, connect_blocking, fetch_blocking, io_failure,
-    read_reply_blocking, timeout,
+    Report, Request, call_blocking, connect_blocking, fetch_blocking, io_failure, pipelined_calls,
+    read_reply_blocking, split, timeout,
 };
 use shootout_suite::task::{Crawl, Scatter};
 use shootout_suite::time::nanos;
@@ -68,12 +68,12 @@ pub const IO_STACK: usize = 64 * 1024;
 pub(crate) const PARTS: &[Part] = &[
     Part {
         tasks: &[TaskId::Scatter],
-        variants: &["blocking", "threads"],
+        variants: &["pipelined", "threads"],
         serve: serve_scatter,
     },
     Part {
         tasks: &[TaskId::Crawl],
-        variants: &["blocking", "threads"],
+        variants: &["pipelined", "threads"],
         serve: serve_crawl,
     },
 ];
@@ -84,7 +84,7 @@ pub(crate) const PARTS: &[Part] = &[
 
 /// Both variants' parent side: `min(N, K)` scatter processes or `min(N, C)` crawl processes,
 /// each taking its share of the connections and its mode from its role – one thread writing
-/// before it reads (`blocking`), or a thread per connection or in-flight slot (`threads`).
+/// before it reads (`pipelined`), or a thread per connection or in-flight slot (`threads`).
 pub fn setup(cell: &Cell) -> Result<Runner, Failure> {
     cell.server()?;
     match cell.task {
@@ -161,7 +161,7 @@ fn crawl(p: Crawl, cell: &Cell) -> Result<Runner, Failure> {
 /// One thread per process, or one thread per connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Mode {
-    Blocking,
+    Pipelined,
     Threads,
 }
 
@@ -169,7 +169,7 @@ impl Mode {
     /// The mode of the role's variant.
     fn of(role: &Role) -> Result<Mode, Failure> {
         match role.variant.as_str() {
-            "blocking" => Ok(Mode::Blocking),
+            "pipelined" => Ok(Mode::Pipelined),
             "threads" => Ok(Mode::Threads),
             _ => Err(role.unexpected()),
         }
@@ -212,7 +212,7 @@ fn serve_crawl(role: &Role, link: &mut Link, _fds: Vec<OwnedFd>) -> Result<(), F
     link.serve(|frame| {
         let start_ns = Dec::new(frame).u64()?;
         let report = match mode {
-            Mode::Blocking => crawl_window(&p, addr, &ids, window, start_ns),
+            Mode::Pipelined => crawl_window(&p, addr, &ids, window, start_ns),
             Mode::Threads => crawl_with_threads(&p, addr, &ids, window, start_ns),
         };
         report.map(|r| Some(encode_report(&r)))
@@ -222,7 +222,7 @@ fn serve_crawl(role: &Role, link: &mut Link, _fds: Vec<OwnedFd>) -> Result<(), F
 /// A process's connections of a scatter, and how it drives them.
 enum ScatterShare {
     /// One thread writes every request, then reads every reply.
-    Blocking {
+    Pipelined {
         p: Scatter,
         addr: SocketAddr,
         first: usize,
@@ -254,8 +254,8 @@ impl ScatterShare {
                 })
             })
             .collect::<Result<Vec<_>, Failure>>()?;
-        if mode == Mode::Blocking {
-            return Ok(ScatterShare::Blocking {
+        if mode == Mode::Pipelined {
+            return Ok(ScatterShare::Pipelined {
                 p,
                 addr,
                 first,
@@ -304,32 +304,21 @@ impl ScatterShare {
     fn round(&mut self, round: u32) -> Result<Tally, Failure> {
         let mut tally = Tally::new();
         match self {
-            ScatterShare::Blocking {
+            ScatterShare::Pipelined {
                 p,
                 addr,
                 first,
                 streams,
                 payload,
             } => {
-                let timeout = timeout(p.timeout_ms);
-                let failed = |conn: usize, e: io::Error| {
+                // Every request goes out before any reply is read.
+                let digests = pipelined_calls(streams, |i| p.request(round, *first + i), payload)
+                    .map_err(|(i, e)| {
+                    let conn = *first + i;
                     let what = format!("scatter round {round} on connection {conn} to {addr}");
-                    io_failure(what, e, timeout)
-                };
-                // Every request goes out before any reply is read: all of them are in flight
-                // at once, and the replies wait in the kernel until their turn to be read.
-                for (i, stream) in streams.iter_mut().enumerate() {
-                    let conn = *first + i;
-                    let request = p.request(round, conn).encode();
-                    stream.write_all(&request).map_err(|e| failed(conn, e))?;
-                }
-                for (i, stream) in streams.iter_mut().enumerate() {
-                    let conn = *first + i;
-                    let request = p.request(round, conn);
-                    let digest = read_reply_blocking(stream, request, payload)
-                        .map_err(|e| failed(conn, e))?;
-                    tally.add(digest);
-                }
+                    io_failure(what, e, timeout(p.timeout_ms))
+                })?;
+                digests.into_iter().for_each(|digest| tally.add(digest));
                 Ok(tally)
             }
             ScatterShare::Threads { rounds, results } => {
@@ -354,7 +343,7 @@ impl ScatterShare {
     }
 }
 
-/// `blocking` crawl in one process: requests `ids` in order, at most `window` in flight.
+/// `pipelined` crawl in one process: requests `ids` in order, at most `window` in flight.
 fn crawl_window(
     p: &Crawl,
     addr: SocketAddr,
@@ -500,11 +489,6 @@ fn decode_report(payload: &[u8]) -> Result<Report, Failure> {
 fn due_ns(p: &Crawl, id: u64, start_ns: u64) -> Option<u64> {
     p.scheduled_start(id)
         .map(|offset| start_ns.saturating_add(nanos(offset)))
-}
-
-/// The bounds of `parts` contiguous shares of `n`, as even as can be.
-fn split(n: usize, parts: usize) -> Vec<usize> {
-    (0..=parts).map(|i| i * n / parts.max(1)).collect()
 }
 
 #[cfg(test)]

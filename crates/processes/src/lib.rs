@@ -17,7 +17,7 @@
 //! | mergesort | `shm` | the same pool shape; keys in a `memfd` mapped by all, only ranges cross the pipes |
 //! | mergesort, fib, nqueens | `spawn-per-task` | N fresh processes per repetition, one share of the work each: process start-up is timed |
 //! | fib, nqueens | `pipe` | a pool started in setup; chunks of tasks dealt dynamically over pipes, two queued per worker |
-//! | scatter, crawl | `blocking` | N processes, one thread each, every request written before its reply is read |
+//! | scatter, crawl | `pipelined` | N processes, one thread each, every request written before its reply is read |
 //! | scatter, crawl | `threads` | N processes with a thread per connection (scatter) or per in-flight slot (crawl) |
 //! | bounded | `pipe` | one packet-mode pipe shared by every producer and consumer, batches of items as atomic writes |
 //! | bounded | `unix-socket` | one `SOCK_SEQPACKET` socket pair: message boundaries for free |
@@ -185,7 +185,7 @@ pub static BACKEND: Backend = Backend {
             setup: dnc::tree_spawn_per_task,
         },
         Variant {
-            name: "blocking",
+            name: "pipelined",
             about: "N processes with one thread each: all requests written, then the replies read",
             tasks: &[TaskId::Scatter, TaskId::Crawl],
             form: Form::Natural,

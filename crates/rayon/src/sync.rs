@@ -19,12 +19,13 @@
 //! the pool's size (its semaphore), and a job that must wait for an event belongs on a thread
 //! or an async runtime, so those three tasks are `n/a` here.
 
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 use rayon::prelude::*;
 use shootout_suite::sync::{barrier, lock::Counter, work};
 use shootout_suite::task::{Barrier, Lock};
+use shootout_suite::wake::{Whereabouts, thread_tag};
 use shootout_suite::{Answer, Cell, Failure, Outcome, Runner, Task, runner};
 
 use crate::pool::{self, on_pool};
@@ -77,19 +78,29 @@ pub fn lock_reduce(p: Lock) -> u64 {
 ///
 /// The loop's join is the barrier between phases. The phase log still checks it: a chunk
 /// records its phase as it starts, and no chunk of the last phase may still be running.
-pub fn barrier_fork_join(p: Barrier, workers: usize) -> Result<u64, Failure> {
+pub fn barrier_fork_join(p: Barrier, workers: usize) -> Result<Outcome, Failure> {
     let (a, b) = (barrier::initial(p.width), barrier::initial(p.width));
     let slots: Vec<AtomicU64> = (0..workers).map(|_| AtomicU64::new(0)).collect();
     let log = barrier::PhaseLog::new(&slots);
+    // The thread each chunk ran on in each phase (chunk-major): did the W parties really run
+    // at once, or did one pool thread run several chunks of a phase?
+    let phases = p.phases as usize;
+    let ran_on: Vec<AtomicU64> = (0..workers * phases).map(|_| AtomicU64::new(0)).collect();
     for phase in 0..p.phases {
         let (src, dst) = barrier::buffers(phase, &a[..], &b[..]);
         (0..workers).into_par_iter().try_for_each(|w| {
             log.enter(w, phase)?;
+            ran_on[w * phases + phase as usize].store(thread_tag(), Ordering::Relaxed);
             barrier::step(src, dst, barrier::chunk(p.width, workers, w), phase);
             Ok::<(), Failure>(())
         })?;
     }
-    Ok(barrier::checksum(barrier::result(p.phases, &a, &b)))
+    let answer = barrier::checksum(barrier::result(p.phases, &a, &b));
+    let parties = ran_on
+        .chunks(phases.max(1))
+        .map(|party| party.iter().map(|t| t.load(Ordering::Relaxed)).collect())
+        .collect();
+    Ok(Outcome::value(answer).placed(Whereabouts::Phases(parties)))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -118,8 +129,5 @@ pub fn setup_fork_join(cell: &Cell) -> Result<Runner, Failure> {
         return Err(cell.unsupported());
     };
     let pool = pool::build(workers)?;
-    runner(move |_| {
-        let value = pool.install(|| barrier_fork_join(p, workers))?;
-        Ok(Outcome::value(value))
-    })
+    runner(move |_| pool.install(|| barrier_fork_join(p, workers)))
 }

@@ -163,6 +163,34 @@ pub fn call_blocking<S: Read + Write>(
     read_reply_blocking(stream, request, payload)
 }
 
+/// One thread's share of calls, pipelined: every request (`request_of(i)` on `streams[i]`)
+/// written before any reply is read, so all are in flight at once and the replies wait in the
+/// kernel until their turn; the replies' digests in order, or the first failure and the index
+/// of its stream. What one blocking thread does to keep many requests in flight: the processes'
+/// and the threads' `pipelined` scatter.
+pub fn pipelined_calls<S: Read + Write>(
+    streams: &mut [S],
+    request_of: impl Fn(usize) -> Request,
+    payload: &mut Vec<u8>,
+) -> Result<Vec<u64>, (usize, io::Error)> {
+    for (i, stream) in streams.iter_mut().enumerate() {
+        stream
+            .write_all(&request_of(i).encode())
+            .map_err(|e| (i, e))?;
+    }
+    streams
+        .iter_mut()
+        .enumerate()
+        .map(|(i, stream)| read_reply_blocking(stream, request_of(i), payload).map_err(|e| (i, e)))
+        .collect()
+}
+
+/// The bounds of `parts` contiguous shares of `n` items, as even as can be: share `i` is
+/// `bounds[i]..bounds[i + 1]`.
+pub fn split(n: usize, parts: usize) -> Vec<usize> {
+    (0..=parts).map(|i| i * n / parts.max(1)).collect()
+}
+
 /// Reads the reply to `request`, already sent, from a blocking stream; returns its digest.
 /// When the request asked the server to close, it also reads on to the end of the stream
 /// ([`confirm_close`]).

@@ -32,6 +32,9 @@ pub struct Outcome {
     pub answer: Answer,
     /// Latency samples in nanoseconds (rounds, requests or sampled items); may be empty.
     pub latencies_ns: Vec<u64>,
+    /// Where the parties ran, for the sync tasks whose meaning depends on it (which thread a
+    /// wake-up landed on, how many threads ran a barrier's phases); `None` elsewhere.
+    pub whereabouts: Option<Whereabouts>,
 }
 
 impl Outcome {
@@ -40,6 +43,7 @@ impl Outcome {
         Self {
             answer,
             latencies_ns: Vec::new(),
+            whereabouts: None,
         }
     }
 
@@ -63,6 +67,15 @@ impl Outcome {
         Self {
             answer,
             latencies_ns,
+            whereabouts: None,
+        }
+    }
+
+    /// The outcome with where its parties ran.
+    pub fn placed(self, whereabouts: Whereabouts) -> Self {
+        Self {
+            whereabouts: Some(whereabouts),
+            ..self
         }
     }
 }
@@ -139,5 +152,54 @@ impl std::error::Error for Failure {}
 impl From<std::io::Error> for Failure {
     fn from(err: std::io::Error) -> Self {
         Self(err.to_string())
+    }
+}
+
+/// How many of a party's wake-ups ran on the thread of the party that woke it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Placement {
+    /// Wake-ups on the waker's own thread.
+    pub same_thread: u64,
+    /// Wake-ups in all.
+    pub wakes: u64,
+}
+
+impl Placement {
+    /// Adds another party's counts.
+    pub fn merge(&mut self, other: Placement) {
+        self.same_thread += other.same_thread;
+        self.wakes += other.wakes;
+    }
+}
+
+/// Where a repetition's parties ran, as a backend reports it beside its answer: checked or
+/// tallied wake-ups (event, condition), or the thread each barrier party ran each phase on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Whereabouts {
+    /// The wake-ups, and how many ran on the waker's thread.
+    Wakes(Placement),
+    /// Per party, the [`thread_tag`](crate::wake::thread_tag) it ran each phase on: collected in the timed region (one
+    /// push per phase), counted after it ([`Whereabouts::phase_threads`]).
+    Phases(Vec<Vec<u64>>),
+}
+
+impl Whereabouts {
+    /// For phases: how many distinct threads ran the parties, summed over the phases, and the
+    /// number of phases (the mean is how many parties really ran at once, at most).
+    pub fn phase_threads(&self) -> Option<(u64, u64)> {
+        let Whereabouts::Phases(parties) = self else {
+            return None;
+        };
+        let phases = parties.iter().map(Vec::len).max().unwrap_or(0);
+        let mut threads = 0;
+        let mut tags: Vec<u64> = Vec::with_capacity(parties.len());
+        for phase in 0..phases {
+            tags.clear();
+            tags.extend(parties.iter().filter_map(|party| party.get(phase).copied()));
+            tags.sort_unstable();
+            tags.dedup();
+            threads += tags.len() as u64;
+        }
+        Some((threads, phases as u64))
     }
 }

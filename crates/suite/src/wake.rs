@@ -12,6 +12,7 @@
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use crate::outcome::Failure;
+pub use crate::outcome::{Placement, Whereabouts};
 
 /// A number for the calling thread, distinct from every other thread's in this process: a few
 /// nanoseconds to read (a thread-local set on first use), and it fits in an atomic, which
@@ -34,27 +35,12 @@ pub enum Handoff {
     Spawned,
 }
 
-/// How many of a party's wake-ups ran on the thread of the party that woke it.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Placement {
-    /// Wake-ups on the waker's own thread.
-    pub same_thread: u64,
-    /// Wake-ups in all.
-    pub wakes: u64,
-}
-
 impl Placement {
     /// Counts one wake-up by the thread tagged `waker`, seen from the woken thread.
     #[inline]
     pub fn note(&mut self, waker: u64) {
         self.wakes += 1;
         self.same_thread += u64::from(waker == thread_tag());
-    }
-
-    /// Adds another party's counts.
-    pub fn merge(&mut self, other: Placement) {
-        self.same_thread += other.same_thread;
-        self.wakes += other.wakes;
     }
 
     /// Refuses a same-thread wake-up where the variant claims to cross threads.
@@ -73,6 +59,17 @@ impl Placement {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn phase_threads_count_distinct_threads_per_phase() {
+        // Two parties: on one thread in phase 0, on two in phases 1 and 2.
+        let w = Whereabouts::Phases(vec![vec![7, 7, 8], vec![7, 9, 7]]);
+        assert_eq!(w.phase_threads(), Some((5, 3)));
+        assert_eq!(
+            Whereabouts::Wakes(Placement::default()).phase_threads(),
+            None
+        );
+    }
 
     #[test]
     fn tags_are_stable_within_a_thread_and_distinct_across() {

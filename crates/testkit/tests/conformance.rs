@@ -7,7 +7,8 @@
 //! Nothing here names a backend or a variant: declaring a variant is what puts it under test.
 
 use shootout_harness::registry;
-use shootout_suite::{Backend, Family, Profile, Task, TaskId};
+use shootout_suite::wake::Whereabouts;
+use shootout_suite::{Backend, Family, Outcome, Profile, Task, TaskId};
 use shootout_testkit::{
     CHILD_PATIENCE, PATIENCE, cell, check, crawl, edge_cases, failure, fanout_needs_a_server,
     refused_addr, run_test_in_child, scatter, server, silent_addr,
@@ -102,8 +103,47 @@ fn conforms(family: Family, workers: usize) {
                     "{}/{variant} {task} workers={workers}: latency samples",
                     backend.name
                 );
+                placed_as_declared(backend.name, variant, task, workers, &outcome);
             }
         }
+    }
+}
+
+/// The in-process async event and condition variants report every wake-up, and the barriers
+/// of threads, rayon and the async runtimes the thread of every party in every phase.
+fn placed_as_declared(backend: &str, variant: &str, task: Task, workers: usize, outcome: &Outcome) {
+    let what = format!("{backend}/{variant} {task} workers={workers}");
+    let in_process_async = ["tokio", "smol", "async-std"].contains(&backend);
+    match (task, &outcome.whereabouts) {
+        (Task::Event(p), Some(Whereabouts::Wakes(w))) => {
+            assert_eq!(
+                w.wakes,
+                workers as u64 * u64::from(p.rounds),
+                "{what}: wakes"
+            );
+        }
+        (Task::Condition(p), Some(Whereabouts::Wakes(w))) => {
+            assert_eq!(w.wakes, 2 * u64::from(p.trips), "{what}: wakes");
+        }
+        (Task::Event(_) | Task::Condition(_), None) => {
+            assert!(!in_process_async, "{what}: no wake-ups reported");
+        }
+        (Task::Barrier(p), Some(w @ Whereabouts::Phases(_))) => {
+            let (threads, phases) = w.phase_threads().unwrap();
+            assert_eq!(phases, u64::from(p.phases), "{what}: phases");
+            assert!(
+                threads >= phases && threads <= phases * workers as u64,
+                "{what}: threads"
+            );
+        }
+        (Task::Barrier(_), None) => {
+            assert!(
+                !in_process_async && !["threads", "rayon"].contains(&backend),
+                "{what}: no phases reported"
+            );
+        }
+        (_, None) => {}
+        (_, Some(w)) => panic!("{what}: unexpected whereabouts {w:?}"),
     }
 }
 

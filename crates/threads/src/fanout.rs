@@ -19,13 +19,18 @@
 //!   ever in flight and a round takes about K / N server delays. That is the honest cost of a
 //!   small blocking pool used for IO (Python's `ThreadPoolExecutor` makes the same trade), and
 //!   why a blocking pool is sized for the IO, not for the cores.
+//! - `pipelined`, scatter: N = `workers` long-lived threads, each owning a share of the K
+//!   connections, writing every request of its share before it reads any reply: many requests
+//!   in flight per thread without a thread per request – the processes' `pipelined`, on
+//!   threads.
 //! - `pool`, crawl: C long-lived threads, the pool's size being the in-flight limit; each claims
 //!   the next request id from an atomic counter until none are left.
 //!
-//! The long-lived threads are a `Crew`: a generation counter under a `Mutex`, a `Condvar` to
-//! start a round and one to report its end. Every thread reports every round, success or
-//! failure, so the caller never waits for a thread that gave up, and a failure stops the others
-//! from claiming more work. A `Barrier` would also start and end rounds, but a party that never
+//! The long-lived threads are a `Crew`: each thread waits for its round on a channel of its
+//! own, so starting a round is one wake-up per thread (as the processes backend starts its
+//! threads), and every thread reports every round, success or failure, on one shared channel,
+//! so the caller never waits for a thread that gave up, and a failure stops the others from
+//! claiming more work. A `Barrier` would also start and end rounds, but a party that never
 //! arrives holds everyone forever; this is the version that cannot deadlock.
 //!
 //! # Measurements
@@ -37,16 +42,16 @@
 //! `Crawl::scheduled_start(i)` after the run's start and its latency counts from then, so a
 //! client that falls behind its schedule is charged for it (no coordinated omission).
 
-use std::mem;
 use std::net::{SocketAddr, TcpStream};
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Mutex, mpsc};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use shootout_suite::fanout::{
-    Report, call_blocking, connect_blocking, fetch_blocking, io_failure, timeout,
+    Report, call_blocking, connect_blocking, fetch_blocking, io_failure, pipelined_calls, split,
+    timeout,
 };
 use shootout_suite::task::{Crawl, Scatter};
 use shootout_suite::time::nanos_since;
@@ -124,6 +129,44 @@ pub fn scatter_pool(cell: &Cell) -> Result<Runner, Failure> {
         }
     });
     let crew = Crew::spawn("scatter-pool", threads)?;
+    scatter_runner(p, crew)
+}
+
+/// `pipelined` scatter: N = `workers` long-lived threads, each owning a contiguous share of the
+/// K connections; each round a thread writes every request of its share, then reads every
+/// reply in order ([`pipelined_calls`]), as the processes' `pipelined` does in N processes.
+pub fn scatter_pipelined(cell: &Cell) -> Result<Runner, Failure> {
+    let (p, addr, workers) = (cell.params::<Scatter>()?, cell.server()?, cell.workers);
+    let timeout = timeout(p.timeout_ms);
+    let mut streams = connect_all(addr, p.conns, timeout)?;
+    let bounds = split(p.conns, workers);
+    // Cut from the back, so each share's first connection number is its bound.
+    let mut shares: Vec<(usize, Vec<TcpStream>)> = (0..workers)
+        .rev()
+        .map(|w| (bounds[w], streams.split_off(bounds[w])))
+        .collect();
+    shares.reverse();
+    let threads = shares.into_iter().map(|(first, mut streams)| {
+        let mut payload = Vec::new();
+        move |round: Round<'_>| {
+            let request_of = |i: usize| p.request(round.index, first + i);
+            let digests =
+                pipelined_calls(&mut streams, request_of, &mut payload).map_err(|(i, e)| {
+                    let conn = first + i;
+                    let what = format!(
+                        "scatter round {} on connection {conn} to {addr}",
+                        round.index
+                    );
+                    io_failure(what, e, timeout)
+                })?;
+            let mut report = Report::default();
+            digests
+                .into_iter()
+                .for_each(|digest| report.tally.add(digest));
+            Ok(report)
+        }
+    });
+    let crew = Crew::spawn("scatter-pipelined", threads)?;
     scatter_runner(p, crew)
 }
 
@@ -230,15 +273,20 @@ fn wait_until_due(p: &Crawl, i: u64, start: Instant) -> Option<Instant> {
 // The crew: long-lived threads that run one round of work whenever the owner asks.
 // ---------------------------------------------------------------------------------------------
 
-/// Long-lived threads, each running its own job once per round and reporting back; the threads
-/// are stopped and joined on drop.
+/// Long-lived threads that run a job each round: each started by a message on its own
+/// channel, every result back on one shared channel.
 ///
-/// What Python's `ThreadPoolExecutor` gives and std leaves to you. The threads park on a
-/// `Condvar` until the generation counter moves; the last one to report wakes the owner on a
-/// second `Condvar`. A job that fails still reports, so a round always ends; the round's claim
-/// counter lets pool threads share its work and stop claiming after a failure.
+/// What Python's `ThreadPoolExecutor` gives and std leaves to you. A round is one send per
+/// thread – one wake-up each, as the processes backend starts its threads, rather than one
+/// `notify_all` that every thread then queues on the same mutex to leave – and as many
+/// receives as there are threads. A job that fails or panics still reports, so a round always
+/// ends; the round's claim counter lets pool threads share its work and stop claiming after a
+/// failure. Dropping the crew closes the start channels, and the threads end.
 struct Crew {
-    shared: Arc<Shared>,
+    starts: Vec<mpsc::Sender<(u32, Instant)>>,
+    reports: mpsc::Receiver<Result<Report, Failure>>,
+    /// The round's claim counter, reset before each round (the start messages publish it).
+    next: Arc<AtomicU64>,
     threads: Vec<JoinHandle<()>>,
 }
 
@@ -263,60 +311,29 @@ impl Round<'_> {
     }
 }
 
-struct Shared {
-    state: Mutex<State>,
-    /// Signalled when a round starts or the crew stops.
-    go: Condvar,
-    /// Signalled when the last thread has reported.
-    done: Condvar,
-    /// The round's claim counter, reset before each round.
-    next: AtomicU64,
-}
-
-struct State {
-    generation: u64,
-    index: u32,
-    start: Instant,
-    stop: bool,
-    running: usize,
-    report: Report,
-    failure: Option<Failure>,
-}
-
 impl Crew {
     /// Starts one named thread per job.
     fn spawn<J>(name: &str, jobs: impl IntoIterator<Item = J>) -> Result<Crew, Failure>
     where
         J: FnMut(Round<'_>) -> Result<Report, Failure> + Send + 'static,
     {
-        let now = Instant::now();
-        let state = State {
-            generation: 0,
-            index: 0,
-            start: now,
-            stop: false,
-            running: 0,
-            report: Report::default(),
-            failure: None,
-        };
-        let shared = Shared {
-            state: Mutex::new(state),
-            go: Condvar::new(),
-            done: Condvar::new(),
-            next: AtomicU64::new(0),
-        };
+        let (report_tx, reports) = mpsc::channel();
         // Built up one thread at a time, so that a failed spawn drops (stops and joins) the rest.
         let mut crew = Crew {
-            shared: Arc::new(shared),
+            starts: Vec::new(),
+            reports,
+            next: Arc::new(AtomicU64::new(0)),
             threads: Vec::new(),
         };
         for (i, job) in jobs.into_iter().enumerate() {
-            let shared = Arc::clone(&crew.shared);
+            let (start_tx, start_rx) = mpsc::channel();
+            let (report_tx, next) = (report_tx.clone(), Arc::clone(&crew.next));
             let thread = thread::Builder::new()
                 .name(format!("{name}-{i}"))
                 .stack_size(IO_STACK)
-                .spawn(move || serve(&shared, job))
+                .spawn(move || serve(&start_rx, &report_tx, &next, job))
                 .map_err(|e| Failure::context(&format!("spawning thread {i} of {name}"), e))?;
+            crew.starts.push(start_tx);
             crew.threads.push(thread);
         }
         Ok(crew)
@@ -325,70 +342,49 @@ impl Crew {
     /// Runs round `index` on every thread and waits for all of them; returns the merged reports,
     /// or the first failure.
     fn round(&mut self, index: u32) -> Result<Report, Failure> {
-        let mut state = lock(&self.shared.state);
-        self.shared.next.store(0, Ordering::Relaxed); // published to the threads by the mutex
-        state.generation += 1;
-        state.index = index;
-        state.running = self.threads.len();
-        state.report = Report::default();
-        state.failure = None;
-        state.start = Instant::now();
-        drop(state);
-        self.shared.go.notify_all();
-        let state = lock(&self.shared.state);
-        let mut state = self
-            .shared
-            .done
-            .wait_while(state, |s| s.running > 0)
-            .unwrap_or_else(|e| e.into_inner());
-        match state.failure.take() {
-            Some(failure) => Err(failure),
-            None => Ok(mem::take(&mut state.report)),
+        self.next.store(0, Ordering::Relaxed);
+        let start = Instant::now();
+        for start_tx in &self.starts {
+            start_tx
+                .send((index, start))
+                .map_err(|_| Failure::new("a fan-out thread is gone"))?;
         }
+        let (mut report, mut failure) = (Report::default(), None);
+        for _ in 0..self.starts.len() {
+            match self.reports.recv() {
+                Ok(Ok(one)) => report.merge(one),
+                Ok(Err(e)) => {
+                    failure.get_or_insert(e);
+                }
+                Err(_) => return Err(Failure::new("a fan-out thread is gone")),
+            }
+        }
+        failure.map_or(Ok(report), Err)
     }
 }
 
-/// A crew thread's life: wait for a round, run the job, report, until told to stop.
-fn serve(shared: &Shared, mut job: impl FnMut(Round<'_>) -> Result<Report, Failure>) {
-    let mut seen = 0;
-    loop {
-        let round = {
-            let state = lock(&shared.state);
-            let state = shared
-                .go
-                .wait_while(state, |s| s.generation == seen && !s.stop)
-                .unwrap_or_else(|e| e.into_inner());
-            if state.stop {
-                return;
-            }
-            seen = state.generation;
-            Round {
-                index: state.index,
-                start: state.start,
-                next: &shared.next,
-            }
-        };
+/// A crew thread's life: wait for a round on its own channel, run the job, report, until the
+/// crew closes the channel.
+fn serve(
+    starts: &mpsc::Receiver<(u32, Instant)>,
+    reports: &mpsc::Sender<Result<Report, Failure>>,
+    next: &AtomicU64,
+    mut job: impl FnMut(Round<'_>) -> Result<Report, Failure>,
+) {
+    for (index, start) in starts {
+        let round = Round { index, start, next };
         // A panicking job must still report, or the owner would wait for it forever.
         let result = panic::catch_unwind(AssertUnwindSafe(|| job(round)))
             .unwrap_or_else(|_| Err(Failure::new("a fan-out thread panicked")));
-        let mut state = lock(&shared.state);
-        match result {
-            Ok(report) => state.report.merge(report),
-            Err(failure) => {
-                state.failure.get_or_insert(failure);
-            }
-        }
-        state.running -= 1;
-        if state.running == 0 {
-            shared.done.notify_one();
+        if reports.send(result).is_err() {
+            return;
         }
     }
 }
 
 impl Drop for Crew {
     fn drop(&mut self) {
-        lock(&self.shared.state).stop = true;
-        self.shared.go.notify_all();
+        self.starts.clear();
         for thread in self.threads.drain(..) {
             // A thread finishes its current call (bounded by the timeout) and exits.
             let _ = thread.join();

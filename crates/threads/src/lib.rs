@@ -123,6 +123,14 @@ pub static BACKEND: Backend = Backend {
             setup: fanout::scatter_thread_per_conn,
         },
         Variant {
+            name: "pipelined",
+            about: "N threads, each owning a share of the connections: every request written, then every reply read, many in flight per thread",
+            tasks: &[TaskId::Scatter],
+            form: Form::Natural,
+            workers: Workers::Exact,
+            setup: fanout::scatter_pipelined,
+        },
+        Variant {
             name: "pool",
             about: "N threads share each round's K blocking calls: only N in flight, like a ThreadPoolExecutor",
             tasks: &[TaskId::Scatter],

@@ -52,6 +52,7 @@ use shootout_suite::sync::semaphore::{Gauge, contribution, entries_of};
 use shootout_suite::sync::{self, barrier, event};
 use shootout_suite::task::{self, Lock};
 use shootout_suite::time::nanos_since;
+use shootout_suite::wake::{Whereabouts, thread_tag};
 use shootout_suite::{Answer, Cell, Failure, Outcome, Runner, Tally};
 
 use crate::plumbing::{each, joined, lock};
@@ -189,8 +190,11 @@ pub fn barrier_std(p: task::Barrier, workers: usize) -> Result<Outcome, Failure>
     let slots: Vec<AtomicU64> = (0..workers).map(|_| AtomicU64::new(0)).collect();
     let log = barrier::PhaseLog::new(&slots);
     let phase_end = Barrier::new(workers);
-    let failures = on_workers(workers, |w| {
+    let parties = on_workers(workers, |w| {
         let mut failure = None;
+        // The thread each phase ran on: one per party here, by construction; recorded as the
+        // other models record it.
+        let mut ran_on = Vec::with_capacity(p.phases as usize);
         for phase in 0..p.phases {
             if failure.is_none() {
                 match log.enter(w, phase) {
@@ -201,16 +205,14 @@ pub fn barrier_std(p: task::Barrier, workers: usize) -> Result<Outcome, Failure>
                     Err(e) => failure = Some(e),
                 }
             }
+            ran_on.push(thread_tag());
             phase_end.wait();
         }
-        failure
+        failure.map_or(Ok(ran_on), Err)
     });
-    if let Some(failure) = failures.into_iter().flatten().next() {
-        return Err(failure);
-    }
-    Ok(Outcome::value(barrier::checksum(barrier::result(
-        p.phases, &a, &b,
-    ))))
+    let ran_on = parties.into_iter().collect::<Result<Vec<_>, Failure>>()?;
+    let answer = barrier::checksum(barrier::result(p.phases, &a, &b));
+    Ok(Outcome::value(answer).placed(Whereabouts::Phases(ran_on)))
 }
 
 // ---------------------------------------------------------------------------------------------

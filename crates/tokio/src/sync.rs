@@ -58,6 +58,7 @@ use std::sync::{Arc, PoisonError};
 
 use shootout_suite::sync::{self, lock::Counter};
 use shootout_suite::task;
+use shootout_suite::wake::{Whereabouts, thread_tag};
 use shootout_suite::{Cell, Failure, Outcome, Runner, Tally, Task};
 use tokio::task::JoinHandle;
 
@@ -175,6 +176,8 @@ pub async fn barrier(p: task::Barrier, workers: usize) -> Result<Outcome, Failur
             let log = sync::barrier::PhaseLog::new(&shared.slots);
             let chunk = sync::barrier::chunk(p.width, workers, worker);
             let mut failure = None;
+            // The thread this task ran each phase on: did the W parties really run at once?
+            let mut ran_on = Vec::with_capacity(p.phases as usize);
             for phase in 0..p.phases {
                 // After a failure the task skips the work but still meets every barrier, so
                 // that the others are not left waiting for it.
@@ -188,16 +191,18 @@ pub async fn barrier(p: task::Barrier, workers: usize) -> Result<Outcome, Failur
                         Err(err) => failure = Some(err),
                     }
                 }
+                ran_on.push(thread_tag());
                 shared.barrier.wait().await;
             }
-            failure.map_or(Ok(()), Err)
+            failure.map_or(Ok(ran_on), Err)
         })
     });
-    for result in join_all(tasks.collect()).await {
-        result?;
-    }
+    let ran_on = join_all(tasks.collect())
+        .await
+        .into_iter()
+        .collect::<Result<Vec<_>, Failure>>()?;
     let cells = sync::barrier::result(p.phases, &shared.a, &shared.b);
-    Ok(Outcome::value(sync::barrier::checksum(cells)))
+    Ok(Outcome::value(sync::barrier::checksum(cells)).placed(Whereabouts::Phases(ran_on)))
 }
 
 /// Awaits every task, passing on a panic.

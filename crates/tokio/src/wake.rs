@@ -57,7 +57,7 @@ use shootout_suite::sync::condition::{Rally, Turn};
 use shootout_suite::sync::{self};
 use shootout_suite::task;
 use shootout_suite::time::nanos_since;
-use shootout_suite::wake::{Handoff, Placement, thread_tag};
+use shootout_suite::wake::{Handoff, Placement, Whereabouts, thread_tag};
 use shootout_suite::{Answer, Cell, Failure, Outcome, Runner};
 use tokio::sync::{Notify, watch};
 
@@ -247,7 +247,7 @@ pub async fn condition_notify(p: task::Condition, handoff: Handoff) -> Result<Ou
     placement.merge(joined(ponger.await));
     placement.check(handoff)?;
     let ball = table.rally().ball;
-    Ok(Outcome::with_latencies(Answer::Value(ball), rtts_ns))
+    Ok(Outcome::with_latencies(Answer::Value(ball), rtts_ns).placed(Whereabouts::Wakes(placement)))
 }
 
 /// The monitor of `condition`: the state under a std `Mutex`, locked only in the non-async
@@ -299,10 +299,8 @@ fn event_outcome(
     }
     let answer = sync::event::agree(answers)?;
     placement.check(handoff)?;
-    Ok(Outcome::with_latencies(
-        Answer::Value(answer),
-        latencies.concat(),
-    ))
+    let outcome = Outcome::with_latencies(Answer::Value(answer), latencies.concat());
+    Ok(outcome.placed(Whereabouts::Wakes(placement)))
 }
 
 // ---------------------------------------------------------------------------------------------
