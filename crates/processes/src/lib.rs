@@ -19,9 +19,9 @@
 //! | fib, nqueens | `pipe` | a pool started in setup; chunks of tasks dealt dynamically over pipes, two queued per worker |
 //! | scatter, crawl | `pipelined` | N processes, one thread each, every request written before its reply is read |
 //! | scatter, crawl | `threads` | N processes with a thread per connection (scatter) or per in-flight slot (crawl) |
-//! | bounded | `pipe` | one packet-mode pipe shared by every producer and consumer, batches of items as atomic writes |
-//! | bounded | `unix-socket` | one `SOCK_SEQPACKET` socket pair: message boundaries for free |
-//! | bounded | `shm-ring` | a ring of `capacity` items in shared memory, tickets and futexes, no system call when not full or empty |
+//! | bounded | `pipe` | one packet-mode pipe shared by every producer and consumer, batches of up to 128 items as atomic writes (restructured: batched, beside the in-process batched channels) |
+//! | bounded | `unix-socket` | one `SOCK_SEQPACKET` socket pair: message boundaries for free; batched like `pipe` |
+//! | bounded | `shm-ring` | a ring of `capacity` items in shared memory, tickets and futexes, no system call when not full or empty: one item per hand-off, the processes' row beside the per-item channels |
 //! | lock | `futex` | std's Linux futex mutex (Drepper's three states, a short spin) in a `memfd`, guarding the counter beside it: a process-shared lock |
 //! | lock | `atomic` | `fetch_add` on the counter in shared memory, the work outside any lock: the lock-free contrast |
 //! | semaphore | `futex` | a counting semaphore whose futex word, in shared memory, is the number of free permits |

@@ -19,12 +19,14 @@
 //! | mergesort, fib, nqueens | `task-queue` | many small tasks cut up front, claimed by N threads from an atomic counter: dynamic balancing by hand |
 //! | mergesort, fib, nqueens | `gil` | the GIL experiment: `task-queue` with every unit of work run under one global lock, taken and released per unit |
 //! | mergesort, fib, nqueens | `gil-switch` | the GIL experiment: `task-queue`, each thread keeping the global lock and, every [`gil::GIL_SWITCH_UNITS`] units, handing it to a waiter if one asks: CPython 3.2+'s forced switching |
-//! | scatter | `thread-per-conn` | one long-lived thread per connection, woken each round: blocking IO's natural fan-out |
+//! | scatter | `thread-per-conn` | one long-lived thread per connection, woken each round through its own channel: blocking IO's natural fan-out |
+//! | scatter | `pipelined` | N threads, each owning a share of the connections: every request written, then every reply read, as the processes' `pipelined` |
 //! | scatter | `pool` | N threads share the K calls of a round: only N in flight, the price of a small blocking pool |
 //! | crawl | `thread-per-conn` | a new thread per request (and connection), at most C at once through a Mutex+Condvar semaphore |
 //! | crawl | `pool` | C long-lived threads claim request ids: the pool's size is the in-flight limit |
 //! | bounded | `std-mpsc` | [`std::sync::mpsc::sync_channel`], consumers share the one receiver behind a `Mutex` |
 //! | bounded | `crossbeam` | [`crossbeam_channel::bounded`]: a multi-consumer queue, receivers cloned |
+//! | bounded | `crossbeam-batched` | the same channel carrying `Vec`s of up to 128 items, the batches the processes' pipe and socket write (restructured: batching is compared with batching) |
 //! | bounded | `mutex-condvar` | the textbook monitor: a `VecDeque` under a `Mutex`, `not_empty` and `not_full` Condvars, signalled only when a thread waits |
 //! | lock | `std-mutex` | [`std::sync::Mutex`] around the shared counter, once per entry |
 //! | lock | `parking-lot` | [`parking_lot::Mutex`]: a few spins before it parks, no poisoning, eventually fair |
@@ -41,7 +43,10 @@
 //! Where the idiom itself fixes the count it is said in the variant's docs: `thread-per-conn`
 //! uses K (scatter) or up to C (crawl) threads, the crawl `pool` has C threads, a pipeline runs
 //! P + C threads, an event runs N waiters and the calling thread as the setter, and a
-//! condition always runs two parties.
+//! condition always runs two parties. The pipeline and the condition fix W for every model (P +
+//! C, and 2), so their cells are measured there whatever W is asked for. Every wake-up here
+//! crosses threads by construction (a thread cannot wake itself), which is what the async
+//! runtimes' natural event and condition variants are made to measure too.
 //!
 //! # Examples
 //!
