@@ -20,6 +20,7 @@
 //! | scatter, crawl | `pipelined` | N processes, one thread each, every request written before its reply is read |
 //! | scatter, crawl | `threads` | N processes with a thread per connection (scatter) or per in-flight slot (crawl) |
 //! | bounded | `pipe` | one packet-mode pipe shared by every producer and consumer, batches of up to 128 items as atomic writes (restructured: batched, beside the in-process batched channels) |
+//! | bounded | `pipe-per-item` | one stream pipe, one 24-byte write and read per item: `multiprocessing.Queue`'s shape, the processes' per-item row |
 //! | bounded | `unix-socket` | one `SOCK_SEQPACKET` socket pair: message boundaries for free; batched like `pipe` |
 //! | bounded | `shm-ring` | a ring of `capacity` items in shared memory, tickets and futexes, no system call when not full or empty: one item per hand-off, the processes' row beside the per-item channels |
 //! | lock | `futex` | std's Linux futex mutex (Drepper's three states, a short spin) in a `memfd`, guarding the counter beside it: a process-shared lock |
@@ -207,6 +208,14 @@ pub static BACKEND: Backend = Backend {
             form: Form::Restructured,
             workers: Workers::Own("P + C processes"),
             setup: pipeline::bounded_pipe,
+        },
+        Variant {
+            name: "pipe-per-item",
+            about: "one stream pipe of capacity items, a 24-byte write and read per item: multiprocessing.Queue's one write per put",
+            tasks: &[TaskId::Bounded],
+            form: Form::Natural,
+            workers: Workers::Own("P + C processes"),
+            setup: pipeline::bounded_pipe_per_item,
         },
         Variant {
             name: "unix-socket",

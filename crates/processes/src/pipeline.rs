@@ -23,6 +23,13 @@
 //!   with `F_SETPIPE_SZ`), so the queue's bound is packets × batch. An unprivileged process
 //!   gets at most `/proc/sys/fs/pipe-max-size` (1 MiB: 256 packets, 32 768 items); a larger
 //!   capacity is cut to that.
+//! - `pipe-per-item`: one ordinary (stream) pipe, one 24-byte write per item and one 24-byte
+//!   read per item: Python's `multiprocessing.Queue`, which writes each object to its pipe as it
+//!   is put. A write of at most `PIPE_BUF` bytes is atomic, and as every write and every read is
+//!   one item, the bytes in the pipe are always whole items, so concurrent readers never tear
+//!   one. The pipe is sized to `capacity` items (`F_SETPIPE_SZ` rounds up to a power of two
+//!   pages: 1 024 items fit 32 KiB, 1 365 items). The end marker is an item with `seq` =
+//!   `u64::MAX`. This is the processes' per-item row, beside the in-process channels.
 //! - `unix-socket`: one `SOCK_SEQPACKET` socket pair, producers sharing one end and consumers the
 //!   other: every message arrives whole and to exactly one reader, for any size. The bound is
 //!   the sending end's `SO_SNDBUF`, sized for `capacity` items – approximately, because the
@@ -30,6 +37,13 @@
 //!   never goes below its own minimum of a few KiB nor above `net.core.wmem_max`.
 //! - `shm-ring`: a ring of exactly `capacity` items in a `memfd` mapped by every process, with
 //!   futexes to sleep on when full or empty (see the `ring` module's docs for the algorithm).
+//!
+//! `pipe` and `unix-socket` batch, the in-process channels do not, so those two are
+//! *restructured* rows beside the in-process batched variants (`crossbeam-batched`,
+//! `async-channel-batched`, the same [`BATCH_ITEMS`]); `pipe-per-item` and `shm-ring` move one
+//! item per hand-off, like the channels. (No per-item socket: the kernel charges each message
+//! several hundred bytes of bookkeeping against `SO_SNDBUF`, so an unprivileged per-item
+//! `SOCK_SEQPACKET` queue holds a few hundred items, and its bound could not be the task's.)
 //!
 //! Batching makes the bound coarser: a batch is `min(capacity, BATCH_ITEMS)` items and the
 //! kernel queue holds `ceil(capacity / batch)` batches (the pipe rounds that up to a power of
@@ -85,13 +99,21 @@ const _: () = assert!(
 /// The end-of-stream marker: a one-byte message, which no batch of items can be.
 const END: [u8; 1] = [0xFF];
 
+/// The end-of-stream marker of the per-item pipe, where every read is one item's 24 bytes: an
+/// item no producer makes.
+const END_ITEM: Item = Item {
+    seq: u64::MAX,
+    work: 0,
+    born_ns: 0,
+};
+
 /// The size of a pipe's buffer pages: each holds one packet.
 const PAGE: usize = 4096;
 
 /// The worker's side of each variant: a producer or a consumer, on the variant's queue.
 pub(crate) const PARTS: &[Part] = &[Part {
     tasks: &[TaskId::Bounded],
-    variants: &["pipe", "unix-socket", "shm-ring"],
+    variants: &["pipe", "pipe-per-item", "unix-socket", "shm-ring"],
     serve: serve_stage,
 }];
 
@@ -107,6 +129,19 @@ pub fn bounded_pipe(cell: &Cell) -> Result<Runner, Failure> {
     let pool = start(cell, p, &tx, &rx)?;
     drop(rx); // Only consumers read; the parent keeps the write end for the markers.
     stage_runner(p, pool, Ends::Kernel(File::from(tx)))
+}
+
+/// `pipe-per-item`: one stream pipe of `capacity` items, one 24-byte write and read per item.
+pub fn bounded_pipe_per_item(cell: &Cell) -> Result<Runner, Failure> {
+    let Task::Bounded(p) = cell.task else {
+        return Err(cell.unsupported());
+    };
+    let (rx, tx) = rustix::pipe::pipe_with(PipeFlags::CLOEXEC)
+        .map_err(|e| Failure::context("creating the pipe", e))?;
+    size_pipe(&tx, p.capacity * ITEM_BYTES)?;
+    let pool = start(cell, p, &tx, &rx)?;
+    drop(rx);
+    stage_runner(p, pool, Ends::Stream(File::from(tx)))
 }
 
 /// `unix-socket`: one `SOCK_SEQPACKET` socket pair, batches of items as messages.
@@ -143,8 +178,10 @@ pub fn bounded_shm_ring(cell: &Cell) -> Result<Runner, Failure> {
 
 /// The parent's hold on the queue between repetitions.
 enum Ends {
-    /// The producers' end of a pipe or socket, for the end-of-stream markers.
+    /// The producers' end of a packet pipe or a socket, for the end-of-stream markers.
     Kernel(File),
+    /// The producers' end of the per-item stream pipe, for its end-of-stream items.
+    Stream(File),
     /// The shared memory of the ring, to reset its producer count.
     Ring(SharedMemory),
 }
@@ -164,24 +201,30 @@ fn stage_runner(p: Bounded, mut pool: Pool, mut ends: Ends) -> Result<Runner, Fa
             let mut owed = vec![1; pool.len()];
             let mut producers_left = p.producers;
             let mut markers_left = match ends {
-                Ends::Kernel(_) => p.consumers,
+                Ends::Kernel(_) | Ends::Stream(_) => p.consumers,
                 Ends::Ring(_) => 0,
             };
             let mut consumed = Consumed::default();
             while owed.iter().any(|&o| o > 0) {
                 let writable = match &ends {
-                    Ends::Kernel(tx) if producers_left == 0 && markers_left > 0 => Some(tx.as_fd()),
+                    Ends::Kernel(tx) | Ends::Stream(tx)
+                        if producers_left == 0 && markers_left > 0 =>
+                    {
+                        Some(tx.as_fd())
+                    }
                     _ => None,
                 };
                 match pool.wait(&owed, writable)? {
                     Event::Writable => {
-                        if let Ends::Kernel(tx) = &mut ends {
-                            // One packet or message: it goes in whole or not at all, and poll
-                            // said there is room.
-                            tx.write_all(&END)
-                                .map_err(|e| Failure::context("closing the queue", e))?;
-                            markers_left -= 1;
-                        }
+                        // One packet, message or item: it goes in whole or not at all (at most
+                        // `PIPE_BUF` bytes), and poll said there is room.
+                        let written = match &mut ends {
+                            Ends::Kernel(tx) => tx.write_all(&END),
+                            Ends::Stream(tx) => tx.write_all(&encode_item(END_ITEM)),
+                            Ends::Ring(_) => Ok(()),
+                        };
+                        written.map_err(|e| Failure::context("closing the queue", e))?;
+                        markers_left -= 1;
                     }
                     Event::Readable(w) => {
                         owed[w] -= 1;
@@ -249,14 +292,15 @@ fn serve_stage(role: &Role, link: &mut Link, mut fds: Vec<OwnedFd>) -> Result<()
     let Task::Bounded(p) = role.task else {
         return Err(role.unexpected());
     };
-    let (batch, _) = batching(p.capacity);
+    let per_item = role.variant == "pipe-per-item";
+    let batch = if per_item { 1 } else { batching(p.capacity).0 };
     let producer = (role.index < p.producers).then_some(role.index);
     let fd = fds
         .pop()
         .ok_or_else(|| Failure::new("no queue came with the role"))?;
     let shm = match role.variant.as_str() {
         "shm-ring" => Some(SharedMemory::open(fd.try_clone()?)?),
-        "pipe" | "unix-socket" => None,
+        "pipe" | "pipe-per-item" | "unix-socket" => None,
         _ => return Err(role.unexpected()),
     };
     let ring = shm.as_ref().map(Ring::attach).transpose()?;
@@ -293,6 +337,7 @@ fn serve_stage(role: &Role, link: &mut Link, mut fds: Vec<OwnedFd>) -> Result<()
                 }
                 encode_consumed(&consumed)
             }
+            (None, None) if per_item => encode_consumed(&consume_items(&mut queue)?),
             (None, None) => encode_consumed(&consume_batches(&mut queue)?),
         };
         Ok(Some(reply))
@@ -313,11 +358,7 @@ fn produce_batches(
         result.map_err(|e| Failure::context("writing a batch to the queue", e))
     };
     for seq in produced_by(index, p.producers, p.items) {
-        let item = stamped(seq, p.work);
-        buf.extend_from_slice(&item.seq.to_le_bytes());
-        buf.extend_from_slice(&item.born_ns.to_le_bytes());
-        buf.extend_from_slice(&item.work.to_le_bytes());
-        buf.extend_from_slice(&[0; 4]);
+        buf.extend_from_slice(&encode_item(stamped(seq, p.work)));
         if buf.len() == batch * ITEM_BYTES {
             flush(&mut buf)?;
         }
@@ -343,18 +384,51 @@ fn consume_batches(queue: &mut File) -> Result<Consumed, Failure> {
             1 if buf[0] == END[0] => return Ok(consumed),
             len if len % ITEM_BYTES == 0 => {
                 for bytes in buf[..len].chunks_exact(ITEM_BYTES) {
-                    let word =
-                        |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8"));
-                    let item = Item {
-                        seq: word(0),
-                        born_ns: word(8),
-                        work: u32::from_le_bytes(bytes[16..20].try_into().expect("4")),
-                    };
-                    take(&mut consumed, item);
+                    take(&mut consumed, decode_item(bytes));
                 }
             }
             len => return Err(Failure::new(format!("a torn batch of {len} bytes"))),
         }
+    }
+}
+
+/// A consumer on the per-item pipe: one item, one 24-byte read, until the end item.
+fn consume_items(queue: &mut File) -> Result<Consumed, Failure> {
+    let mut consumed = Consumed::default();
+    let mut bytes = [0u8; ITEM_BYTES];
+    loop {
+        let len = match queue.read(&mut bytes) {
+            Ok(len) => len,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Failure::context("reading the queue", e)),
+        };
+        match len {
+            0 => return Err(Failure::new("the queue closed before its end marker")),
+            ITEM_BYTES => match decode_item(&bytes) {
+                item if item.seq == END_ITEM.seq => return Ok(consumed),
+                item => take(&mut consumed, item),
+            },
+            len => return Err(Failure::new(format!("a torn item of {len} bytes"))),
+        }
+    }
+}
+
+/// An item on the wire: `seq`, `born_ns` and `work`, little-endian, padded to 24 bytes.
+fn encode_item(item: Item) -> [u8; ITEM_BYTES] {
+    let mut bytes = [0; ITEM_BYTES];
+    bytes[0..8].copy_from_slice(&item.seq.to_le_bytes());
+    bytes[8..16].copy_from_slice(&item.born_ns.to_le_bytes());
+    bytes[16..20].copy_from_slice(&item.work.to_le_bytes());
+    bytes
+}
+
+/// The item of [`encode_item`]'s 24 bytes.
+fn decode_item(bytes: &[u8]) -> Item {
+    let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
+    Item {
+        seq: word(0),
+        born_ns: word(8),
+        work: u32::from_le_bytes(bytes[16..20].try_into().expect("4 bytes")),
     }
 }
 
@@ -399,6 +473,47 @@ mod tests {
     use shootout_suite::Tally;
 
     use super::*;
+
+    #[test]
+    fn items_cross_a_shared_stream_pipe_whole() {
+        // Four producers and four consumers on one small stream pipe, one item per write and
+        // per read: no reader may ever see part of an item.
+        let (rx, tx) = rustix::pipe::pipe_with(PipeFlags::CLOEXEC).unwrap();
+        rustix::pipe::fcntl_setpipe_size(&tx, PAGE).unwrap();
+        let (rx, tx) = (File::from(rx), File::from(tx));
+        let p = Bounded {
+            producers: 4,
+            consumers: 4,
+            capacity: 4,
+            items: 20_000,
+            work: 1,
+        };
+        let consumed = std::thread::scope(|s| {
+            let consumers: Vec<_> = (0..4)
+                .map(|_| {
+                    let mut rx = rx.try_clone().unwrap();
+                    s.spawn(move || consume_items(&mut rx).unwrap())
+                })
+                .collect();
+            let producers: Vec<_> = (0..4)
+                .map(|i| {
+                    let mut tx = tx.try_clone().unwrap();
+                    s.spawn(move || produce_batches(&mut tx, i, p, 1).unwrap())
+                })
+                .collect();
+            producers.into_iter().for_each(|t| t.join().unwrap());
+            let mut tx = &tx;
+            (0..4).for_each(|_| tx.write_all(&encode_item(END_ITEM)).unwrap());
+            let mut all = Consumed::default();
+            consumers
+                .into_iter()
+                .for_each(|t| all.merge(t.join().unwrap()));
+            all
+        });
+        let mut expected = Tally::new();
+        (0..20_000).for_each(|seq| expected.add(stamped(seq, 1).work()));
+        assert_eq!(consumed.tally, expected);
+    }
 
     #[test]
     fn batches_cross_a_packet_pipe_whole() {
