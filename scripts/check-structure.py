@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
-"""Checks two rules of ARCHITECTURE.md that the compiler does not: no source file under
-crates/*/src is over 600 lines, and no two files of one crate import each other, directly or
+"""Checks three rules of ARCHITECTURE.md that the compiler does not: no source file under
+crates/*/src is over 600 lines; no two files of one crate import each other, directly or
 round a circle (`use crate::…`, `super::…`, and a parent file's `child::…` paths count as
-imports; `mod` lines and comments do not). Exits 1 and names the files if either is broken.
+imports; `mod` lines and comments do not); and `unsafe` code (`unsafe {`, `unsafe fn`,
+`unsafe impl`, `unsafe trait`, `unsafe extern`, `#[unsafe(…)]`) appears in no .rs file under
+crates/ but the audited modules of UNSAFE_MODULES (comments and strings that mention the word
+do not count). Exits 1 and names the files if any is broken.
 
     scripts/check-structure.py            # the workspace's crates
 """
@@ -15,6 +18,13 @@ ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "crates")
 MOD_LINE = re.compile(r"^\s*(?:pub(?:\([^)]*\))?\s+)?mod (\w+);", re.M)
 INLINE_MOD = re.compile(r"^\s*(?:pub(?:\([^)]*\))?\s+)?mod \w+ \{", re.M)
 PATH = re.compile(r"\b(crate|super)::((?:\w+::)*)(\{[^}]*\}|\w+|\*)")
+# The only files allowed to hold `unsafe` code: audited leaf modules with a safe API (see
+# "Unsafe code" in ARCHITECTURE.md), relative to the workspace root.
+UNSAFE_MODULES = ["crates/processes/src/shm.rs", "crates/suite/src/region.rs"]
+UNSAFE_CODE = re.compile(r"\bunsafe\s*(?:\{|\(|(?:fn|impl|trait|extern)\b)")
+# What is not code: comments, string and char literals (raw strings included).
+NOT_CODE = re.compile(
+    r'//[^\n]*|/\*.*?\*/|r(#*)".*?"\1|b?"(?:\\.|[^"\\])*"|b?\'(?:\\.|[^\'\\])\'', re.S)
 
 
 def module_file(src, parts):
@@ -35,6 +45,31 @@ def source(path):
     text = open(path, encoding="utf-8").read()
     text = re.sub(r"(?s)#\[cfg\(test\)\]\s*mod tests \{.*", "", text)
     return re.sub(r"//[^\n]*", "", text)
+
+
+def unsafe_lines(path):
+    """The line numbers of `unsafe` code in `path`, comments and literals left out."""
+    text = open(path, encoding="utf-8").read()
+    code = NOT_CODE.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), text)
+    return [code.count("\n", 0, m.start()) + 1 for m in UNSAFE_CODE.finditer(code)]
+
+
+def unsafe_outside_allowlist():
+    """`file:line` of every `unsafe` code outside UNSAFE_MODULES, under crates/."""
+    workspace = os.path.normpath(os.path.join(ROOT, ".."))
+    found = []
+    for d, _, fs in os.walk(ROOT):
+        if os.sep + "target" in d:
+            continue
+        for f in sorted(fs):
+            if not f.endswith(".rs"):
+                continue
+            path = os.path.join(d, f)
+            rel = os.path.relpath(path, workspace).replace(os.sep, "/")
+            if rel in UNSAFE_MODULES:
+                continue
+            found += [f"{rel}:{line}" for line in unsafe_lines(path)]
+    return sorted(found)
 
 
 def graph(src):
@@ -141,11 +176,14 @@ def main():
                 f"{os.path.relpath(a, src)} -> {os.path.relpath(b, src)}"
                 for a in component for b in sorted(edges[a]) if b in component)
             problems.append(f"crates/{crate}: import circle between {', '.join(names)} ({detail})")
+    for place in unsafe_outside_allowlist():
+        problems.append(f"{place}: `unsafe` outside the audited modules {UNSAFE_MODULES}")
     for p in problems:
         print(p)
     if problems:
         sys.exit(1)
-    print("structure: no file over 600 lines, no import circle")
+    print("structure: no file over 600 lines, no import circle, unsafe only in "
+          + ", ".join(UNSAFE_MODULES))
 
 
 if __name__ == "__main__":

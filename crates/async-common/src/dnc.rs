@@ -16,20 +16,28 @@
 //!
 //! - **`'static`.** A spawned task may outlive the frame that spawned it, so it can borrow
 //!   nothing: data moves in and results move out. `fib` and `nqueens` pass small `Copy` values.
-//!   Merge sort shares its input read-only in an `Arc<Vec<u64>>`: each leaf copies its run out
-//!   and sorts it, and each merge consumes its children's sorted `Vec`s and returns a new one.
-//!   That is as much copying as the ping-pong between two buffers (one copy at the leaves, one
-//!   merge per level), plus an allocation per node of the tree.
-//! - **No parallel merge.** threads and rayon cut the top merges in two with `merge_split`,
-//!   writing into disjoint `&mut` halves of one output. An owned output cannot be cut into
-//!   `'static` parts without `unsafe`, and merging into two `Vec`s to concatenate them copies
-//!   as much as the split saves. So every merge is sequential, the last one over all n keys on
-//!   one thread: the price of `'static`.
+//!   Merge sort cannot hand out `&mut` halves of the keys, so it hands out owned ones: the keys
+//!   and the scratch buffer are each a [`Region`], an owned part of one shared allocation that
+//!   `split_at` cuts in two and `unsplit` joins again without a copy (what
+//!   `bytes::BytesMut::split_to`/`unsplit` do for bytes). A task takes its halves in and hands
+//!   them back when it finishes.
 //! - **Naming the future.** A recursive `async fn` that spawns itself does not compile: to
 //!   check `spawn`'s `Send` bound the compiler would need the future's type while still
 //!   inferring it. The recursion is declared as `fn … -> impl Future<Output = T> + Send +
 //!   'static` around an `async move` block, and the inline branch is `Box::pin`ned, since a
 //!   future cannot contain itself. The [`Spawn`] handle goes down the recursion by copy.
+//! - **A heap task per fork**, scheduled on the executor, where `rayon::join` pushes a job
+//!   that lives on the stack onto its deque.
+//!
+//! So merge sort is the algorithm of threads and rayon: the ping-pong between the keys and one
+//! scratch buffer of n, allocated in each repetition, every level merging from one into the
+//! other without copying back; and the parallel merge, every merge of more than the grain cut
+//! at `merge_split`'s co-rank point into two, one spawned and one done inline, down to the
+//! grain, so the final merge of all n keys is not left to one thread. Safe Rust has no owned,
+//! `'static` split of one allocation (`Vec::split_off` allocates and copies, `append` copies
+//! back; a `Vec` per node leaves every merge sequential), and measured with such a workaround
+//! the tables would show the workaround, not the runtime; `Region` is the workspace's audited
+//! `unsafe` leaf module for it (see "Unsafe code" in ARCHITECTURE.md).
 //!
 //! This is CPU-bound work on executor threads, which async guides call a mistake: a leaf holds
 //! its thread for the whole leaf, and every socket, timer and task queued on that thread waits
@@ -43,9 +51,9 @@
 //! # The pool: `unblock` on smol, `spawn-blocking` on async-std
 //!
 //! "Do not block the executor: move CPU-heavy work to a blocking pool." The task tree is the
-//! one of `spawn`; every piece of CPU work, a leaf and for merge sort every merge, goes to the
-//! runtime's pool ([`Offload`]: blocking's thread pool under both runtimes), so the executor
-//! thread is free while it runs.
+//! one of `spawn`; every piece of CPU work, a leaf and for merge sort every piece of a merge
+//! down to the grain, goes to the runtime's pool ([`Offload`]: blocking's thread pool under
+//! both runtimes), so the executor thread is free while it runs.
 //!
 //! The pool is sized for blocking IO, not for cores: it grows to 500 threads (the
 //! `BLOCKING_MAX_THREADS` variable, read once, at first use; there is no API), and an idle
@@ -73,7 +81,6 @@
 )]
 
 use std::future::Future;
-use std::ops::Range;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 
@@ -81,6 +88,7 @@ use async_lock::Semaphore;
 use shootout_rayon::dnc::{fib_join, mergesort_join, nqueens_join};
 use shootout_suite::dnc::nqueens::Board;
 use shootout_suite::dnc::{fib, mergesort};
+use shootout_suite::region::Region;
 use shootout_suite::{Cell, Failure, Outcome, Runner, Task};
 
 use crate::runtime::{Runtime, Spawn, tasks_on};
@@ -97,7 +105,8 @@ pub trait Offload: Spawn {
     ) -> impl Future<Output = T> + Send;
 }
 
-/// Where a piece of sequential work (a leaf, a merge) runs; the task tree above it is the same.
+/// Where a piece of sequential work (a leaf, a piece of a merge) runs; the task tree above it
+/// is the same.
 #[derive(Clone, Debug)]
 pub enum Cpu {
     /// On the executor thread that polls the task, which does not yield until it is done:
@@ -186,48 +195,96 @@ fn fib_tasks<S: Offload>(
 }
 
 // ---------------------------------------------------------------------------------------------
-// mergesort: owned runs in, owned runs out.
+// mergesort: the ping-pong between keys and one scratch buffer, as owned `Region`s of them.
 // ---------------------------------------------------------------------------------------------
 
-/// Sorts `keys` as a tree of tasks spawned with `s` over runs of at most `grain` keys; leaves
-/// and merges run as `cpu` says.
+/// Sorts `keys` as a tree of tasks spawned with `s` over runs of at most `grain` keys, with the
+/// parallel merge; leaves and merge pieces run as `cpu` says.
+///
+/// The ping-pong merge sort of the rayon and threads backends, on [`Region`]s: the keys and one
+/// scratch buffer of n, allocated here as `mergesort_join` allocates its own, each cut into
+/// owned `'static` halves that the spawned tasks take and hand back (see the module docs).
 pub async fn mergesort<S: Offload>(s: S, keys: Vec<u64>, grain: usize, cpu: Cpu) -> Vec<u64> {
-    let n = keys.len();
-    sort_tasks(s, Arc::new(keys), 0..n, grain.max(1), cpu).await
+    let buf = Region::whole(vec![0; keys.len()]);
+    let (keys, _buf) = sort_tasks(s, Region::whole(keys), buf, false, grain.max(1), cpu).await;
+    keys.into_vec()
 }
 
-/// The keys of `run`, sorted into a new `Vec`: the back half spawned, the front half awaited
-/// inline, then the two merged. `keys` is only read; every task holds the `Arc` it reads from,
-/// and the input is freed when the last leaf has copied its run out.
+/// Sorts `keys`, leaving the result in `buf` if `into_buf` (as the suite's `mergesort::sort`
+/// does): the back halves of both spawned, the front halves sorted inline into the other array,
+/// then the two runs merged back by [`merge_tasks`]. Both regions are handed back.
 fn sort_tasks<S: Offload>(
     s: S,
-    keys: Arc<Vec<u64>>,
-    run: Range<usize>,
+    keys: Region,
+    buf: Region,
+    into_buf: bool,
     grain: usize,
     cpu: Cpu,
-) -> impl Future<Output = Vec<u64>> + Send + 'static {
+) -> impl Future<Output = (Region, Region)> + Send + 'static {
     async move {
-        if run.len() <= grain {
+        if keys.len() <= grain {
             return cpu
                 .run::<S, _>(move || {
-                    let mut leaf = keys[run].to_vec();
-                    mergesort::sort_leaf(&mut leaf);
-                    leaf
+                    let (mut keys, mut buf) = (keys, buf);
+                    mergesort::leaf(keys.as_mut_slice(), buf.as_mut_slice(), into_buf);
+                    (keys, buf)
                 })
                 .await;
         }
-        let mid = run.start + run.len() / 2;
-        let back = s.spawn(sort_tasks(
-            s,
-            Arc::clone(&keys),
-            mid..run.end,
-            grain,
-            cpu.clone(),
-        ));
-        let front = Box::pin(sort_tasks(s, keys, run.start..mid, grain, cpu.clone())).await;
-        let back = back.await;
-        cpu.run::<S, _>(move || mergesort::merged(&front, &back))
-            .await
+        let mid = keys.len() / 2;
+        let (keys_front, keys_back) = keys.split_at(mid);
+        let (buf_front, buf_back) = buf.split_at(mid);
+        let back = sort_tasks(s, keys_back, buf_back, !into_buf, grain, cpu.clone());
+        let back = s.spawn(back);
+        let front = sort_tasks(s, keys_front, buf_front, !into_buf, grain, cpu.clone());
+        let (keys_front, buf_front) = Box::pin(front).await;
+        let (keys_back, buf_back) = back.await;
+        let (keys, buf) = (keys_front.unsplit(keys_back), buf_front.unsplit(buf_back));
+        // The halves are sorted in the other array: merge from it into this level's.
+        let (src, dst) = if into_buf { (keys, buf) } else { (buf, keys) };
+        let (front, back) = src.split_at(mid);
+        let (front, back, dst) = merge_tasks(s, front, back, dst, grain, cpu).await;
+        let src = front.unsplit(back);
+        if into_buf { (src, dst) } else { (dst, src) }
+    }
+}
+
+/// Merges the sorted runs `left` and `right` into `out` as a tree of tasks, sequential for at
+/// most `grain` keys: cut at `merge_split`'s co-rank point, the back parts spawned, the front
+/// parts merged inline, as the rayon backend's `merge_join` does. All three are handed back.
+fn merge_tasks<S: Offload>(
+    s: S,
+    left: Region,
+    right: Region,
+    out: Region,
+    grain: usize,
+    cpu: Cpu,
+) -> impl Future<Output = (Region, Region, Region)> + Send + 'static {
+    async move {
+        // Two keys are merged sequentially whatever the grain (see `merge_split`).
+        if out.len() <= grain.max(2) {
+            return cpu
+                .run::<S, _>(move || {
+                    let mut out = out;
+                    mergesort::merge(left.as_slice(), right.as_slice(), out.as_mut_slice());
+                    (left, right, out)
+                })
+                .await;
+        }
+        let (i, j) = mergesort::merge_split(left.as_slice(), right.as_slice());
+        let (left_front, left_back) = left.split_at(i);
+        let (right_front, right_back) = right.split_at(j);
+        let (out_front, out_back) = out.split_at(i + j);
+        let back = merge_tasks(s, left_back, right_back, out_back, grain, cpu.clone());
+        let back = s.spawn(back);
+        let front = merge_tasks(s, left_front, right_front, out_front, grain, cpu);
+        let (left_front, right_front, out_front) = Box::pin(front).await;
+        let (left_back, right_back, out_back) = back.await;
+        (
+            left_front.unsplit(left_back),
+            right_front.unsplit(right_back),
+            out_front.unsplit(out_back),
+        )
     }
 }
 

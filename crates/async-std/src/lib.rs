@@ -38,8 +38,8 @@
 //!
 //! | task | variant | what it shows |
 //! |---|---|---|
-//! | mergesort, fib, nqueens | `spawn` | recursive `task::spawn` + `.await` down to the grain: CPU work on the executor threads, the form async code takes first |
-//! | mergesort, fib, nqueens | `spawn-blocking` | the same recursion, each sequential leaf sent to `task::spawn_blocking`, at most N at once (an `async_lock::Semaphore`): the usual advice for CPU work. `task::spawn_blocking(f)` is `task::spawn(async_global_executor::spawn_blocking(f))`, two executor hops per piece: the runtime's real cost |
+//! | mergesort, fib, nqueens | `spawn` | recursive `task::spawn` + `.await` down to the grain: CPU work on the executor threads, the form async code takes first. Merge sort's `'static` tasks take owned `Region`s of the keys and one scratch buffer, with the parallel merge, as rayon's `join` does |
+//! | mergesort, fib, nqueens | `spawn-blocking` | the same recursion, each piece of sequential work (a leaf, a piece of a merge) sent to `task::spawn_blocking`, at most N at once (an `async_lock::Semaphore`): the usual advice for CPU work. `task::spawn_blocking(f)` is `task::spawn(async_global_executor::spawn_blocking(f))`, two executor hops per piece: the runtime's real cost |
 //! | scatter | `spawn` | a task per connection per round, all awaited: concurrency and parallelism |
 //! | scatter | `join-all` | a round's K calls as K futures joined in one task: concurrency without parallelism |
 //! | crawl | `spawn` | an async-lock `Semaphore` permit, then a task per request on a fresh connection |

@@ -44,13 +44,15 @@ pub struct Runtime {
 /// async-std starts its executor at its first spawn or `block_on`, with the thread count from
 /// `ASYNC_STD_THREAD_COUNT` or one per logical CPU, and never resizes it. Setting the variable
 /// from the program is not an option here: `std::env::set_var` is `unsafe` in edition 2024
-/// (another thread may be reading the environment) and this workspace denies unsafe code. But
-/// the executor underneath is async-global-executor's, whose configuration is a write-once
-/// global: async-std's first use calls `async_global_executor::init_with_config` with its own
-/// settings, and a configuration that is already there wins. So the first call here configures
-/// it first (`with_min_threads(n).with_max_threads(n)`, async-std's thread name and variable)
-/// and starts its N threads. The thread-name function counts the threads as they start, which
-/// verifies the count: it is not N if async-std was used before the first call, or if
+/// (another thread may be reading the environment, and nothing here could prove none is), and
+/// the workspace keeps `unsafe` to audited leaf modules whose safe API enforces their invariant
+/// (see "Unsafe code" in ARCHITECTURE.md). But the executor underneath is
+/// async-global-executor's, whose configuration is a write-once global: async-std's first use
+/// calls `async_global_executor::init_with_config` with its own settings, and a configuration
+/// that is already there wins. So the first call here configures it first
+/// (`with_min_threads(n).with_max_threads(n)`, async-std's thread name and variable) and starts
+/// its N threads. The thread-name function counts the threads as they start, which verifies the
+/// count: it is not N if async-std was used before the first call, or if
 /// `ASYNC_STD_THREAD_COUNT` says otherwise, and then this fails rather than measure a different
 /// number of threads than the cell says.
 ///

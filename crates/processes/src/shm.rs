@@ -117,46 +117,50 @@ impl SharedMemory {
     /// The caller must be the only process touching these words until the borrow ends: a
     /// worker in the range it was handed, the parent while every worker is idle. (Other
     /// processes cannot be stopped by the borrow checker; the protocol does that.)
-    #[allow(unsafe_code)]
+    #[allow(
+        unsafe_code,
+        reason = "a mutable view of the mapping, which safe Rust cannot make of memory another process maps"
+    )]
     pub(crate) fn words_mut(&mut self, range: Range<usize>) -> &mut [u64] {
         assert!(
             range.start <= range.end && range.end <= self.word_count(),
             "words {range:?} outside a mapping of {} words",
             self.word_count()
         );
+        // SAFETY: the range is inside the mapping (checked above), so its first word is in
+        // bounds of it (or one past its end, for an empty range at the end).
+        let start = unsafe { self.as_ptr().cast::<u64>().add(range.start) };
         // SAFETY: the mapping is page-aligned, so every word is aligned for u64; the range is
         // inside the mapping (checked above) and stays mapped while `self` is borrowed; any bit
         // pattern is a valid u64; `&mut self` makes this the only reference in this process,
         // and the protocol makes this process the only one accessing the range meanwhile.
-        unsafe {
-            std::slice::from_raw_parts_mut(
-                self.as_ptr().cast::<u64>().add(range.start),
-                range.end - range.start,
-            )
-        }
+        unsafe { std::slice::from_raw_parts_mut(start, range.end - range.start) }
     }
 
     /// The words in `range`, to read; the same rule as [`SharedMemory::words_mut`] holds (nobody
     /// writes them while they are borrowed).
-    #[allow(unsafe_code)]
+    #[allow(
+        unsafe_code,
+        reason = "a view of the mapping, which safe Rust cannot make of memory another process maps"
+    )]
     pub(crate) fn words(&self, range: Range<usize>) -> &[u64] {
         assert!(
             range.start <= range.end && range.end <= self.word_count(),
             "words {range:?} outside a mapping of {} words",
             self.word_count()
         );
+        // SAFETY: as in `words_mut`: the range is inside the mapping (checked above).
+        let start = unsafe { self.as_ptr().cast::<u64>().add(range.start) };
         // SAFETY: as in `words_mut`: aligned, in bounds, valid for any bits, and by the
         // protocol not written by any process while this shared borrow lives.
-        unsafe {
-            std::slice::from_raw_parts(
-                self.as_ptr().cast::<u64>().add(range.start),
-                range.end - range.start,
-            )
-        }
+        unsafe { std::slice::from_raw_parts(start, range.end - range.start) }
     }
 
     /// The layout `H` at the start of the mapping, and as many `T`s after it as fit.
-    #[allow(unsafe_code)]
+    #[allow(
+        unsafe_code,
+        reason = "the shared board laid out over the mapping: a sealed Layout type of atomics only"
+    )]
     pub(crate) fn view<H: Layout, T: Layout>(&self) -> (&H, &[T]) {
         let head = size_of::<H>();
         assert!(self.len() >= head, "the mapping holds the layout");
@@ -165,25 +169,33 @@ impl SharedMemory {
             "the layouts line up"
         );
         let count = (self.len() - head) / size_of::<T>();
-        // SAFETY: the mapping is page-aligned, enough for `H`, and `H`'s size is a multiple of
-        // `T`'s alignment, so the `T`s after it are aligned too (both asserted); `H` and the
-        // `count` `T`s lie inside the mapping (asserted and computed above), which stays mapped
-        // while `self` is borrowed, as the returned lifetime says. `Layout` is sealed and
-        // implemented only for the `#[repr(C)]` structures of atomics below (and the atomics
-        // themselves), for which every bit pattern is valid and concurrent access from other
-        // threads and processes is synchronised by the atomics themselves; no `&mut` to memory
-        // viewed so is ever made.
-        unsafe {
-            let base = self.as_ptr();
-            let layout = &*base.cast::<H>();
-            let tail = std::slice::from_raw_parts(base.add(head).cast::<T>(), count);
-            (layout, tail)
-        }
+        // The two views below rest on the same facts. The mapping is page-aligned, enough for
+        // `H`, and `H`'s size is a multiple of `T`'s alignment, so the `T`s after it are aligned
+        // too (both asserted); `H` and the `count` `T`s lie inside the mapping (asserted and
+        // computed above), which stays mapped while `self` is borrowed, as the returned lifetime
+        // says. `Layout` is sealed and implemented only for the `#[repr(C)]` structures of
+        // atomics below (and the atomics themselves), for which every bit pattern is valid and
+        // concurrent access from other threads and processes is synchronised by the atomics
+        // themselves; no `&mut` to memory viewed so is ever made.
+        let base = self.as_ptr();
+        // SAFETY: `H` at the start of the mapping: aligned, inside it, valid for any bits and
+        // only ever shared (see above).
+        let layout = unsafe { &*base.cast::<H>() };
+        // SAFETY: `head <= len` (asserted above), so the offset stays inside the mapping (or
+        // one past its end).
+        let tail_start = unsafe { base.add(head) };
+        // SAFETY: the `count` `T`s after `H`: aligned, inside the mapping, valid for any bits
+        // and only ever shared (see above).
+        let tail = unsafe { std::slice::from_raw_parts(tail_start.cast::<T>(), count) };
+        (layout, tail)
     }
 }
 
 /// The bytes of `words`, as they lie in memory (native byte order), to write to a pipe.
-#[allow(unsafe_code)]
+#[allow(
+    unsafe_code,
+    reason = "the bytes of plain u64 words, to write them to a pipe without a copy"
+)]
 pub(crate) fn bytes_of(words: &[u64]) -> &[u8] {
     // SAFETY: the pointer and length describe exactly the memory of `words`, borrowed for the
     // same lifetime; `u8` has alignment 1 and `u64` has no padding, so every byte is
@@ -192,7 +204,10 @@ pub(crate) fn bytes_of(words: &[u64]) -> &[u8] {
 }
 
 /// The bytes of `words`, to read a pipe straight into them.
-#[allow(unsafe_code)]
+#[allow(
+    unsafe_code,
+    reason = "the bytes of plain u64 words, to read them from a pipe without a copy"
+)]
 pub(crate) fn bytes_of_mut(words: &mut [u64]) -> &mut [u8] {
     // SAFETY: as in `bytes_of`; the exclusive borrow of `words` moves to the bytes, so nothing
     // else can see the words while they are written, and any bytes written leave a valid `u64`

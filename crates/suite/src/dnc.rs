@@ -58,14 +58,6 @@ pub mod mergesort {
         }
     }
 
-    /// The merge of two sorted runs, in a new `Vec`: the step of the async backends' `spawn`
-    /// mergesorts, whose tasks own their runs.
-    pub fn merged(left: &[u64], right: &[u64]) -> Vec<u64> {
-        let mut out = vec![0; left.len() + right.len()];
-        merge(left, right, &mut out);
-        out
-    }
-
     /// Where to cut two sorted runs so that both halves of their merge can be done in parallel.
     ///
     /// Returns `(i, j)` such that every key in `left[..i]` and `right[..j]` is `<=` every key in

@@ -24,6 +24,7 @@ pub mod dnc;
 pub mod fanout;
 mod outcome;
 pub mod pipeline;
+pub mod region;
 pub mod rng;
 pub mod sequential;
 pub mod sync;

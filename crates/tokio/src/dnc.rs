@@ -19,43 +19,34 @@
 //! - **`'static`.** A spawned task may outlive the frame that spawned it (nothing joins it the
 //!   way a scope does), so it can borrow nothing: data moves in and results move out. `fib` and
 //!   `nqueens` pass small `Copy` values. Merge sort cannot hand out `&mut` halves of the keys,
-//!   so it shares the input read-only in an `Arc<Vec<u64>>`; each leaf copies its run out and
-//!   sorts it, each merge consumes its children's sorted `Vec`s and returns a new one.
-//! - **No parallel merge.** The threads and rayon backends cut the top merges in two with
-//!   `merge_split` and write both halves into disjoint `&mut` parts of one output. An owned
-//!   output cannot be cut into `'static` parts without `unsafe`. The halves could be merged
-//!   into two `Vec`s in parallel, but then they must be copied into one: a sequential copy on
-//!   the critical path of every merge cut this way. So every merge here is sequential.
+//!   so it hands out owned ones: the keys and the scratch buffer are each a [`Region`], an
+//!   owned part of one shared allocation that `split_at` cuts in two and `unsplit` joins again
+//!   without a copy, as `bytes::BytesMut::split_to`/`unsplit` do for bytes. A task takes its
+//!   halves in and hands them back when it finishes.
 //! - **Naming the future.** A recursive `async fn` that spawns itself does not compile: to
 //!   check `tokio::spawn`'s `Send` bound the compiler must know whether the future is `Send`
 //!   while it is still inferring that future's type (error E0283). The expert form declares it:
 //!   `fn … -> impl Future<Output = T> + Send + 'static` around an `async move` block. The branch
 //!   awaited inline is `Box::pin`ned, since a future cannot contain itself.
+//! - **A heap task per fork.** Each fork is a task allocated on the heap and scheduled, where
+//!   `rayon::join` pushes a job that lives on the stack onto its deque.
 //!
-//! What that costs merge sort, plainly:
+//! So merge sort is the algorithm of the rayon and threads backends: the ping-pong between the
+//! keys and one scratch buffer of n, allocated in each repetition, every level merging from one
+//! into the other without copying back; and the parallel merge, every merge of more than the
+//! grain cut at `merge_split`'s co-rank point into two, one spawned and one done inline, down
+//! to the grain, so the final merge of all n keys is not left to one core. A fork costs a
+//! spawned task and an `Arc` count up and down for each region it cuts; nothing is copied or
+//! allocated per node but the task.
 //!
-//! - **A fresh `Vec` at every node.** The merges read and write as much as the ping-pong
-//!   between two buffers that the other backends use (one copy at the leaves, one merge per
-//!   level), but every merge writes into a new, zero-filled `Vec` of its run's length, and
-//!   every leaf copies into one of its own. That is about log2(n / grain) × 8n bytes allocated
-//!   and freed per repetition, against the ping-pong's one scratch buffer of 8n: at the full
-//!   profile (n = 10 million, grain 32 768) nine levels of merge outputs of 80 MB each, 720 MB,
-//!   and 80 MB more for the leaves. The largest outputs – the 80 MB of the final merge and the
-//!   two 40 MB ones below it – are above 32 MiB, the most to which glibc's malloc (Rust's
-//!   allocator on Linux) raises its `mmap` threshold. It serves them with a fresh `mmap` and
-//!   unmaps them when they are freed, so every repetition takes a page fault on the first write
-//!   to each of their 4 KiB pages.
-//! - **The final merge of all n keys runs on one core**, while the other workers have nothing
-//!   to do; the two merges below it run on two, and so on. Whatever N is, the critical path
-//!   merges n + n/2 + n/4 + … ≈ 2n keys one at a time, and that caps the speedup.
-//!
-//! Why not the ping-pong with owned buffers? Splitting an owned `Vec` is not free:
-//! `Vec::split_off` allocates the back half and copies it out, and `append` copies it back, so
-//! splitting keys and scratch at every node would allocate as much as this form and copy each
-//! level twice more. Cutting one allocation into two owned `'static` halves and joining them
-//! again without a copy takes `unsafe` (it is what `bytes::BytesMut` does for bytes), which this
-//! workspace denies. This form is what a tokio user writes with `spawn`; its cost is the price
-//! of `'static`, and part of the reason `scope`, `join` and the rayon bridge below exist.
+//! Why `Region`? Safe Rust has no owned, `'static` split of one allocation: `Vec::split_off`
+//! allocates the back half and copies it out, and `append` copies it back; a fresh `Vec` per
+//! node allocates about 8n bytes per level and leaves the merges sequential, since merging
+//! into two owned halves means copying them into one afterwards. Measured that way, the tables
+//! would show the workaround, not tokio. Cutting one allocation into owned halves takes
+//! `unsafe`, which the workspace allows only in audited leaf modules with a safe API (see
+//! "Unsafe code" in ARCHITECTURE.md): `Region` is one, in the suite, shared by every async
+//! backend.
 //!
 //! When it is right: the runtime does nothing but this computation and the leaves are short.
 //! Then tokio is a work-stealing scheduler like rayon's, with a heap-allocated task per fork,
@@ -66,9 +57,10 @@
 //!
 //! # `spawn-blocking`: the CPU work on the blocking pool
 //!
-//! The same task tree, but every piece of CPU work – a leaf, and for merge sort every merge – is
-//! passed to [`tokio::task::spawn_blocking`] and awaited. The workers only spawn and await; the
-//! blocking pool computes. The two variants share their code, and differ only in [`Cpu`].
+//! The same task tree, but every piece of CPU work – a leaf, and for merge sort every piece of a
+//! merge down to the grain – is passed to [`tokio::task::spawn_blocking`] and awaited. The
+//! workers only spawn, split and await; the blocking pool computes. The two variants share
+//! their code, and differ only in [`Cpu`].
 //!
 //! When it is right: now and then a blocking or CPU-heavy call in an async program (hashing a
 //! password, compressing a file), so that the workers stay free for IO. When it is a trap: in
@@ -104,7 +96,6 @@
 //! then `nqueens`, then the rayon bridge for all three.
 
 use std::future::Future;
-use std::ops::Range;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 
@@ -112,6 +103,7 @@ use rayon::ThreadPool;
 use shootout_rayon::dnc::{fib_join, mergesort_join, nqueens_join};
 use shootout_suite::dnc::nqueens::Board;
 use shootout_suite::dnc::{fib, mergesort};
+use shootout_suite::region::Region;
 use shootout_suite::{Cell, Failure, Outcome, Runner, Task};
 use tokio::sync::oneshot;
 use tokio::task::{self, JoinHandle};
@@ -122,7 +114,8 @@ use crate::runtime::{bridged, joined, runtime, tasks_on};
 // Where the sequential work runs: inline for `spawn`, on the blocking pool for `spawn-blocking`.
 // ---------------------------------------------------------------------------------------------
 
-/// Where a piece of sequential work (a leaf, a merge) runs; the task tree above it is the same.
+/// Where a piece of sequential work (a leaf, a piece of a merge) runs; the task tree above it
+/// is the same.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Cpu {
     /// On the worker that polls the task, which does not yield until it is done: `spawn`.
@@ -164,49 +157,101 @@ pub fn fib_tasks(n: u32, grain: u32, cpu: Cpu) -> impl Future<Output = u64> + Se
 }
 
 // ---------------------------------------------------------------------------------------------
-// mergesort: owned runs in, owned runs out.
+// mergesort: the ping-pong between keys and one scratch buffer, as owned `Region`s of them.
 // ---------------------------------------------------------------------------------------------
 
-/// Sorts `keys` as a tree of tasks over runs of at most `grain` keys, the leaf sorts and merges
-/// run where `cpu` says (`spawn`: on the workers; `spawn-blocking`: on the blocking pool).
+/// Sorts `keys` as a tree of tasks over runs of at most `grain` keys, with the parallel merge;
+/// the leaf sorts and merge pieces run where `cpu` says (`spawn`: on the workers;
+/// `spawn-blocking`: on the blocking pool).
 ///
-/// The tasks are `'static`, so every node allocates a fresh `Vec` for its output (about 8n
-/// bytes per level of the tree, the top levels mapped fresh and page-faulted every time), and
-/// every merge is sequential: the last one, over all n keys, runs on one core (see the module
-/// docs).
+/// The ping-pong merge sort of the rayon and threads backends, on [`Region`]s: the keys and one
+/// scratch buffer of n, allocated here as `mergesort_join` allocates its own, each cut into
+/// owned `'static` halves that the spawned tasks take and hand back (see the module docs).
 pub async fn mergesort_tasks(keys: Vec<u64>, grain: usize, cpu: Cpu) -> Vec<u64> {
-    let n = keys.len();
-    sort_tasks(Arc::new(keys), 0..n, grain.max(1), cpu).await
+    let buf = Region::whole(vec![0; keys.len()]);
+    let (keys, _buf) = sort_tasks(Region::whole(keys), buf, false, grain.max(1), cpu).await;
+    keys.into_vec()
 }
 
-/// The keys of `run`, sorted into a new `Vec`: the back half spawned, the front half awaited
-/// inline, then the two merged. `keys` is only read; every task holds the `Arc` it reads from,
-/// and the input is freed when the last leaf has copied its run out.
+/// Sorts `keys`, leaving the result in `buf` if `into_buf` (as the suite's `mergesort::sort`
+/// does): the back halves of both spawned, the front halves sorted inline into the other array,
+/// then the two runs merged back by [`merge_tasks`]. Both regions are handed back.
 #[allow(
     clippy::manual_async_fn,
     reason = "an async fn that spawns itself cannot be proven Send (E0283): see the module docs"
 )]
 fn sort_tasks(
-    keys: Arc<Vec<u64>>,
-    run: Range<usize>,
+    keys: Region,
+    buf: Region,
+    into_buf: bool,
     grain: usize,
     cpu: Cpu,
-) -> impl Future<Output = Vec<u64>> + Send + 'static {
+) -> impl Future<Output = (Region, Region)> + Send + 'static {
     async move {
-        if run.len() <= grain {
+        if keys.len() <= grain {
             return cpu
                 .run(move || {
-                    let mut leaf = keys[run].to_vec();
-                    mergesort::sort_leaf(&mut leaf);
-                    leaf
+                    let (mut keys, mut buf) = (keys, buf);
+                    mergesort::leaf(keys.as_mut_slice(), buf.as_mut_slice(), into_buf);
+                    (keys, buf)
                 })
                 .await;
         }
-        let mid = run.start + run.len() / 2;
-        let back = tokio::spawn(sort_tasks(Arc::clone(&keys), mid..run.end, grain, cpu));
-        let front = Box::pin(sort_tasks(keys, run.start..mid, grain, cpu)).await;
-        let back = joined(back.await);
-        cpu.run(move || mergesort::merged(&front, &back)).await
+        let mid = keys.len() / 2;
+        let (keys_front, keys_back) = keys.split_at(mid);
+        let (buf_front, buf_back) = buf.split_at(mid);
+        let back = tokio::spawn(sort_tasks(keys_back, buf_back, !into_buf, grain, cpu));
+        let (keys_front, buf_front) =
+            Box::pin(sort_tasks(keys_front, buf_front, !into_buf, grain, cpu)).await;
+        let (keys_back, buf_back) = joined(back.await);
+        let (keys, buf) = (keys_front.unsplit(keys_back), buf_front.unsplit(buf_back));
+        // The halves are sorted in the other array: merge from it into this level's.
+        let (src, dst) = if into_buf { (keys, buf) } else { (buf, keys) };
+        let (front, back) = src.split_at(mid);
+        let (front, back, dst) = merge_tasks(front, back, dst, grain, cpu).await;
+        let src = front.unsplit(back);
+        if into_buf { (src, dst) } else { (dst, src) }
+    }
+}
+
+/// Merges the sorted runs `left` and `right` into `out` as a tree of tasks, sequential for at
+/// most `grain` keys: cut at `merge_split`'s co-rank point, the back parts spawned, the front
+/// parts merged inline, as the rayon backend's `merge_join` does. All three are handed back.
+#[allow(
+    clippy::manual_async_fn,
+    reason = "an async fn that spawns itself cannot be proven Send (E0283): see the module docs"
+)]
+fn merge_tasks(
+    left: Region,
+    right: Region,
+    out: Region,
+    grain: usize,
+    cpu: Cpu,
+) -> impl Future<Output = (Region, Region, Region)> + Send + 'static {
+    async move {
+        // Two keys are merged sequentially whatever the grain (see `merge_split`).
+        if out.len() <= grain.max(2) {
+            return cpu
+                .run(move || {
+                    let mut out = out;
+                    mergesort::merge(left.as_slice(), right.as_slice(), out.as_mut_slice());
+                    (left, right, out)
+                })
+                .await;
+        }
+        let (i, j) = mergesort::merge_split(left.as_slice(), right.as_slice());
+        let (left_front, left_back) = left.split_at(i);
+        let (right_front, right_back) = right.split_at(j);
+        let (out_front, out_back) = out.split_at(i + j);
+        let back = tokio::spawn(merge_tasks(left_back, right_back, out_back, grain, cpu));
+        let (left_front, right_front, out_front) =
+            Box::pin(merge_tasks(left_front, right_front, out_front, grain, cpu)).await;
+        let (left_back, right_back, out_back) = joined(back.await);
+        (
+            left_front.unsplit(left_back),
+            right_front.unsplit(right_back),
+            out_front.unsplit(out_back),
+        )
     }
 }
 
@@ -362,6 +407,29 @@ mod tests {
             assert_eq!(Cpu::Inline.run(|| thread::current().id()).await, here);
             assert_ne!(Cpu::Blocking.run(|| thread::current().id()).await, here);
         });
+    }
+
+    #[test]
+    fn mergesort_tasks_sort_ties_and_odd_sizes_in_both_cpus() {
+        let rt = runtime(2).unwrap();
+        for cpu in [Cpu::Inline, Cpu::Blocking] {
+            for (n, grain) in [
+                (0, 1),
+                (1, 1),
+                (2, 1),
+                (3, 2),
+                (1000, 1),
+                (4099, 7),
+                (4099, 64),
+            ] {
+                // Few distinct keys, so that the merges' co-rank cuts fall among equal keys.
+                let keys: Vec<u64> = mergesort::keys(n).iter().map(|k| k % 5).collect();
+                let mut expected = keys.clone();
+                expected.sort_unstable();
+                let sorted = rt.block_on(mergesort_tasks(keys, grain, cpu));
+                assert_eq!(sorted, expected, "n = {n}, grain = {grain}, {cpu:?}");
+            }
+        }
     }
 
     #[test]

@@ -18,8 +18,8 @@
 //!
 //! | task | variant | what it shows |
 //! |---|---|---|
-//! | mergesort, fib, nqueens | `spawn` | recursive `tokio::spawn` down to the grain, leaves on the workers: CPU work in async, the pattern tokio warns about. Merge sort's tasks are `'static`: every node allocates a fresh `Vec` (about 8n bytes per level, the top levels mapped fresh and page-faulted every repetition), and the merges are sequential, the final one over all n keys on one core |
-//! | mergesort, fib, nqueens | `spawn-blocking` | the same task tree, every leaf (and merge) on `spawn_blocking`: the blocking pool, capped at N, computes; merge sort pays the same allocations and sequential merges |
+//! | mergesort, fib, nqueens | `spawn` | recursive `tokio::spawn` down to the grain, leaves on the workers: CPU work in async, the pattern tokio warns about. Merge sort's tasks are `'static`, so they take owned `Region`s of the keys and one scratch buffer (split and joined without a copy) and ping-pong between them like rayon's `join`, the merges split in parallel down to the grain |
+//! | mergesort, fib, nqueens | `spawn-blocking` | the same task tree, every leaf (and merge piece) on `spawn_blocking`: the blocking pool, capped at N, computes; the workers only spawn, split and await |
 //! | mergesort, fib, nqueens | `rayon-bridge` | tokio's advice: the whole job on a rayon pool of N threads, the result awaited on a `oneshot` |
 //! | scatter | `spawn` | a task per connection per round in a `JoinSet`, each moving its connection in and out |
 //! | scatter | `join-all` | a round's K calls as futures of one task (`try_join_all`): concurrency without parallelism |
@@ -92,7 +92,7 @@ pub static BACKEND: Backend = Backend {
     variants: &[
         Variant {
             name: "spawn",
-            about: "recursive tokio::spawn to the grain, leaves on the workers: the CPU-in-async pattern tokio warns about (mergesort: a Vec per node, sequential merges)",
+            about: "recursive tokio::spawn to the grain, leaves on the workers: the CPU-in-async pattern tokio warns about (mergesort: owned Regions of one buffer, parallel merge)",
             tasks: &[TaskId::Mergesort, TaskId::Fib, TaskId::Nqueens],
             form: Form::Natural,
             workers: Workers::Exact,
