@@ -24,9 +24,13 @@
 //!
 //! # Tasks, threads and waiting
 //!
-//! Every repetition runs W worker tasks on the runtime's W executor threads; the event's setter
-//! and the condition's pinger are the repetition's root task, one more (see each function).
-//! Tasks are `'static`, so what the workers share lives in an `Arc`, allocated per repetition.
+//! Every repetition runs W worker tasks on the runtime's W executor threads. The event's setter
+//! and the condition's pinger are the repetition's root future: run on the calling thread,
+//! outside the executor, in the natural variants, so that every wake-up crosses threads as it
+//! does between OS threads (each party checks the thread it woke on:
+//! [`shootout_suite::wake`]); spawned as one more task in the `-spawned` variants, where the
+//! executor may run a woken task on its waker's thread. Tasks are `'static`, so what the
+//! workers share lives in an `Arc`, allocated per repetition.
 //!
 //! With as many tasks as threads, a task that suspends usually leaves its thread with nothing
 //! else to run, and the thread sleeps in the executor until a wake-up schedules a task for it.

@@ -26,16 +26,20 @@
 //! |---|---|---|
 //! | mergesort, fib, nqueens | `spawn` | recursive `Executor::spawn` + `.await` down to the grain: CPU work on the executor threads, the form async code takes first. Merge sort's `'static` tasks take owned `Region`s of the keys and one scratch buffer, with the parallel merge, as rayon's `join` does |
 //! | mergesort, fib, nqueens | `unblock` | the same recursion, each piece of sequential work (a leaf, a piece of a merge) sent to [`blocking::unblock`], at most N at once (an `async_lock::Semaphore`): the usual advice for CPU work |
+//! | mergesort, fib, nqueens | `rayon-bridge` | the whole job on a rayon pool of N threads, its result awaited on a `futures` oneshot: the hybrid tokio's docs advise, here too ([`shootout_async_common::dnc::on_rayon`]) |
 //! | scatter | `spawn` | a task per connection per round, all awaited: concurrency and parallelism |
 //! | scatter | `join-all` | a round's K calls as K futures joined in one task: concurrency without parallelism |
 //! | crawl | `spawn` | a `Semaphore` permit, then a task per request on a fresh connection |
 //! | bounded | `async-channel` | [`async_channel::bounded`] (multi-consumer, receivers cloned); producers and consumers are tasks |
+//! | bounded | `async-channel-batched` | the same channel carrying `Vec`s of up to 128 items, the batches the processes' pipe writes (restructured: batching beside batching) |
 //! | lock | `async-lock` | [`async_lock::Mutex`] around the shared counter, one `lock().await` per entry |
 //! | lock | `std-mutex` | a [`std::sync::Mutex`] around the shared counter, never held across an `.await` |
 //! | semaphore | `async-lock` | [`async_lock::Semaphore`] of S permits, one `acquire().await` per entry |
 //! | barrier | `async-lock` | [`async_lock::Barrier`] for W tasks between phases |
-//! | event | `event-listener` | an [`event_listener::Event`] beside a generation number: `listen`, check again, `.await`; `notify(usize::MAX)` wakes every waiter |
-//! | condition | `event-listener` | the async monitor: turn and ball under a std `Mutex`, one `Event` per direction of the hand-off |
+//! | event | `event-listener` | an [`event_listener::Event`] beside a generation number: `listen`, check again, `.await`; `notify(usize::MAX)` wakes every waiter; the setter on the calling thread, so every wake-up crosses threads (checked) |
+//! | event | `event-listener-spawned` | the same with the setter a task: the executor may run the woken waiter on the setter's thread, a task switch (restructured) |
+//! | condition | `event-listener` | the async monitor: turn and ball under a std `Mutex`, one `Event` per direction of the hand-off; the pinger on the calling thread (checked) |
+//! | condition | `event-listener-spawned` | the same with both parties tasks: the same-thread hand-off (restructured) |
 //!
 //! `cell.workers` = N means N executor threads, for every task. Besides them the process has
 //! the calling thread, parked while a repetition runs; async-io's `async-io` thread, which

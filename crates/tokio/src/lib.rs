@@ -29,21 +29,26 @@
 //! | crawl | `current-thread` | `spawn` on a current-thread runtime: one OS thread |
 //! | bounded | `mpsc` | `tokio::sync::mpsc::channel(capacity)`; consumers share its one receiver behind an async `Mutex` |
 //! | bounded | `async-channel` | `async_channel::bounded(capacity)`, every consumer with its own receiver: the multi-consumer channel tokio's tutorial points to |
+//! | bounded | `async-channel-batched` | the same channel carrying `Vec`s of up to 128 items, the batches the processes' pipe writes (restructured: batching beside batching) |
 //! | bounded | `current-thread` | `mpsc` on a current-thread runtime: hand-offs are task switches, never wake-ups |
 //! | lock | `tokio-mutex` | `tokio::sync::Mutex`, `.lock().await`: FIFO-fair, the lock for a guard held across an `.await` |
 //! | lock | `std-mutex` | a `std::sync::Mutex` inside the tasks: tokio's own advice for plain data, the guard never held across an `.await` |
 //! | semaphore | `semaphore` | `tokio::sync::Semaphore`, a permit from `acquire().await` per entry |
 //! | barrier | `barrier` | `tokio::sync::Barrier`, `wait().await` at the end of every phase |
-//! | event | `notify` | `Notify::notify_waiters()` and the generation in an `AtomicU64`; a setter task |
-//! | event | `watch` | a `watch` channel carrying the generation, waiters on `changed().await`; a setter task |
-//! | condition | `notify` | a std `Mutex` monitor with a `Notify` per direction (`notify_one`): the async `Condvar` |
+//! | event | `notify` | `Notify::notify_waiters()` and the generation in an `AtomicU64`; the setter on the calling thread, so every wake-up crosses threads (checked) |
+//! | event | `watch` | a `watch` channel carrying the generation, waiters on `changed().await`; the setter on the calling thread (checked) |
+//! | event | `notify-spawned` | `notify` with the setter a task too: the woken waiter usually runs next on the setter's worker (LIFO slot), a task switch (restructured) |
+//! | condition | `notify` | a std `Mutex` monitor with a `Notify` per direction (`notify_one`): the async `Condvar`; the pinger on the calling thread (checked) |
+//! | condition | `notify-spawned` | the same with both parties tasks: the same-thread hand-off (restructured) |
 //!
 //! `cell.workers` = N means N worker threads: the multi-thread runtime has N workers, and its
 //! blocking pool at most N threads. Where the idiom puts the work elsewhere it is said in the
 //! variant's docs. `rayon-bridge` computes on a rayon pool of N threads while the N tokio
 //! workers are parked. `spawn-blocking` computes on the blocking pool's N threads while the
 //! workers coordinate. A `current-thread` variant runs everything on the calling thread, and
-//! ignores N.
+//! ignores N (it is measured once, at N = 1). The pipeline runs at N = P + C and the condition
+//! at N = 2, as every model does. In `event` and `condition` the natural variants' setter or
+//! pinger runs on the calling thread, outside the N workers ([`wake`]).
 //!
 //! # Examples
 //!
