@@ -81,11 +81,10 @@
 )]
 
 use std::future::Future;
-use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 
 use async_lock::Semaphore;
-use shootout_rayon::dnc::{fib_join, mergesort_join, nqueens_join};
+use shootout_rayon::bridge;
 use shootout_suite::dnc::nqueens::Board;
 use shootout_suite::dnc::{fib, mergesort};
 use shootout_suite::region::Region;
@@ -323,31 +322,6 @@ fn queens_tasks<S: Offload>(
 }
 
 // ---------------------------------------------------------------------------------------------
-// rayon-bridge: the whole job on a rayon pool, the result back through a oneshot.
-// ---------------------------------------------------------------------------------------------
-
-/// Runs `work` on `pool` and awaits its result: the bridge from async code to a CPU pool, with
-/// the runtime-neutral `futures` oneshot channel (neither smol nor async-std has its own).
-///
-/// The awaiting task is parked like any task waiting for IO; its executor thread is free
-/// meanwhile. A panic in `work` is raised again here.
-pub async fn on_rayon<T: Send + 'static>(
-    pool: &rayon::ThreadPool,
-    work: impl FnOnce() -> T + Send + 'static,
-) -> T {
-    let (result_tx, result_rx) = futures::channel::oneshot::channel();
-    pool.spawn(move || {
-        // Nobody may be waiting any more (the task was cancelled): then the result is dropped.
-        let _ = result_tx.send(panic::catch_unwind(AssertUnwindSafe(work)));
-    });
-    match result_rx.await {
-        Ok(Ok(value)) => value,
-        Ok(Err(panic)) => panic::resume_unwind(panic),
-        Err(_) => unreachable!("a rayon job sends its result before it ends"),
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
 // The variants' setups.
 // ---------------------------------------------------------------------------------------------
 
@@ -372,7 +346,7 @@ where
 }
 
 /// `rayon-bridge`: an N-thread executor whose root task hands the whole job to a rayon pool of
-/// N threads ([`on_rayon`]), where the rayon backend's `join` functions compute it, parallel
+/// N threads ([`bridge::on_rayon`]), where the rayon backend's `join` functions compute it, parallel
 /// merge included; both are built once per cell.
 pub fn setup_rayon_bridge<R: Runtime>(cell: &Cell) -> Result<Runner, Failure> {
     let workers = cell.workers;
@@ -381,23 +355,15 @@ pub fn setup_rayon_bridge<R: Runtime>(cell: &Cell) -> Result<Runner, Failure> {
     match cell.task {
         Task::Mergesort(p) => tasks_on(rt, move |_, input| {
             let pool = Arc::clone(&pool);
-            async move {
-                let mut keys = input.into_keys();
-                let sorted = on_rayon(&pool, move || {
-                    // The job owns the keys, so inside it they may be borrowed again.
-                    mergesort_join(&mut keys, p.grain);
-                    keys
-                });
-                Outcome::sorted(sorted.await)
-            }
+            async move { Outcome::sorted(bridge::mergesort(pool, input.into_keys(), p.grain).await) }
         }),
         Task::Fib(p) => tasks_on(rt, move |_, _| {
             let pool = Arc::clone(&pool);
-            async move { Outcome::value(on_rayon(&pool, move || fib_join(p.n, p.grain)).await) }
+            async move { Outcome::value(bridge::fib(pool, p.n, p.grain).await) }
         }),
         Task::Nqueens(p) => tasks_on(rt, move |_, _| {
             let pool = Arc::clone(&pool);
-            async move { Outcome::value(on_rayon(&pool, move || nqueens_join(p.n, p.split)).await) }
+            async move { Outcome::value(bridge::nqueens(pool, p.n, p.split).await) }
         }),
         _ => Err(cell.unsupported()),
     }

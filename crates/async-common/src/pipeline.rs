@@ -22,10 +22,9 @@
 //! awaits without holding its thread from anyone for long.
 
 use std::future::Future;
-use std::mem;
 use std::time::Instant;
 
-use shootout_suite::pipeline::{Consumed, Item, batching, produced_by};
+use shootout_suite::pipeline::{Consumed, Item, batches_of, batching, produced_by};
 use shootout_suite::task::Bounded;
 use shootout_suite::{Cell, Failure, Outcome, Runner};
 
@@ -124,18 +123,10 @@ pub async fn async_channel_batched<C: Channel>(s: C, p: Bounded) -> Outcome {
         .map(|producer| {
             let tx = tx.clone();
             s.spawn(async move {
-                let mut items = Vec::with_capacity(batch);
-                for seq in produced_by(producer, p.producers, p.items) {
-                    items.push(Item::new(seq, p.work, epoch));
-                    if items.len() == batch {
-                        let full = mem::replace(&mut items, Vec::with_capacity(batch));
-                        if !C::send(&tx, full).await {
-                            return; // Every consumer is gone; only a panic does that.
-                        }
+                for items in batches_of(producer, p.producers, p.items, p.work, batch, epoch) {
+                    if !C::send(&tx, items).await {
+                        break; // Every consumer is gone; only a panic does that.
                     }
-                }
-                if !items.is_empty() {
-                    C::send(&tx, items).await;
                 }
             })
         })

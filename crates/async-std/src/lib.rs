@@ -40,7 +40,7 @@
 //! |---|---|---|
 //! | mergesort, fib, nqueens | `spawn` | recursive `task::spawn` + `.await` down to the grain: CPU work on the executor threads, the form async code takes first. Merge sort's `'static` tasks take owned `Region`s of the keys and one scratch buffer, with the parallel merge, as rayon's `join` does |
 //! | mergesort, fib, nqueens | `spawn-blocking` | the same recursion, each piece of sequential work (a leaf, a piece of a merge) sent to `task::spawn_blocking`, at most N at once (an `async_lock::Semaphore`): the usual advice for CPU work. `task::spawn_blocking(f)` is `task::spawn(async_global_executor::spawn_blocking(f))`, two executor hops per piece: the runtime's real cost |
-//! | mergesort, fib, nqueens | `rayon-bridge` | the whole job on a rayon pool of N threads, its result awaited on a `futures` oneshot: the hybrid tokio's docs advise, here too ([`shootout_async_common::dnc::on_rayon`]) |
+//! | mergesort, fib, nqueens | `rayon-bridge` | the whole job on a rayon pool of N threads, its result awaited on a `futures` oneshot: the hybrid tokio's docs advise, here too (`shootout_rayon::bridge::on_rayon`) |
 //! | scatter | `spawn` | a task per connection per round, all awaited: concurrency and parallelism |
 //! | scatter | `join-all` | a round's K calls as K futures joined in one task: concurrency without parallelism |
 //! | crawl | `spawn` | an async-lock `Semaphore` permit, then a task per request on a fresh connection |

@@ -60,6 +60,7 @@
 //! [`ThreadPool::broadcast`]: rayon::ThreadPool::broadcast
 //! [`ThreadPool::install`]: rayon::ThreadPool::install
 
+pub mod bridge;
 pub mod dnc;
 pub mod fanout;
 pub mod pipeline;

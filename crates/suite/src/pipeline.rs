@@ -75,6 +75,30 @@ pub fn produced_by(producer: usize, producers: usize, items: u64) -> impl Iterat
     (producer as u64..items).step_by(producers.max(1))
 }
 
+/// Producer `producer`'s items, stamped against `epoch` as they are made, in batches of
+/// `batch` (the last one may be shorter): what a batched variant's producer sends, one batch per
+/// hand-off. The iterator is lazy: a batch is made only when the one before it has been sent,
+/// so an item's latency counts from when it was made, as in the per-item variants.
+pub fn batches_of(
+    producer: usize,
+    producers: usize,
+    items: u64,
+    work: u32,
+    batch: usize,
+    epoch: Instant,
+) -> impl Iterator<Item = Vec<Item>> {
+    let mut seqs = produced_by(producer, producers, items).peekable();
+    std::iter::from_fn(move || {
+        seqs.peek()?;
+        Some(
+            seqs.by_ref()
+                .take(batch.max(1))
+                .map(|seq| Item::new(seq, work, epoch))
+                .collect(),
+        )
+    })
+}
+
 /// What a consumer keeps: the tally of work results and the queueing latencies of the sampled
 /// items.
 pub type Consumed = Collected;
@@ -106,6 +130,19 @@ mod tests {
         ] {
             assert_eq!(batching(capacity), (batch, batches), "capacity {capacity}");
         }
+    }
+
+    #[test]
+    fn batches_hold_a_producers_items_in_order() {
+        let epoch = Instant::now();
+        let sizes: Vec<usize> = batches_of(1, 2, 11, 0, 2, epoch).map(|b| b.len()).collect();
+        assert_eq!(sizes, [2, 2, 1], "items 1, 3, 5, 7, 9");
+        let seqs: Vec<u64> = batches_of(1, 2, 11, 0, 2, epoch)
+            .flatten()
+            .map(|i| i.seq)
+            .collect();
+        assert_eq!(seqs, [1, 3, 5, 7, 9]);
+        assert_eq!(batches_of(0, 1, 0, 0, 4, epoch).count(), 0);
     }
 
     #[test]

@@ -26,13 +26,12 @@
 //!   would otherwise pay one per item for nothing.
 
 use std::collections::VecDeque;
-use std::mem;
 use std::sync::mpsc;
 use std::sync::{Condvar, Mutex, PoisonError};
 use std::thread::{self, Scope};
 use std::time::Instant;
 
-use shootout_suite::pipeline::{Consumed, Item, batching, produced_by};
+use shootout_suite::pipeline::{Consumed, Item, batches_of, batching, produced_by};
 use shootout_suite::task::Bounded;
 use shootout_suite::{Cell, Failure, Outcome, Runner};
 
@@ -121,18 +120,10 @@ pub fn crossbeam_batched(p: Bounded) -> Outcome {
         for producer in 0..p.producers {
             let tx = tx.clone();
             s.spawn(move || {
-                let mut items = Vec::with_capacity(batch);
-                for seq in produced_by(producer, p.producers, p.items) {
-                    items.push(Item::new(seq, p.work, epoch));
-                    if items.len() == batch {
-                        let full = mem::replace(&mut items, Vec::with_capacity(batch));
-                        if tx.send(full).is_err() {
-                            return; // Every consumer is gone; only a panic does that.
-                        }
+                for items in batches_of(producer, p.producers, p.items, p.work, batch, epoch) {
+                    if tx.send(items).is_err() {
+                        break; // Every consumer is gone; only a panic does that.
                     }
-                }
-                if !items.is_empty() {
-                    let _ = tx.send(items);
                 }
             });
         }

@@ -76,9 +76,10 @@
 //! Tokio's own advice for CPU-bound work: "you should use a separate thread pool dedicated to
 //! CPU bound tasks. For example, you could consider using the rayon library", with a `oneshot`
 //! channel "to send the result back to Tokio when the rayon task finishes". The task hands the
-//! whole job to a rayon pool of N threads with [`ThreadPool::spawn`] and awaits its result on a
-//! [`tokio::sync::oneshot`] channel (see [`on_rayon`]). Inside the job the data may be borrowed
-//! again, so rayon runs the recursion with `rayon::join` down to the same grain, parallel merge
+//! whole job to a rayon pool of N threads with [`rayon::ThreadPool::spawn`] and awaits its
+//! result on a oneshot channel – `futures`', which every runtime can await, so smol and
+//! async-std share the bridge ([`shootout_rayon::bridge`]). Inside the job the data may be
+//! borrowed again, so rayon runs the recursion with `rayon::join` down to the same grain, parallel merge
 //! included: the rayon backend's `join` variants, whose functions ([`shootout_rayon::dnc`]) it
 //! calls. The N rayon threads are the workers of this variant: they do all the computing,
 //! while the tokio runtime's N workers are parked for the whole run, present in the thread count
@@ -96,16 +97,12 @@
 //! then `nqueens`, then the rayon bridge for all three.
 
 use std::future::Future;
-use std::panic::{self, AssertUnwindSafe};
-use std::sync::Arc;
 
-use rayon::ThreadPool;
-use shootout_rayon::dnc::{fib_join, mergesort_join, nqueens_join};
+use shootout_rayon::bridge;
 use shootout_suite::dnc::nqueens::Board;
 use shootout_suite::dnc::{fib, mergesort};
 use shootout_suite::region::Region;
 use shootout_suite::{Cell, Failure, Outcome, Runner, Task};
-use tokio::sync::oneshot;
 use tokio::task::{self, JoinHandle};
 
 use crate::runtime::{bridged, joined, runtime, tasks_on};
@@ -289,56 +286,6 @@ pub fn queens_tasks(
 }
 
 // ---------------------------------------------------------------------------------------------
-// rayon-bridge: the whole job on a rayon pool, the result back through a oneshot.
-// ---------------------------------------------------------------------------------------------
-
-/// Runs `work` on `pool` and awaits its result: the bridge from async code to a CPU pool.
-///
-/// The awaiting task is parked like any task waiting for IO; its worker is free meanwhile. A
-/// panic in `work` is raised again here.
-pub async fn on_rayon<T: Send + 'static>(
-    pool: &ThreadPool,
-    work: impl FnOnce() -> T + Send + 'static,
-) -> T {
-    let (result_tx, result_rx) = oneshot::channel();
-    pool.spawn(move || {
-        // Nobody may be waiting any more (the task was cancelled): then the result is dropped.
-        let _ = result_tx.send(panic::catch_unwind(AssertUnwindSafe(work)));
-    });
-    match result_rx.await {
-        Ok(Ok(value)) => value,
-        Ok(Err(panic)) => panic::resume_unwind(panic),
-        Err(_) => unreachable!("a rayon job sends its result before it ends"),
-    }
-}
-
-/// `rayon-bridge`: `fib(n)` by `rayon::join` on `pool`, sequential for `k <= grain`.
-pub async fn fib_rayon_bridge(pool: Arc<ThreadPool>, n: u32, grain: u32) -> u64 {
-    on_rayon(&pool, move || fib_join(n, grain)).await
-}
-
-/// `rayon-bridge`: sorts `keys` on `pool` by the ping-pong merge sort with `rayon::join`, on the
-/// halves and in the merges, sequential for runs of at most `grain` keys.
-pub async fn mergesort_rayon_bridge(
-    pool: Arc<ThreadPool>,
-    mut keys: Vec<u64>,
-    grain: usize,
-) -> Vec<u64> {
-    on_rayon(&pool, move || {
-        // The job owns the keys, so inside it they may be borrowed again.
-        mergesort_join(&mut keys, grain);
-        keys
-    })
-    .await
-}
-
-/// `rayon-bridge`: counts the n-queens solutions on `pool`, forking with `rayon::join` over
-/// halves of each board's children while fewer than `split` rows are filled.
-pub async fn nqueens_rayon_bridge(pool: Arc<ThreadPool>, n: u32, split: u32) -> u64 {
-    on_rayon(&pool, move || nqueens_join(n, split)).await
-}
-
-// ---------------------------------------------------------------------------------------------
 // Setup: a runtime of W workers (and for `rayon-bridge` a rayon pool of W threads) per cell.
 // ---------------------------------------------------------------------------------------------
 
@@ -375,13 +322,13 @@ pub fn setup_rayon_bridge(cell: &Cell) -> Result<Runner, Failure> {
     let workers = cell.workers;
     match cell.task {
         Task::Mergesort(p) => bridged(workers, move |pool, input| async move {
-            Outcome::sorted(mergesort_rayon_bridge(pool, input.into_keys(), p.grain).await)
+            Outcome::sorted(bridge::mergesort(pool, input.into_keys(), p.grain).await)
         }),
         Task::Fib(p) => bridged(workers, move |pool, _| async move {
-            Outcome::value(fib_rayon_bridge(pool, p.n, p.grain).await)
+            Outcome::value(bridge::fib(pool, p.n, p.grain).await)
         }),
         Task::Nqueens(p) => bridged(workers, move |pool, _| async move {
-            Outcome::value(nqueens_rayon_bridge(pool, p.n, p.split).await)
+            Outcome::value(bridge::nqueens(pool, p.n, p.split).await)
         }),
         _ => Err(cell.unsupported()),
     }
@@ -430,17 +377,5 @@ mod tests {
                 assert_eq!(sorted, expected, "n = {n}, grain = {grain}, {cpu:?}");
             }
         }
-    }
-
-    #[test]
-    fn on_rayon_runs_on_the_pool_and_passes_panics_back() {
-        let pool = crate::runtime::rayon_pool(2).unwrap();
-        block_on(async {
-            let name = on_rayon(&pool, || thread::current().name().map(str::to_owned)).await;
-            assert!(name.is_some_and(|name| name.starts_with("rayon-bridge-")));
-            let panicked = AssertUnwindSafe(on_rayon(&pool, || panic!("boom")));
-            let caught = futures::FutureExt::catch_unwind(panicked).await;
-            assert!(caught.is_err());
-        });
     }
 }

@@ -53,11 +53,10 @@
 //!   never done in parallel.
 
 use std::future::Future;
-use std::mem;
 use std::sync::Arc;
 use std::time::Instant;
 
-use shootout_suite::pipeline::{Consumed, Item, batching, produced_by};
+use shootout_suite::pipeline::{Consumed, Item, batches_of, batching, produced_by};
 use shootout_suite::task::Bounded;
 use shootout_suite::{Cell, Failure, Outcome, Runner, Task};
 use tokio::sync::Mutex;
@@ -144,18 +143,10 @@ pub async fn async_channel_batched(p: Bounded) -> Outcome {
         .map(|producer| {
             let tx = tx.clone();
             tokio::spawn(async move {
-                let mut items = Vec::with_capacity(batch);
-                for seq in produced_by(producer, p.producers, p.items) {
-                    items.push(Item::new(seq, p.work, epoch));
-                    if items.len() == batch {
-                        let full = mem::replace(&mut items, Vec::with_capacity(batch));
-                        if tx.send(full).await.is_err() {
-                            return; // Every consumer is gone; only a panic does that.
-                        }
+                for items in batches_of(producer, p.producers, p.items, p.work, batch, epoch) {
+                    if tx.send(items).await.is_err() {
+                        break; // Every consumer is gone; only a panic does that.
                     }
-                }
-                if !items.is_empty() {
-                    let _ = tx.send(items).await;
                 }
             })
         })
