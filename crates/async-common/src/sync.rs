@@ -278,7 +278,7 @@ struct Signal {
     epoch: Instant,
 }
 
-/// `event-listener`: the repetition's root task sets a generation number and wakes W waiter
+/// `event-listener`: the repetition's root future sets a generation number and wakes W waiter
 /// tasks with [`event_listener::Event::notify`]`(usize::MAX)`, R times; each waiter waits with
 /// [`until`].
 ///
@@ -330,7 +330,7 @@ pub async fn event_event_listener<S: Spawn>(
             (acc, latencies, placement)
         }
     });
-    // This task is the setter.
+    // This future is the setter.
     for round in 1..=rounds {
         until(&signal.all_ready, || {
             (signal.ready.load(Ordering::SeqCst) >= w * round).then_some(())
@@ -388,7 +388,7 @@ pub async fn condition_event_listener<S: Spawn>(
             placement
         }
     });
-    // This task is the pinger.
+    // This future is the pinger.
     let mut round_trips = Vec::with_capacity(p.trips as usize);
     let mut placement = Placement::default();
     for _ in 0..p.trips {

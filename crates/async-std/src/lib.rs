@@ -75,7 +75,9 @@
 //! [`Backend::setup`](shootout_suite::Backend::setup) sizes the global executor ([`runtime`]; its threads start on the first
 //! call in the process, as setup) and opens a scatter's connections. Each repetition is
 //! `task::block_on(task::spawn(root))` ([`run_task`]): the root is a task on the executor
-//! threads, and the calling thread only waits for it. async-std's `block_on` is
+//! threads, and the calling thread only waits for it (the natural event and condition variants
+//! run their root – the setter, the pinger – with `task::block_on` itself, on the calling
+//! thread, so that the parties they wake are on executor threads, never on theirs). async-std's `block_on` is
 //! `async_io::block_on` around a thread-local executor (for `spawn_local`, unused here): it
 //! runs no task of the global executor, so the calling thread is not an extra worker, but
 //! while it waits it takes its turn waiting on the reactor, so IO readiness and timers may be

@@ -188,10 +188,12 @@ fn sides(records: &[Record]) -> BTreeMap<String, Option<Side>> {
 
 /// The speed index a record's repetitions are divided by: the parallel one for a cell with
 /// several workers where the process measured it (what W busy cores give is what such a cell
-/// runs on), else the single-core one.
+/// runs on), else the single-core one – also for a one-thread variant at a W its task fixes.
 fn index_of(r: &Record) -> Option<u64> {
+    let one_thread = crate::registry::variant_of(&r.backend, &r.task, &r.variant)
+        .is_some_and(|v| v.workers == shootout_suite::Workers::Ignored);
     match r.measurement.calibration_parallel_ns {
-        Some(parallel) if r.workers >= 2 => Some(parallel),
+        Some(parallel) if r.workers >= 2 && !one_thread => Some(parallel),
         _ => r.measurement.calibration_ns,
     }
 }

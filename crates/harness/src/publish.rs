@@ -43,6 +43,17 @@ pub fn report(runs: &Path, out: &Path, allow_mixed: bool) -> Result<Vec<PathBuf>
     let plots = crate::plots::draw_all(&sections(&cells), &out.join("plots"))?;
     let to_root = relative_root(out);
     let mut md = summary_markdown(&records, &cells, &display(runs), &to_root);
+    // A folder's own note (NOTE.md: what a reader must know about these records that they do
+    // not say themselves, such as code that changed since they were measured) goes under the
+    // title, quoted.
+    if let Ok(note) = std::fs::read_to_string(out.join("NOTE.md")) {
+        let quoted: String = note
+            .lines()
+            .map(|l| format!("> {l}\n").replace("> \n", ">\n"))
+            .collect();
+        let at = md.find("\n\n").map_or(md.len(), |i| i + 2);
+        md.insert_str(at, &format!("{quoted}\n"));
+    }
     if !plots.is_empty() {
         let _ = writeln!(md, "## Plots\n");
         // Each model's plot is shown; the same figure over every variant is linked below it.
@@ -288,7 +299,8 @@ are useful contrasts, never the model's result.";
 /// The best verified variant of `form` of `backend` in `section` at its largest worker count,
 /// formatted; `n/a` where the backend has no cell there, `-` where none of that form.
 fn best(section: &Section<'_>, backend: &str, form: Form) -> String {
-    let max_workers = section.cells.iter().map(|c| c.workers).max().unwrap_or(1);
+    // The largest W of the cells that use it; a cell that is the same at any W competes there.
+    let max_workers = *crate::report::worker_counts(section).last().unwrap_or(&1);
     let of_backend: Vec<&CellSummary> = section
         .cells
         .iter()

@@ -93,8 +93,14 @@ pub fn sections(cells: &[CellSummary]) -> Vec<Section<'_>> {
         }
     }
     for section in &mut out {
+        // A cell measured at another W than the one its task fixes (records from before the
+        // task fixed it) ran a different problem: it is not shown beside the others.
+        section
+            .cells
+            .retain(|c| c.fixed_workers().is_none_or(|fixed| fixed == c.workers));
         keep_one_any_w(&mut section.cells);
     }
+    out.retain(|s| !s.cells.is_empty());
     out
 }
 
@@ -252,7 +258,7 @@ pub fn summary_markdown(
                 "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|"
             );
             for c in rows {
-                let _ = writeln!(md, "{}", row(c, base, family, to_root));
+                let _ = writeln!(md, "{}", row(c, base, section.task, to_root));
             }
             let _ = writeln!(md);
         }
@@ -260,7 +266,7 @@ pub fn summary_markdown(
     if !gil_written {
         md.push_str(&gil_experiment(&all));
     }
-    md.push_str(&flagged(cells));
+    md.push_str(&flagged(&all));
     md
 }
 
@@ -359,7 +365,11 @@ const COLUMNS: &str = "Rows: backend/variant, marked *hybrid* where the variant 
 changes the algorithm, designs the contention away or adds a constraint the model lacks – contrasts, not the model's own \
 result. Columns: **median** wall time per repetition over every repetition of every cell process, and its **95% interval** \
 (a bootstrap over the processes, the independent samples, with repetitions resampled within them; every interval below is made \
-the same way); **setup** = building the runtime, pool, worker processes or connections (untimed in the median); **speedup** = the sequential baseline's median / this median, **efficiency** = speedup / workers; \
+the same way); **setup** = building the runtime, pool, worker processes or connections (untimed in the median); **speedup** = the sequential baseline's median / this median, **efficiency** = speedup / workers, shown only where W threads \
+or processes did the work; a row marked **(any W)** is the same whatever W is (it ignores W, or fixes its own count) and is \
+repeated in every W table; **verdict**: `ok` and the distribution flags, and for sync tasks where the parties ran – \
+**same-thread wakes** (the share of wake-ups that ran on the waker's own thread: 0 % is a wake-up across threads) and \
+**threads/phase** (distinct threads that ran a barrier's parties per phase; `serial` when about one); \
 **CPU s** = user + system time of every thread and worker process per repetition, **CPU use** = CPU s / wall time \
 (cores kept busy); **RSS** = peak resident memory of the cell process, **workers' RSS** = the sum over its worker \
 processes; **threads** = most threads at once; **switches** = context switches per repetition; **p50** and **tail** = latency \
@@ -367,14 +377,14 @@ percentiles, the tail being p99 only with at least 1 000 samples, p90 with at le
 trip for condition); **throughput** = requests, items, entries (lock, semaphore), phases (barrier), rounds (event) or \
 round trips (condition) per second. See [METHODOLOGY.md](../../METHODOLOGY.md).\n";
 
-fn row(c: &CellSummary, base: Option<&CellSummary>, family: Family, to_root: &str) -> String {
+fn row(c: &CellSummary, base: Option<&CellSummary>, task: TaskId, to_root: &str) -> String {
     let ok = c.status.is_verified();
     let dash = || "-".to_string();
     let link = format!(
         "[{}/{}]({to_root}/{}){}{}",
         c.backend,
         c.variant,
-        registry::source_file(&c.backend, family),
+        registry::source_file(&c.backend, task),
         match registry::form_of(&c.backend, &c.task, &c.variant) {
             Form::Natural => String::new(),
             form => format!(" *{}*", form.name()),
@@ -456,9 +466,14 @@ pub fn range(ci: Interval, unit: impl Fn(f64) -> String) -> String {
 
 /// The flagged cells of a report, with each process's median: what a reader needs to see that
 /// a median hides (two populations, a slow process, a trend).
-fn flagged(cells: &[CellSummary]) -> String {
+fn flagged(sections: &[Section<'_>]) -> String {
+    let cells: Vec<&CellSummary> = sections
+        .iter()
+        .flat_map(|s| s.cells.iter().copied())
+        .collect();
     let flagged: Vec<&CellSummary> = cells
         .iter()
+        .copied()
         .filter(|c| c.status.is_verified() && !c.flags.is_empty())
         .collect();
     let mut md = String::new();
@@ -482,7 +497,7 @@ fn flagged(cells: &[CellSummary]) -> String {
          median stands apart from the others'; **drift** – a trend across repetitions or \
          processes; **outliers n/m** – repetitions at least 3× the fastest; **wide** – the 95 % interval is wider than ±10 %; \
          **one process** – no independent repetition; **steal** – the hypervisor took more than 2 % of the machine; **CPU** – more \
-         CPU time than the cores could give. Each process's median, in the order they ran:\n",
+         CPU time than the cores could give; **serial** – a barrier's parties ran on about one thread a phase. Each process's median, in the order they ran:\n",
         flagged.len(),
         cells.iter().filter(|c| c.status.is_verified()).count()
     );

@@ -28,7 +28,8 @@
 //!   is put. A write of at most `PIPE_BUF` bytes is atomic, and as every write and every read is
 //!   one item, the bytes in the pipe are always whole items, so concurrent readers never tear
 //!   one. The pipe is sized to `capacity` items (`F_SETPIPE_SZ` rounds up to a power of two
-//!   pages: 1 024 items fit 32 KiB, 1 365 items). The end marker is an item with `seq` =
+//!   pages: 1 024 items take 32 KiB, which holds 1 360, as a 24-byte write never straddles
+//!   a page). The end marker is an item with `seq` =
 //!   `u64::MAX`. This is the processes' per-item row, beside the in-process channels.
 //! - `unix-socket`: one `SOCK_SEQPACKET` socket pair, producers sharing one end and consumers the
 //!   other: every message arrives whole and to exactly one reader, for any size. The bound is

@@ -41,8 +41,10 @@
 //! | condition | `event-listener` | the async monitor: turn and ball under a std `Mutex`, one `Event` per direction of the hand-off; the pinger on the calling thread (checked) |
 //! | condition | `event-listener-spawned` | the same with both parties tasks: the same-thread hand-off (restructured) |
 //!
-//! `cell.workers` = N means N executor threads, for every task. Besides them the process has
-//! the calling thread, parked while a repetition runs; async-io's `async-io` thread, which
+//! `cell.workers` = N means N executor threads (the pipeline and the condition fix N, as for
+//! every model: P + C, and 2). Besides them the process has the calling thread, parked while a
+//! repetition runs – except in the natural event and condition variants, where it runs the
+//! setter or the pinger, outside the executor, so that every wake-up crosses threads; async-io's `async-io` thread, which
 //! waits on the reactor when no executor thread does; and for `unblock`, blocking's pool
 //! threads, at most N of them working at once.
 //!
@@ -64,7 +66,9 @@
 //! [`Backend::setup`](shootout_suite::Backend::setup) builds the cell's [`Runtime`] (the thread spawns are setup, not work) and
 //! opens a scatter's connections. Each repetition spawns its root task on the executor and the
 //! calling thread waits for the task's handle ([`run_task`]), so the calling thread runs no
-//! task: it is not an extra worker. Dropping the runner drops the `Runtime`, which closes its
+//! task: it is not an extra worker. (The natural event and condition variants instead run their
+//! root future – the setter, the pinger – on the calling thread with the same parking
+//! `block_on`, so that the parties they wake are on executor threads, never on theirs.) Dropping the runner drops the `Runtime`, which closes its
 //! shutdown channel and joins its threads.
 //!
 //! The executor threads and the calling thread wait in different ways, each for a reason:

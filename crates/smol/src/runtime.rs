@@ -143,8 +143,11 @@ impl shootout_async_common::Runtime for Runtime {
         run_task(self, future)
     }
 
+    /// Parks the calling thread between polls (`futures_lite`'s `block_on`), as [`run_task`]
+    /// waits: the root future does no IO, and waiting with `async_io::block_on` would make the
+    /// calling thread compete for the reactor (see the crate docs).
     fn run_here<T>(&self, future: impl Future<Output = T>) -> T {
-        smol::block_on(future)
+        futures_lite::future::block_on(future)
     }
 }
 

@@ -1,7 +1,8 @@
 //! Where a wake-up ran: on the waker's own thread, or on another.
 //!
 //! An async runtime that wakes a task from one of its own workers usually runs the woken task
-//! on that same worker (tokio's LIFO slot; async-executor's waker usually pops its own push):
+//! on that same worker (tokio's LIFO slot; async-executor pushes it to its shared queue, where
+//! the waker's own thread may well be the first to pop it):
 //! a task switch of a fraction of a microsecond. A thread woken by another thread, or a task
 //! woken from outside the runtime, is a wake-up across CPUs: a futex and a scheduler decision,
 //! tens of microseconds on a VM. The two are different measurements, so the event and

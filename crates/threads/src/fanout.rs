@@ -136,7 +136,9 @@ pub fn scatter_pool(cell: &Cell) -> Result<Runner, Failure> {
 /// K connections; each round a thread writes every request of its share, then reads every
 /// reply in order ([`pipelined_calls`]), as the processes' `pipelined` does in N processes.
 pub fn scatter_pipelined(cell: &Cell) -> Result<Runner, Failure> {
-    let (p, addr, workers) = (cell.params::<Scatter>()?, cell.server()?, cell.workers);
+    let (p, addr) = (cell.params::<Scatter>()?, cell.server()?);
+    // No thread without connections of its own (as the processes' `pipelined` starts at most K).
+    let workers = cell.workers.min(p.conns).max(1);
     let timeout = timeout(p.timeout_ms);
     let mut streams = connect_all(addr, p.conns, timeout)?;
     let bounds = split(p.conns, workers);
@@ -344,13 +346,18 @@ impl Crew {
     fn round(&mut self, index: u32) -> Result<Report, Failure> {
         self.next.store(0, Ordering::Relaxed);
         let start = Instant::now();
-        for start_tx in &self.starts {
-            start_tx
-                .send((index, start))
-                .map_err(|_| Failure::new("a fan-out thread is gone"))?;
-        }
         let (mut report, mut failure) = (Report::default(), None);
-        for _ in 0..self.starts.len() {
+        let mut started = 0;
+        for start_tx in &self.starts {
+            if start_tx.send((index, start)).is_err() {
+                // Only a thread that died outside its job does that; the ones started still
+                // report this round, and are waited for, so no later round reads their reports.
+                failure = Some(Failure::new("a fan-out thread is gone"));
+                break;
+            }
+            started += 1;
+        }
+        for _ in 0..started {
             match self.reports.recv() {
                 Ok(Ok(one)) => report.merge(one),
                 Ok(Err(e)) => {

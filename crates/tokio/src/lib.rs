@@ -46,7 +46,8 @@
 //! variant's docs. `rayon-bridge` computes on a rayon pool of N threads while the N tokio
 //! workers are parked. `spawn-blocking` computes on the blocking pool's N threads while the
 //! workers coordinate. A `current-thread` variant runs everything on the calling thread, and
-//! ignores N (it is measured once, at N = 1). The pipeline runs at N = P + C and the condition
+//! ignores N (it is measured once, at N = 1, except in the pipeline, which fixes N = P + C for
+//! every variant). The pipeline runs at N = P + C and the condition
 //! at N = 2, as every model does. In `event` and `condition` the natural variants' setter or
 //! pinger runs on the calling thread, outside the N workers ([`wake`]).
 //!

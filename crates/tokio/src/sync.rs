@@ -1,6 +1,6 @@
 //! The sync family on tokio: the classic primitives as tasks wait for them – `tokio::sync`'s
-//! `Mutex`, `Semaphore`, `Barrier`, `Notify` and `watch`, and the std `Mutex` that tokio itself
-//! recommends for plain data.
+//! `Mutex`, `Semaphore` and `Barrier`, and the std `Mutex` that tokio itself recommends for
+//! plain data. (`Notify` and `watch`, for event and condition, are in [`wake`](crate::wake).)
 //!
 //! A blocking primitive parks a thread; an async one parks a task. When a task waits for a
 //! `tokio::sync` primitive, the primitive keeps the task's `Waker` in a queue, the task returns
