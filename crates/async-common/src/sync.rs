@@ -343,16 +343,7 @@ pub async fn event_event_listener<S: Spawn>(
         signal.generation.store(round, Ordering::SeqCst);
         signal.set.notify(usize::MAX);
     }
-    let (mut accs, mut latencies, mut placement) = (Vec::new(), Vec::new(), Placement::default());
-    for (acc, waited, placed) in join(waiters).await {
-        accs.push(acc);
-        latencies.push(waited);
-        placement.merge(placed);
-    }
-    let answer = Answer::Value(event::agree(accs)?);
-    placement.check(handoff)?;
-    let outcome = Outcome::with_latencies(answer, latencies.concat());
-    Ok(outcome.placed(Whereabouts::Wakes(placement)))
+    event::outcome(join(waiters).await, handoff)
 }
 
 /// `event-listener`: the async monitor. This future pings, a spawned task pongs; each hands

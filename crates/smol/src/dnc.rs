@@ -34,7 +34,6 @@ impl Offload for Spawner {
 mod tests {
     use shootout_async_common::Runtime as _;
     use shootout_async_common::dnc::{Cpu, mergesort, pieces_at_once};
-    use shootout_suite::dnc::mergesort::keys;
 
     use crate::runtime::{run_task, runtime};
 
@@ -42,19 +41,8 @@ mod tests {
     fn mergesort_sorts_ties_and_odd_sizes_inline_and_on_the_pool() {
         let rt = runtime(2).unwrap();
         for cpu in [Cpu::Inline, Cpu::pool(2)] {
-            for (n, grain) in [
-                (0, 1),
-                (1, 1),
-                (2, 1),
-                (3, 2),
-                (1000, 1),
-                (4099, 7),
-                (4099, 64),
-            ] {
-                // Few distinct keys, so that the merges' co-rank cuts fall among equal keys.
-                let keys: Vec<u64> = keys(n).iter().map(|k| k % 5).collect();
-                let mut expected = keys.clone();
-                expected.sort_unstable();
+            for (keys, grain, expected) in shootout_testkit::mergesort_ties_and_odd_sizes() {
+                let n = keys.len();
                 let sorted = run_task(&rt, mergesort(rt.spawner(), keys, grain, cpu.clone()));
                 assert_eq!(sorted, expected, "n = {n}, grain = {grain}, {cpu:?}");
             }

@@ -296,6 +296,8 @@ pub mod barrier {
 /// `sync/event`: what waiters fold, and how their answers are combined.
 pub mod event {
     use super::*;
+    use crate::outcome::{Answer, Outcome, Placement, Whereabouts};
+    use crate::wake::Handoff;
 
     /// A waiter's running answer after it sees round `round` (rounds count from 1).
     #[inline]
@@ -306,6 +308,26 @@ pub mod event {
     /// The answer of a waiter that saw every round from 1 to `rounds`, in order.
     pub fn reference(rounds: u32) -> u64 {
         (1..=u64::from(rounds)).fold(0, fold)
+    }
+
+    /// The outcome of a repetition from each waiter's answer, latencies and wake-up placement:
+    /// the answers must [`agree`], and a cross-thread variant's wake-ups must all have crossed
+    /// ([`Placement::check`](crate::wake::Placement::check)).
+    pub fn outcome(
+        waiters: impl IntoIterator<Item = (u64, Vec<u64>, Placement)>,
+        handoff: Handoff,
+    ) -> Result<Outcome, Failure> {
+        let (mut answers, mut latencies, mut placement) =
+            (Vec::new(), Vec::new(), Placement::default());
+        for (answer, waited, placed) in waiters {
+            answers.push(answer);
+            latencies.extend(waited);
+            placement.merge(placed);
+        }
+        let answer = agree(answers)?;
+        placement.check(handoff)?;
+        let outcome = Outcome::with_latencies(Answer::Value(answer), latencies);
+        Ok(outcome.placed(Whereabouts::Wakes(placement)))
     }
 
     /// The answer every waiter gave, or a failure if any two differ (a waiter missed a round,

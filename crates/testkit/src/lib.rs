@@ -27,6 +27,30 @@ pub use shootout_loopback::Server;
 /// How long a test waits for a cell that should fail before calling it a hang.
 pub const PATIENCE: Duration = Duration::from_secs(60);
 
+/// Merge-sort inputs that are hard on a parallel merge, with the grain to sort each at: sizes
+/// 0 to 4 099, grains 1 to 64, and only five distinct keys, so that the merges' co-rank cuts
+/// fall among equal keys. Each comes with its sorted form: `(keys, grain, expected)`.
+pub fn mergesort_ties_and_odd_sizes() -> impl Iterator<Item = (Vec<u64>, usize, Vec<u64>)> {
+    let cases = [
+        (0, 1),
+        (1, 1),
+        (2, 1),
+        (3, 2),
+        (1000, 1),
+        (4099, 7),
+        (4099, 64),
+    ];
+    cases.into_iter().map(|(n, grain)| {
+        let keys: Vec<u64> = shootout_suite::dnc::mergesort::keys(n)
+            .iter()
+            .map(|k| k % 5)
+            .collect();
+        let mut expected = keys.clone();
+        expected.sort_unstable();
+        (keys, grain, expected)
+    })
+}
+
 /// A cell; `server` is the loopback server's address for fan-out tasks.
 pub fn cell(task: Task, variant: &str, workers: usize, server: Option<SocketAddr>) -> Cell {
     Cell {

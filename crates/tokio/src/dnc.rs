@@ -360,19 +360,8 @@ mod tests {
     fn mergesort_tasks_sort_ties_and_odd_sizes_in_both_cpus() {
         let rt = runtime(2).unwrap();
         for cpu in [Cpu::Inline, Cpu::Blocking] {
-            for (n, grain) in [
-                (0, 1),
-                (1, 1),
-                (2, 1),
-                (3, 2),
-                (1000, 1),
-                (4099, 7),
-                (4099, 64),
-            ] {
-                // Few distinct keys, so that the merges' co-rank cuts fall among equal keys.
-                let keys: Vec<u64> = mergesort::keys(n).iter().map(|k| k % 5).collect();
-                let mut expected = keys.clone();
-                expected.sort_unstable();
+            for (keys, grain, expected) in shootout_testkit::mergesort_ties_and_odd_sizes() {
+                let n = keys.len();
                 let sorted = rt.block_on(mergesort_tasks(keys, grain, cpu));
                 assert_eq!(sorted, expected, "n = {n}, grain = {grain}, {cpu:?}");
             }

@@ -136,7 +136,7 @@ pub async fn event_notify(
         shared.generation.store(round, Release);
         shared.event.notify_waiters();
     }
-    event_outcome(join_all(tasks).await, handoff)
+    sync::event::outcome(join_all(tasks).await, handoff)
 }
 
 /// `event`, `watch`: the setter sends each round, with its set time, on a `watch` channel;
@@ -209,7 +209,7 @@ pub async fn event_watch(
         let (at_ns, by) = (nanos_since(epoch), thread_tag());
         set_tx.send_replace(Set { round, at_ns, by });
     }
-    event_outcome(join_all(tasks).await, handoff)
+    sync::event::outcome(join_all(tasks).await, handoff)
 }
 
 /// `condition`, `notify`: the ball and whose turn it is under a std `Mutex`, a `Notify` per
@@ -281,26 +281,6 @@ impl Table {
             bell.notified().await;
         }
     }
-}
-
-/// The outcome of `event` from the waiters' answers, latencies and wake-up placements: the
-/// answers must all agree, and a cross-thread variant's wake-ups must all have crossed.
-fn event_outcome(
-    waiters: Vec<(u64, Vec<u64>, Placement)>,
-    handoff: Handoff,
-) -> Result<Outcome, Failure> {
-    let mut placement = Placement::default();
-    let mut answers = Vec::with_capacity(waiters.len());
-    let mut latencies = Vec::with_capacity(waiters.len());
-    for (answer, latencies_ns, placed) in waiters {
-        answers.push(answer);
-        latencies.push(latencies_ns);
-        placement.merge(placed);
-    }
-    let answer = sync::event::agree(answers)?;
-    placement.check(handoff)?;
-    let outcome = Outcome::with_latencies(Answer::Value(answer), latencies.concat());
-    Ok(outcome.placed(Whereabouts::Wakes(placement)))
 }
 
 // ---------------------------------------------------------------------------------------------
