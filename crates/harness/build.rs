@@ -29,6 +29,8 @@ fn main() {
         "smol",
         "async-executor",
         "async-io",
+        "compio",
+        "may",
     ];
     let versions: Vec<String> = crates
         .iter()

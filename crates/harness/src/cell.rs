@@ -171,6 +171,18 @@ fn run(
         if let Some(whereabouts) = &outcome.whereabouts {
             out.placement.get_or_insert_default().add(whereabouts);
         }
+        for (name, value) in &outcome.facts {
+            let known = out
+                .facts
+                .entry((*name).to_string())
+                .or_insert(value.clone());
+            if known != value {
+                return Err((
+                    Status::Failed,
+                    format!("repetition {rep}: {name} was {known}, is now {value}"),
+                ));
+            }
+        }
     }
     if let Some(from) = steal_from {
         out.steal_pct = Some(CpuTicks::now().steal_pct_since(&from));

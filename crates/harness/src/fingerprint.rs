@@ -26,7 +26,25 @@ pub fn current() -> Fingerprint {
         crates: env!("SHOOTOUT_CRATES").to_string(),
         git: env!("SHOOTOUT_GIT").to_string(),
         thp: transparent_hugepages(),
+        io_uring: io_uring(),
     }
+}
+
+/// Whether io_uring may be used, from `kernel.io_uring_disabled` (0, 1 or 2; a kernel without
+/// the setting allows it if it has io_uring at all). compio's records say which driver each
+/// cell's runtime actually chose.
+pub fn io_uring() -> String {
+    match std::fs::read_to_string("/proc/sys/kernel/io_uring_disabled")
+        .as_deref()
+        .map(str::trim)
+    {
+        Ok("0") => "enabled",
+        Ok("1") => "restricted to the io_uring_group",
+        Ok("2") => "disabled",
+        Ok(_) => "unknown",
+        Err(_) => "no io_uring_disabled setting",
+    }
+    .to_string()
 }
 
 /// The transparent huge pages mode (`always`, `madvise` or `never`): it changes the cost of

@@ -124,6 +124,10 @@ pub struct Measurement {
     /// it; absent elsewhere and in records before it existed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub placement: Option<Placement>,
+    /// What the backend said about how the repetitions ran (`Outcome::facts`): compio's IO
+    /// driver, a coroutine stack size. Absent when it said nothing.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub facts: BTreeMap<String, String>,
 }
 
 /// Where a cell's parties ran, summed over repetitions (and, in a summary, over processes):
@@ -206,6 +210,10 @@ pub struct Fingerprint {
     /// The transparent huge pages mode.
     #[serde(default)]
     pub thp: String,
+    /// Whether the kernel lets a process use io_uring (`kernel.io_uring_disabled`): `enabled`,
+    /// `restricted` (to a group), `disabled`; empty in records before it was kept.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub io_uring: String,
 }
 
 impl Fingerprint {

@@ -7,7 +7,7 @@ pub fn backends() -> &'static [&'static Backend] {
     &BACKENDS
 }
 
-static BACKENDS: [&Backend; 7] = [
+static BACKENDS: [&Backend; 9] = [
     &shootout_suite::sequential::BACKEND,
     &shootout_threads::BACKEND,
     &shootout_rayon::BACKEND,
@@ -15,6 +15,8 @@ static BACKENDS: [&Backend; 7] = [
     &shootout_tokio::BACKEND,
     &shootout_async_std::BACKEND,
     &shootout_smol::BACKEND,
+    &shootout_compio::BACKEND,
+    &shootout_may::BACKEND,
 ];
 
 /// The backend called `name`.

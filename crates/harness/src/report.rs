@@ -5,7 +5,7 @@
 //! CI). Where a file holds several runs, each cell is taken from the most recent run that
 //! measured it, and the summary lists the runs it used.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
 use shootout_suite::{Family, Form, TaskId};
@@ -181,6 +181,20 @@ pub fn summary_markdown(
     );
     let _ = writeln!(md, "| memory | {} MiB |", machine.memory_mib);
     let _ = writeln!(md, "| kernel | {} |", machine.kernel);
+    if !machine.io_uring.is_empty() {
+        let _ = writeln!(md, "| io_uring | {} |", machine.io_uring);
+    }
+    // What the backends said about how their cells ran (compio's IO driver), per backend.
+    let mut facts: BTreeMap<(&str, &str), BTreeSet<&str>> = BTreeMap::new();
+    for r in records {
+        for (name, value) in &r.measurement.facts {
+            facts.entry((&r.backend, name)).or_default().insert(value);
+        }
+    }
+    for ((backend, name), values) in &facts {
+        let values = values.iter().copied().collect::<Vec<_>>().join(", ");
+        let _ = writeln!(md, "| {backend}'s {name} | {values} |");
+    }
     let _ = writeln!(md, "| compiler | {} |", machine.rustc);
     let _ = writeln!(md, "| runtime crates | {} |", machine.crates);
     let _ = writeln!(md);

@@ -5,7 +5,7 @@
 //! made from these summaries, so they can never disagree about a number. The statistics
 //! themselves (what is independent, how an interval is made) are in [`crate::stats`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use hdrhistogram::Histogram;
 
@@ -80,6 +80,9 @@ pub struct CellSummary {
     pub steal_pct: f64,
     /// Where the parties ran, over every process (sync tasks that report it).
     pub placement: Option<Placement>,
+    /// The facts the backend reported (`Measurement::facts`), each with every value its
+    /// processes reported, joined by ` | ` when they differ.
+    pub facts: BTreeMap<String, String>,
 }
 
 /// A cell's latency median and tail, each with its interval over processes.
@@ -371,7 +374,25 @@ fn reduce(rounds: &[&Record]) -> CellSummary {
         calibration_s: (!calibration.is_empty()).then(|| stats::median(&mut calibration)),
         steal_pct,
         placement,
+        facts: facts_of(rounds),
     }
+}
+
+/// Every fact the processes of a cell reported, its distinct values joined in order.
+fn facts_of(rounds: &[&Record]) -> BTreeMap<String, String> {
+    let mut values: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for (name, value) in rounds.iter().flat_map(|r| &r.measurement.facts) {
+        values.entry(name).or_default().insert(value);
+    }
+    values
+        .into_iter()
+        .map(|(name, seen)| {
+            (
+                name.to_string(),
+                seen.into_iter().collect::<Vec<_>>().join(" | "),
+            )
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -129,6 +129,11 @@ pub fn verdict(c: &CellSummary) -> String {
             notes.push(format!("{threads:.2} threads/phase"));
         }
     }
+    notes.extend(
+        c.facts
+            .iter()
+            .map(|(name, value)| format!("{name} {value}")),
+    );
     if notes.is_empty() {
         "ok".into()
     } else {

@@ -188,7 +188,10 @@ pub fn pipelined_calls<S: Read + Write>(
 /// The bounds of `parts` contiguous shares of `n` items, as even as can be: share `i` is
 /// `bounds[i]..bounds[i + 1]`.
 pub fn split(n: usize, parts: usize) -> Vec<usize> {
-    (0..=parts).map(|i| i * n / parts.max(1)).collect()
+    (0..parts)
+        .map(|i| crate::percore::share(n, parts, i).start)
+        .chain([n])
+        .collect()
 }
 
 /// Reads the reply to `request`, already sent, from a blocking stream; returns its digest.

@@ -23,6 +23,7 @@ pub mod backend;
 pub mod dnc;
 pub mod fanout;
 mod outcome;
+pub mod percore;
 pub mod pipeline;
 pub mod region;
 pub mod rng;

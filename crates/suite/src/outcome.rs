@@ -35,6 +35,10 @@ pub struct Outcome {
     /// Where the parties ran, for the sync tasks whose meaning depends on it (which thread a
     /// wake-up landed on, how many threads ran a barrier's phases); `None` elsewhere.
     pub whereabouts: Option<Whereabouts>,
+    /// Facts about how the repetition ran that its records must keep, as `(name, value)`: the
+    /// IO driver a runtime chose at run time (compio: `io-uring` or `poll`), a coroutine's
+    /// stack size. Empty for most backends.
+    pub facts: Vec<(&'static str, String)>,
 }
 
 impl Outcome {
@@ -44,6 +48,7 @@ impl Outcome {
             answer,
             latencies_ns: Vec::new(),
             whereabouts: None,
+            facts: Vec::new(),
         }
     }
 
@@ -68,6 +73,7 @@ impl Outcome {
             answer,
             latencies_ns,
             whereabouts: None,
+            facts: Vec::new(),
         }
     }
 
@@ -77,6 +83,12 @@ impl Outcome {
             whereabouts: Some(whereabouts),
             ..self
         }
+    }
+
+    /// The outcome with one more fact about how it ran (see [`Outcome::facts`]).
+    pub fn noting(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.facts.push((name, value.into()));
+        self
     }
 }
 

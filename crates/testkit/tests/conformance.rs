@@ -113,7 +113,8 @@ fn conforms(family: Family, workers: usize) {
 /// of threads, rayon and the async runtimes the thread of every party in every phase.
 fn placed_as_declared(backend: &str, variant: &str, task: Task, workers: usize, outcome: &Outcome) {
     let what = format!("{backend}/{variant} {task} workers={workers}");
-    let in_process_async = ["tokio", "smol", "async-std"].contains(&backend);
+    // The in-process backends whose event, condition and barrier parties report where they ran.
+    let in_process_async = ["tokio", "smol", "async-std", "compio", "may"].contains(&backend);
     match (task, &outcome.whereabouts) {
         (Task::Event(p), Some(Whereabouts::Wakes(w))) => {
             assert_eq!(

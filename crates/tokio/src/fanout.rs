@@ -96,9 +96,11 @@
 //! with tokio's timer gets, so it is measured rather than corrected. At rates above 1 000 per
 //! second the requests due within one tick start together, in a burst.
 
+use std::cell::RefCell;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::ops::Range;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -107,6 +109,7 @@ use futures::stream::{self, StreamExt, TryStreamExt};
 use shootout_suite::fanout::{
     REPLY_HEADER_LEN, Report, Request, confirm_close, digest, io_failure, reply_len, timeout,
 };
+use shootout_suite::percore::share;
 use shootout_suite::task::{Crawl, Scatter};
 use shootout_suite::time::nanos_since;
 use shootout_suite::{Cell, Failure, Outcome, Runner, Tally, runner};
@@ -117,7 +120,7 @@ use tokio::sync::Semaphore;
 use tokio::task::{JoinSet, coop};
 use tokio::time;
 
-use crate::runtime::{current_thread_runtime, joined, run_task, runtime};
+use crate::runtime::{Core, current_thread_runtime, joined, per_core, run_task, runtime};
 
 /// How many connects a scatter's setup keeps in flight at once.
 ///
@@ -245,6 +248,58 @@ pub fn scatter_current_thread(cell: &Cell) -> Result<Runner, Failure> {
     })
 }
 
+/// `per-core` scatter: W current-thread runtimes, one per core, each holding its share of the
+/// K connections, opened on it. Each round every core runs a task per connection of its share;
+/// the round ends when the last core has reported. No task, socket or wake-up crosses cores
+/// but the round's start and its report.
+pub fn scatter_per_core(cell: &Cell) -> Result<Runner, Failure> {
+    let p: Scatter = cell.params()?;
+    let addr = cell.server()?;
+    let cores = cell.workers;
+    let cores = per_core(cores, move |i, runtime| {
+        let conns = connect_all(
+            addr,
+            share(p.conns, cores, i),
+            p.conns,
+            timeout(p.timeout_ms),
+        );
+        Ok(RefCell::new(Some(runtime.block_on(conns)?)))
+    })?;
+    runner(move |_| {
+        let mut report = Report::default();
+        for round in 0..p.rounds {
+            let start = Instant::now();
+            for tally in cores.each(move |_, core| core_round(core, p, round, addr, start)) {
+                report.tally.merge(tally?);
+            }
+            report.latencies_ns.push(nanos_since(start));
+        }
+        Ok(report.into_outcome())
+    })
+}
+
+/// One core's part of a `per-core` round: a task per connection of its share, on its runtime.
+/// A failed round loses the core's connections (their state is unknown), so later rounds fail.
+fn core_round(
+    core: &Core<RefCell<Option<Vec<Conn>>>>,
+    p: Scatter,
+    round: u32,
+    addr: SocketAddr,
+    start: Instant,
+) -> Result<Tally, Failure> {
+    let mut slot = core.state.borrow_mut();
+    let Some(mut conns) = slot.take() else {
+        return Err(Failure::new(
+            "an earlier round failed on this core, and its connections with it",
+        ));
+    };
+    let mut tally = Tally::default();
+    let round = round_spawn(p, round, addr, start, &mut conns, &mut tally);
+    core.runtime.block_on(round)?;
+    *slot = Some(conns);
+    Ok(tally)
+}
+
 /// How a round's K calls are made.
 #[derive(Clone, Copy)]
 enum Calls {
@@ -337,23 +392,60 @@ pub fn crawl_current_thread(cell: &Cell) -> Result<Runner, Failure> {
     crawl_runner(cell, current_thread_runtime()?)
 }
 
-/// The crawl runner: every repetition is one [`crawl_tasks`] on `runtime`.
+/// `per-core` crawl: W current-thread runtimes, one per core. The requests are dealt out in
+/// turn (request `i` to core `i mod W`, so that every core keeps to the open-loop schedule), and
+/// the C permits divided among the cores; with C < W only C cores take part, one permit each.
+pub fn crawl_per_core(cell: &Cell) -> Result<Runner, Failure> {
+    let p: Crawl = cell.params()?;
+    let addr = cell.server()?;
+    let cores = per_core(cell.workers, |_, _| Ok(()))?;
+    let active = cell.workers.min(p.concurrency.max(1));
+    runner(move |_| {
+        let start = Instant::now();
+        let mut report = Report::default();
+        let parts = cores.each(move |i, core| {
+            (i < active).then(|| {
+                let permits = share(p.concurrency.max(1), active, i).len();
+                let requests = (i as u64..p.requests).step_by(active);
+                core.runtime
+                    .block_on(crawl_tasks(p, addr, start, requests, permits))
+            })
+        });
+        for part in parts.into_iter().flatten() {
+            report.merge(part?);
+        }
+        Ok(report.into_outcome())
+    })
+}
+
+/// The crawl runner: every repetition is one [`crawl_tasks`] on `runtime`, of every request
+/// with the task's C permits.
 fn crawl_runner(cell: &Cell, runtime: Runtime) -> Result<Runner, Failure> {
     let p: Crawl = cell.params()?;
     let addr = cell.server()?;
-    runner(move |_| run_task(&runtime, crawl_tasks(p, addr)))
+    runner(move |_| {
+        let crawl = crawl_tasks(p, addr, Instant::now(), 0..p.requests, p.concurrency);
+        run_task(
+            &runtime,
+            async move { crawl.await.map(Report::into_outcome) },
+        )
+    })
 }
 
-/// One repetition of a crawl: this task paces the requests (the schedule in open loop, a free
-/// permit always) and spawns a task for each.
-async fn crawl_tasks(p: Crawl, addr: SocketAddr) -> Result<Outcome, Failure> {
-    let permits = Arc::new(Semaphore::new(
-        p.concurrency.clamp(1, Semaphore::MAX_PERMITS),
-    ));
-    let mut requests = JoinSet::new();
+/// One repetition of a crawl (or a core's part of one): this task paces `requests` (the
+/// schedule from `start` in open loop, a free permit of `permits` always) and spawns a task for
+/// each.
+async fn crawl_tasks(
+    p: Crawl,
+    addr: SocketAddr,
+    start: Instant,
+    requests: impl Iterator<Item = u64>,
+    permits: usize,
+) -> Result<Report, Failure> {
+    let permits = Arc::new(Semaphore::new(permits.clamp(1, Semaphore::MAX_PERMITS)));
+    let mut requests_in_flight = JoinSet::new();
     let mut report = Report::default();
-    let start = Instant::now();
-    for i in 0..p.requests {
+    for i in requests {
         let due = wait_until_due(&p, i, start).await;
         // Waits while C requests are in flight; fails once a request has closed the semaphore.
         let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
@@ -361,12 +453,12 @@ async fn crawl_tasks(p: Crawl, addr: SocketAddr) -> Result<Outcome, Failure> {
         };
         // Collect the requests that have finished, so that the set holds at most C tasks and a
         // failure ends the crawl as soon as it is seen.
-        while let Some(done) = requests.try_join_next() {
+        while let Some(done) = requests_in_flight.try_join_next() {
             let (digest, latency) = joined(done)?;
             report.record(digest, latency);
         }
         let began = due.unwrap_or_else(Instant::now);
-        requests.spawn(async move {
+        requests_in_flight.spawn(async move {
             let result = fetch(addr, p.request(i), timeout(p.timeout_ms)).await;
             if result.is_err() {
                 permit.semaphore().close(); // Start nothing more.
@@ -375,12 +467,12 @@ async fn crawl_tasks(p: Crawl, addr: SocketAddr) -> Result<Outcome, Failure> {
             result.map(|digest| (digest, began.elapsed()))
         });
     }
-    // On a failure, `?` drops `requests`, which aborts the requests still in flight.
-    while let Some(done) = requests.join_next().await {
+    // On a failure, `?` drops the set, which aborts the requests still in flight.
+    while let Some(done) = requests_in_flight.join_next().await {
         let (digest, latency) = joined(done)?;
         report.record(digest, latency);
     }
-    Ok(report.into_outcome())
+    Ok(report)
 }
 
 /// One crawl request: a fresh connection, one call (which reads on until the server has closed
@@ -433,7 +525,8 @@ where
     let p: Scatter = cell.params()?;
     let addr = cell.server()?;
     // A tokio socket belongs to the runtime it was opened on: open them on the one they run on.
-    let conns = run_task(&runtime, connect_all(addr, p.conns, timeout(p.timeout_ms)))?;
+    let conns = connect_all(addr, 0..p.conns, p.conns, timeout(p.timeout_ms));
+    let conns = run_task(&runtime, conns)?;
     let mut conns = Some(conns);
     let mut broken: Option<Failure> = None;
     runner(move |_| {
@@ -456,14 +549,15 @@ where
     })
 }
 
-/// Opens `count` connections to `addr`, at most [`CONNECTS_IN_FLIGHT`] at a time, as futures
-/// of one task; the first failure cancels the connects still in flight.
+/// Opens the connections `indices` of `count` to `addr`, at most [`CONNECTS_IN_FLIGHT`] at a
+/// time, as futures of one task; the first failure cancels the connects still in flight.
 async fn connect_all(
     addr: SocketAddr,
+    indices: Range<usize>,
     count: usize,
     timeout: Duration,
 ) -> Result<Vec<Conn>, Failure> {
-    stream::iter(0..count)
+    stream::iter(indices)
         .map(|index| async move {
             let stream = connect(addr, timeout).await.map_err(|e| {
                 io_failure(

@@ -25,12 +25,15 @@
 //! | scatter | `join-all` | a round's K calls as futures of one task (`try_join_all`): concurrency without parallelism |
 //! | scatter | `join-all-unconstrained` | `join-all` with tokio's cooperative budget off for its task: the budget costs a sub-executor up to K polls per forced yield |
 //! | scatter | `current-thread` | `spawn` on a current-thread runtime: 10 000 connections on one OS thread |
+//! | scatter | `per-core` | W current-thread runtimes, one per pinned thread, each with its share of the connections and a task per connection per round: thread per core on epoll, the control for compio's `per-core` |
 //! | crawl | `spawn` | an owned `Semaphore` permit, then a task per request on a fresh connection |
 //! | crawl | `current-thread` | `spawn` on a current-thread runtime: one OS thread |
+//! | crawl | `per-core` | W current-thread runtimes, the requests dealt out in turn and the C permits divided among them |
 //! | bounded | `mpsc` | `tokio::sync::mpsc::channel(capacity)`; consumers share its one receiver behind an async `Mutex` |
 //! | bounded | `async-channel` | `async_channel::bounded(capacity)`, every consumer with its own receiver: the multi-consumer channel tokio's tutorial points to |
 //! | bounded | `async-channel-batched` | the same channel carrying `Vec`s of up to 128 items, the batches the processes' pipe writes (restructured: batching beside batching) |
 //! | bounded | `current-thread` | `mpsc` on a current-thread runtime: hand-offs are task switches, never wake-ups |
+//! | bounded | `per-core` | P + C current-thread runtimes, one producer or consumer each, joined by one `async_channel::bounded` |
 //! | lock | `tokio-mutex` | `tokio::sync::Mutex`, `.lock().await`: FIFO-fair, the lock for a guard held across an `.await` |
 //! | lock | `std-mutex` | a `std::sync::Mutex` inside the tasks: tokio's own advice for plain data, the guard never held across an `.await` |
 //! | semaphore | `semaphore` | `tokio::sync::Semaphore`, a permit from `acquire().await` per entry |
@@ -49,7 +52,12 @@
 //! ignores N (it is measured once, at N = 1, except in the pipeline, which fixes N = P + C for
 //! every variant). The pipeline runs at N = P + C and the condition
 //! at N = 2, as every model does. In `event` and `condition` the natural variants' setter or
-//! pinger runs on the calling thread, outside the N workers ([`wake`]).
+//! pinger runs on the calling thread, outside the N workers ([`wake`]). A `per-core` variant
+//! runs N threads (P + C in the pipeline), each pinned to a core where the OS allows and
+//! driving its own current-thread runtime ([`shootout_suite::percore`]): no work stealing, and
+//! no task or socket ever moves between them – tokio's shape of thread per core, so that beside
+//! compio's per-core rows the architecture (per core or work stealing) and the IO driver
+//! (io_uring or epoll) can be told apart.
 //!
 //! # Examples
 //!
@@ -161,6 +169,22 @@ pub static BACKEND: Backend = Backend {
             setup: fanout::crawl_spawn,
         },
         Variant {
+            name: "per-core",
+            about: "W current-thread runtimes on pinned threads, each with its share of the connections, a task per connection per round: thread per core on epoll",
+            tasks: &[TaskId::Scatter],
+            form: Form::Natural,
+            workers: Workers::Exact,
+            setup: fanout::scatter_per_core,
+        },
+        Variant {
+            name: "per-core",
+            about: "W current-thread runtimes on pinned threads, requests dealt out in turn, the C permits divided among them",
+            tasks: &[TaskId::Crawl],
+            form: Form::Natural,
+            workers: Workers::Exact,
+            setup: fanout::crawl_per_core,
+        },
+        Variant {
             name: "current-thread",
             about: "the spawn form on a current-thread runtime: every request on one OS thread",
             tasks: &[TaskId::Crawl],
@@ -191,6 +215,14 @@ pub static BACKEND: Backend = Backend {
             form: Form::Restructured,
             workers: Workers::Exact,
             setup: pipeline::setup_async_channel_batched,
+        },
+        Variant {
+            name: "per-core",
+            about: "P + C current-thread runtimes on pinned threads, a producer or a consumer each, joined by one async_channel::bounded: every item crosses cores",
+            tasks: &[TaskId::Bounded],
+            form: Form::Natural,
+            workers: Workers::Exact,
+            setup: pipeline::setup_per_core,
         },
         Variant {
             name: "current-thread",

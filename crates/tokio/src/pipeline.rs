@@ -53,16 +53,16 @@
 //!   never done in parallel.
 
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex as StdMutex};
 use std::time::Instant;
 
 use shootout_suite::pipeline::{Consumed, Item, batches_of, batching, produced_by};
 use shootout_suite::task::Bounded;
-use shootout_suite::{Cell, Failure, Outcome, Runner, Task};
+use shootout_suite::{Cell, Failure, Outcome, Runner, Task, runner};
 use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
 
-use crate::runtime::{current_thread_runtime, joined, runtime, tasks_on};
+use crate::runtime::{current_thread_runtime, joined, per_core, runtime, tasks_on};
 
 /// `mpsc` (and `current-thread`): a `tokio::sync::mpsc::channel(capacity)` between producer and
 /// consumer tasks, the consumers sharing its receiver through an async `Mutex`.
@@ -225,6 +225,59 @@ pub fn setup_async_channel_batched(cell: &Cell) -> Result<Runner, Failure> {
 pub fn setup_current_thread(cell: &Cell) -> Result<Runner, Failure> {
     let p = bounded(cell)?;
     tasks_on(current_thread_runtime()?, move |_| mpsc(p))
+}
+
+/// Sets up `per-core`: P + C current-thread runtimes, one per core, the first P each running
+/// one producer and the rest one consumer, joined by one `async_channel::bounded(capacity)`:
+/// every item crosses from a producer's core to a consumer's, as thread per core would have it.
+pub fn setup_per_core(cell: &Cell) -> Result<Runner, Failure> {
+    let p = bounded(cell)?;
+    let cores = per_core(p.producers + p.consumers, |_, _| Ok(()))?;
+    runner(move |_| {
+        let epoch = Instant::now();
+        let (tx, rx) = async_channel::bounded(p.capacity.max(1));
+        // Each core takes its end out of its slot, so that the channel closes when the last
+        // producer's job ends, not when this closure is dropped.
+        let ends: Arc<Vec<StdMutex<Option<End>>>> = Arc::new(
+            (0..p.producers + p.consumers)
+                .map(|i| match i < p.producers {
+                    true => Some(End::Producer(tx.clone())),
+                    false => Some(End::Consumer(rx.clone())),
+                })
+                .map(StdMutex::new)
+                .collect(),
+        );
+        drop((tx, rx));
+        let parts = cores.each(move |i, core| {
+            let end = ends[i].lock().map(|mut slot| slot.take()).ok().flatten();
+            match end.expect("each core takes its own end once") {
+                End::Producer(tx) => core.runtime.block_on(async move {
+                    for seq in produced_by(i, p.producers, p.items) {
+                        if tx.send(Item::new(seq, p.work, epoch)).await.is_err() {
+                            break; // Every consumer is gone; only a panic does that.
+                        }
+                    }
+                    None
+                }),
+                End::Consumer(rx) => core.runtime.block_on(async move {
+                    let mut consumed = Consumed::default();
+                    while let Ok(item) = rx.recv().await {
+                        consumed.take(item, epoch);
+                    }
+                    Some(consumed)
+                }),
+            }
+        });
+        let mut all = Consumed::default();
+        parts.into_iter().flatten().for_each(|part| all.merge(part));
+        Ok(all.into_outcome())
+    })
+}
+
+/// A per-core pipeline's end of the channel: what one core runs.
+enum End {
+    Producer(async_channel::Sender<Item>),
+    Consumer(async_channel::Receiver<Item>),
 }
 
 /// The cell's pipeline, refused when a side has no task.

@@ -6,6 +6,7 @@ use std::panic;
 use std::sync::Arc;
 
 use rayon::ThreadPool;
+use shootout_suite::percore::Cores;
 use shootout_suite::wake::Handoff;
 use shootout_suite::{Failure, Input, Outcome, Runner, runner};
 use tokio::runtime::{Builder, Runtime};
@@ -39,6 +40,29 @@ pub fn current_thread_runtime() -> Result<Runtime, Failure> {
         .enable_all()
         .build()
         .map_err(|err| Failure::context("building the tokio current-thread runtime", err))
+}
+
+/// One core of a `per-core` cell: a current-thread runtime on a thread of its own, and what
+/// the variant keeps on that core (its share of the connections).
+pub(crate) struct Core<S> {
+    /// The core's runtime: every task of this core runs on its thread, and only there.
+    pub runtime: Runtime,
+    /// The variant's per-core state, built on the core's thread.
+    pub state: S,
+}
+
+/// Builds the cores of a `per-core` cell: `workers` threads named `tokio-core-N`, pinned one
+/// per core where the OS allows, each with its own current-thread runtime and the state
+/// `make(i, runtime)` builds on it – the shape tokio users build for thread per core.
+pub(crate) fn per_core<S: 'static>(
+    workers: usize,
+    make: impl Fn(usize, &Runtime) -> Result<S, Failure> + Send + Sync + 'static,
+) -> Result<Cores<Core<S>>, Failure> {
+    Cores::start(workers, "tokio-core", move |i| {
+        let runtime = current_thread_runtime()?;
+        let state = make(i, &runtime)?;
+        Ok(Core { runtime, state })
+    })
 }
 
 /// Builds the pool of a `rayon-bridge` cell: exactly `threads` threads, named `rayon-bridge-N`.

@@ -11,8 +11,9 @@ use shootout_suite::TaskId;
 use shootout_testkit::{cell, eventually, server, smoke, threads_named};
 use shootout_tokio::BACKEND;
 
-/// The prefixes of the names of this backend's runtime and pool threads.
-const THREADS: [&str; 2] = ["tokio-worker", "rayon-bridge"];
+/// The prefixes of the names of this backend's runtime and pool threads (and of the threads a
+/// `per-core` variant runs its runtimes on).
+const THREADS: [&str; 3] = ["tokio-worker", "rayon-bridge", "tokio-core"];
 
 #[test]
 fn dropping_a_runner_stops_its_threads() {
